@@ -1,0 +1,3 @@
+from ninja_oauth.cli import main
+
+main()

@@ -1,0 +1,129 @@
+"""`ninja-oauth apps create|list|show|rotate-secret|delete` (DESIGN §4)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import typer
+
+from ninja_oauth.cli._common import fail, opened
+from ninja_oauth.oauth.domain import App
+from ninja_oauth.oauth.platforms import GrantType, Platform
+from ninja_oauth.oauth.registry import RegistrationError, register_app, rotate_secret
+from ninja_oauth.oauth.scopes import API_SCOPES
+
+app = typer.Typer(help="Register and manage client apps (Client App IDs).", no_args_is_help=True)
+
+_SCOPES = [s.value for s in API_SCOPES]
+_GRANTS = [g.value for g in GrantType]
+
+
+def _as_dict(item: App, secret: str | None = None, *, with_secret: bool = False) -> dict[str, Any]:
+    data: dict[str, Any] = {"client_id": item.client_id}
+    if with_secret:
+        data["client_secret"] = secret
+    data.update(
+        name=item.name,
+        platform=item.platform.value,
+        redirect_uris=list(item.redirect_uris),
+        scopes=list(item.scopes),
+        grant_types=list(item.grant_types),
+    )
+    return data
+
+
+def _print(data: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(data))
+        return
+    for key, value in data.items():
+        shown = ", ".join(value) if isinstance(value, list) else ("-" if value is None else value)
+        typer.echo(f"{key:14} {shown}")
+
+
+@app.command("create")
+def create(
+    name: str = typer.Option(..., "--name", help="Shown in the app list and on the consent page."),
+    platform: Platform = typer.Option(..., "--platform", help="api_services, web, native or spa."),
+    redirect_uri: list[str] = typer.Option([], "--redirect-uri", help="Repeat for several."),
+    scope: list[str] = typer.Option(
+        [], "--scope", help=f"One of {', '.join(_SCOPES)}; default all."
+    ),
+    grant: list[str] = typer.Option(
+        [], "--grant", help="Default: every grant the platform offers."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Register an app; a confidential app's secret is printed this once."""
+    with opened() as ctx:
+        try:
+            new = register_app(
+                ctx.repos.apps,
+                ctx.hasher,
+                name=name,
+                platform=platform,
+                redirect_uris=redirect_uri,
+                scopes=scope,
+                grant_types=grant,
+            )
+        except RegistrationError as exc:
+            fail(str(exc), 2)
+    _print(_as_dict(new.app, new.client_secret, with_secret=True), as_json)
+    if not as_json and new.client_secret:
+        typer.echo("The client secret is shown only now: store it safely.", err=True)
+
+
+@app.command("list")
+def list_apps(as_json: bool = typer.Option(False, "--json", help="Print a JSON array.")) -> None:
+    """List the registered apps (never their secrets)."""
+    with opened() as ctx:
+        items = ctx.repos.apps.list()
+    if as_json:
+        typer.echo(json.dumps([_as_dict(a) for a in items]))
+        return
+    for item in items:
+        typer.echo(f"{item.client_id}  {item.platform.value:12}  {item.name}")
+
+
+@app.command("show")
+def show(
+    client_id: str = typer.Argument(..., help="The app's client_id."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Show one app (never its secret)."""
+    with opened() as ctx:
+        item = ctx.repos.apps.get(client_id)
+    if item is None:
+        fail(f"no app has the client_id {client_id!r}")
+    _print(_as_dict(item), as_json)
+
+
+@app.command("rotate-secret")
+def rotate(
+    client_id: str = typer.Argument(..., help="The app's client_id."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Give a confidential app a new secret (printed once); the old one stops working."""
+    with opened() as ctx:
+        try:
+            new = rotate_secret(ctx.repos.apps, ctx.hasher, client_id)
+        except RegistrationError as exc:
+            fail(str(exc))
+    _print({"client_id": new.app.client_id, "client_secret": new.client_secret}, as_json)
+
+
+@app.command("delete")
+def delete(
+    client_id: str = typer.Argument(..., help="The app's client_id."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Delete an app with its codes, tokens and consents."""
+    with opened() as ctx:
+        item = ctx.repos.apps.get(client_id)
+        if item is None:
+            fail(f"no app has the client_id {client_id!r}")
+        if not yes and not typer.confirm(f"Delete {item.name} ({client_id}) and its tokens?"):
+            fail("not deleted")
+        ctx.repos.apps.delete(client_id)
+    typer.echo(f"deleted {client_id}")

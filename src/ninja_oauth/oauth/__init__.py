@@ -1,0 +1,1 @@
+"""The protocol core: Authlib plus the NinjaOne rules. No web framework and no SQL in here."""

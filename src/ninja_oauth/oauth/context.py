@@ -1,0 +1,25 @@
+"""What grants and endpoints share: the ports, the hasher, lifetimes, issuer and clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from ninja_oauth.oauth.config import Issuer, Lifetimes, ThrottleLimits
+from ninja_oauth.oauth.ports import Repositories
+from ninja_oauth.oauth.secrets import SecretHasher
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+@dataclass(frozen=True, slots=True)
+class CoreContext:
+    repos: Repositories
+    hasher: SecretHasher
+    lifetimes: Lifetimes
+    issuer: Issuer
+    limits: ThrottleLimits = field(default_factory=ThrottleLimits)
+    clock: Callable[[], int] = _now

@@ -1,0 +1,182 @@
+"""The documents' nouns as frozen values: apps, users, codes, token records, access grants."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from ninja_oauth.oauth.platforms import GrantType, Platform, is_confidential
+from ninja_oauth.oauth.scopes import Scope
+
+
+def _is_loopback_host(host: str | None) -> bool:
+    return host in ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True, slots=True)
+class App:
+    """A registered client application ("Client App ID" in the documents)."""
+
+    client_id: str
+    name: str
+    platform: Platform
+    redirect_uris: tuple[str, ...]
+    scopes: tuple[str, ...]
+    grant_types: tuple[str, ...]
+    secret_digest: str | None = field(default=None, repr=False)
+    created_at: int = 0
+
+    @property
+    def confidential(self) -> bool:
+        return is_confidential(self.platform)
+
+    def allows_grant(self, grant_type: str) -> bool:
+        return grant_type in self.grant_types
+
+    def allows_redirect_uri(self, uri: str) -> bool:
+        """Exact string match (RFC 9700 §4.1.3), plus RFC 8252 §7.3 for native apps.
+
+        "The authorization server MUST allow any port to be specified at the time of the
+        request for loopback IP redirect URIs" — only the port may differ.
+        """
+        if uri in self.redirect_uris:
+            return True
+        if self.platform is not Platform.NATIVE:
+            return False
+        try:
+            asked = urlsplit(uri)
+            asked_port = asked.port
+        except ValueError:
+            return False
+        if asked.scheme != "http" or asked.hostname not in ("127.0.0.1", "::1"):
+            return False
+        for registered in self.redirect_uris:
+            reg = urlsplit(registered)
+            if (
+                reg.scheme == "http"
+                and reg.hostname == asked.hostname
+                and (reg.path, reg.query) == (asked.path, asked.query)
+                and (asked_port is not None or reg.port is None)
+            ):
+                return True
+        return False
+
+    def offline_access_allowed(self) -> bool:
+        # DESIGN §6: an app with the refresh_token grant may ask for offline_access.
+        return GrantType.REFRESH_TOKEN in self.grant_types
+
+    def redirect_uris_json(self) -> str:
+        return json.dumps(list(self.redirect_uris))
+
+
+@dataclass(frozen=True, slots=True)
+class NewApp:
+    """An app just registered or re-keyed: the only time its secret exists in clear."""
+
+    app: App
+    client_secret: str | None = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    id: int
+    email: str
+    is_admin: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class AuthorizationCode:
+    """An issued code, as stored (the code itself is only ever held as a digest)."""
+
+    client_id: str
+    user_id: int
+    redirect_uri: str
+    scope: str
+    grant_id: str
+    expires_at: int
+    code_challenge: str | None = None
+    code_challenge_method: str | None = None
+
+    # Authlib's AuthorizationCodeMixin
+    def get_redirect_uri(self) -> str:
+        return self.redirect_uri
+
+    def get_scope(self) -> str:
+        return self.scope
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshRecord:
+    """The family facts behind a refresh token that was just rotated."""
+
+    client_id: str
+    user_id: int | None
+    scope: str  # the family's original scope (RFC 6749 §6)
+    grant_id: str
+
+    # Authlib's TokenMixin subset used by the refresh grant
+    def get_scope(self) -> str:
+        return self.scope
+
+    def check_client(self, client: object) -> bool:
+        return getattr(client, "client_id", None) == self.client_id
+
+
+@dataclass(frozen=True, slots=True)
+class NewToken:
+    """A token row to store: digests only."""
+
+    access_digest: str
+    refresh_digest: str | None
+    client_id: str
+    user_id: int | None
+    scope: str
+    refresh_scope: str | None
+    grant_id: str
+    grant_type: str
+    issued_at: int
+    access_expires_at: int
+    refresh_expires_at: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AccessGrant:
+    """What a valid bearer token lets its holder do (the resource server's view)."""
+
+    token_id: int
+    client_id: str
+    user_id: int | None
+    scopes: frozenset[str]
+    expires_at: int
+
+    def has(self, scope: Scope) -> bool:
+        return scope.value in self.scopes
+
+
+@dataclass(frozen=True, slots=True)
+class TokenInfo:
+    """A token as introspection (RFC 7662) and revocation (RFC 7009) see it."""
+
+    token_id: int
+    kind: str  # "access_token" or "refresh_token"
+    client_id: str
+    user_id: int | None
+    scope: str
+    grant_id: str
+    issued_at: int
+    expires_at: int
+    active: bool
+
+    # Authlib's TokenMixin, as its revocation and introspection endpoints use it
+    def check_client(self, client: object) -> bool:
+        return getattr(client, "client_id", None) == self.client_id
+
+    def get_scope(self) -> str:
+        return self.scope
+
+    def is_expired(self) -> bool:
+        return not self.active
+
+    def is_revoked(self) -> bool:
+        return not self.active

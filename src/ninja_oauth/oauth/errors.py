@@ -1,0 +1,36 @@
+"""Our OAuth2Error subclasses and the fatal/redirectable split (STYLE §6)."""
+
+from __future__ import annotations
+
+from authlib.oauth2.rfc6749.errors import OAuth2Error
+
+
+class FatalAuthorizeError(OAuth2Error):  # type: ignore[misc]
+    """An authorize error that must never be redirected: unknown client, unregistered
+    redirect_uri, wrong client_secret. Per RFC 6749 §4.1.2.1 the server "SHOULD inform the
+    resource owner of the error and MUST NOT automatically redirect the user-agent"."""
+
+    status_code = 400
+
+    def __init__(self, error: str, description: str) -> None:
+        super().__init__(description=description)
+        self.error = error
+
+
+class TooManyRequestsError(OAuth2Error):  # type: ignore[misc]
+    """Too many failed authentications from one key: the caller must wait (DESIGN §6)."""
+
+    error = "slow_down"
+    status_code = 429
+
+    def __init__(self, retry_after: int, description: str | None = None) -> None:
+        super().__init__(
+            description=description
+            or "Too many failed authentication attempts; retry after the delay in Retry-After."
+        )
+        self.retry_after = max(1, retry_after)
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers: list[tuple[str, str]] = super().get_headers()
+        headers.append(("Retry-After", str(self.retry_after)))
+        return headers

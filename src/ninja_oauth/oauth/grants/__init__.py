@@ -1,0 +1,1 @@
+"""One module per grant type, each an Authlib grant with storage hooks and NinjaOne rules."""

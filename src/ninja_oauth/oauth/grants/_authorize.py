@@ -1,0 +1,45 @@
+"""Rules shared by the two authorize-endpoint grants (code and implicit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
+
+from ninja_oauth.oauth.context import CoreContext
+from ninja_oauth.oauth.responses import redirect_to_client
+
+RESPONSE_MODES = ("query", "fragment")
+
+
+def wants_fragment(request: Any) -> bool:
+    """response_mode=fragment puts the response in the fragment; the default is the query
+    (DESIGN §6: for implicit too, as the documents show)."""
+    return bool(request.payload.data.get("response_mode") == "fragment")
+
+
+def check_response_mode(request: Any, redirect_uri: str) -> None:
+    mode = request.payload.data.get("response_mode")
+    if mode is not None and mode not in RESPONSE_MODES:
+        raise InvalidRequestError(
+            f"Unsupported response_mode '{mode}': use 'query' or 'fragment'.",
+            redirect_uri=redirect_uri,
+        )
+
+
+def resolve_scope(request: Any, client: Any) -> None:
+    """The documents: scope "defaults to all of the scopes configured for the application"."""
+    scope = client.get_allowed_scope(request.payload.scope)
+    if scope is None:
+        unknown = " ".join(client.unknown_scopes(request.payload.scope))
+        raise InvalidScopeError(f"The app is not configured for the scope '{unknown}'.")
+    request.scope = scope
+
+
+def success_redirect(
+    ctx: CoreContext, request: Any, redirect_uri: str, params: list[tuple[str, str | None]]
+) -> tuple[int, str, list[tuple[str, str]]]:
+    params = [*params, ("state", request.payload.state)]
+    return redirect_to_client(
+        redirect_uri, params, fragment=wants_fragment(request), issuer=ctx.issuer.url
+    )

@@ -1,0 +1,120 @@
+"""The authorization code grant (with PKCE): codes are single-use, short-lived and bound to the
+client, the redirect URI and the PKCE challenge."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidGrantError, InvalidRequestError
+
+from ninja_oauth.oauth import secrets as s
+from ninja_oauth.oauth.client_auth import OAuthClient
+from ninja_oauth.oauth.context import CoreContext
+from ninja_oauth.oauth.domain import AuthorizationCode, User
+from ninja_oauth.oauth.errors import FatalAuthorizeError
+from ninja_oauth.oauth.grants._authorize import (
+    check_response_mode,
+    resolve_scope,
+    success_redirect,
+)
+from ninja_oauth.oauth.ports import AlreadyUsed, Consumed
+
+
+class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    @property
+    def ctx(self) -> CoreContext:
+        ctx: CoreContext = self.server.ctx
+        return ctx
+
+    def validate_authorization_request(self) -> str:
+        request = self.request
+        redirect_uri: str = super().validate_authorization_request()
+        client: OAuthClient = request.client
+        check_response_mode(request, redirect_uri)
+        # The documents: client_secret "is required for private client applications"; real
+        # clients send it. It is checked when sent (DESIGN §6); a wrong one is never redirected.
+        secret = request.payload.data.get("client_secret")
+        if secret is not None:
+            if not client.app.confidential:
+                raise FatalAuthorizeError(
+                    "invalid_client",
+                    "This app is public and has no client_secret; do not send one.",
+                )
+            if not client.check_client_secret(secret):
+                raise FatalAuthorizeError(
+                    "invalid_client", "The client_secret is not valid for this app."
+                )
+        # RFC 7636 §4.4.1 / RFC 9700 §2.1.1: public apps must use PKCE; checked here, at the
+        # authorize step, so a request without it never reaches the login page.
+        if not client.app.confidential and not request.payload.data.get("code_challenge"):
+            raise InvalidRequestError(
+                "Public apps must send code_challenge (PKCE, S256 or plain).",
+                redirect_uri=redirect_uri,
+            )
+        return redirect_uri
+
+    def validate_requested_scope(self) -> None:
+        resolve_scope(self.request, self.request.client)
+
+    def create_authorization_response(
+        self, redirect_uri: str, grant_user: User | None
+    ) -> tuple[int, str, list[tuple[str, str]]]:
+        if grant_user is None:
+            raise AccessDeniedError(
+                "The user denied the request.",
+                redirect_uri=redirect_uri,
+            )
+        self.request.user = grant_user
+        code = s.new_secret()
+        self.save_authorization_code(code, self.request)
+        return success_redirect(self.ctx, self.request, redirect_uri, [("code", code)])
+
+    def save_authorization_code(self, code: str, request: Any) -> None:
+        data = request.payload.data
+        challenge = data.get("code_challenge")
+        record = AuthorizationCode(
+            client_id=request.client.client_id,
+            user_id=request.user.id,
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope,
+            grant_id=s.new_grant_id(),
+            expires_at=self.ctx.clock() + self.ctx.lifetimes.code,
+            code_challenge=challenge,
+            code_challenge_method=(data.get("code_challenge_method") or "plain")
+            if challenge
+            else None,
+        )
+        self.ctx.repos.codes.save(self.ctx.hasher.digest(code, s.CODE), record)
+
+    def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
+        """Consume the code in one atomic statement (STYLE §4). RFC 6749 §4.1.2: "If an
+        authorization code is used more than once, the authorization server MUST deny the
+        request and SHOULD revoke ... all tokens previously issued based on that code"."""
+        now = self.ctx.clock()
+        result = self.ctx.repos.codes.consume(
+            self.ctx.hasher.digest(code, s.CODE), client.client_id, now
+        )
+        if isinstance(result, AlreadyUsed):
+            revoked = self.ctx.repos.tokens.revoke_family(result.grant_id, now)
+            self.ctx.repos.audit.record(
+                "code_replayed", client_id=client.client_id, revoked_tokens=revoked
+            )
+            raise InvalidGrantError(
+                "The code was already used; the tokens issued from it have been revoked."
+            )
+        if not isinstance(result, Consumed):
+            raise InvalidGrantError("The code is not valid: unknown, or issued to another app.")
+        if result.code.expires_at <= now:
+            raise InvalidGrantError("The code has expired; start the authorization again.")
+        self.request.grant_id = result.code.grant_id
+        return result.code
+
+    def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
+        # Already consumed atomically in query_authorization_code.
+        return None
+
+    def authenticate_user(self, authorization_code: AuthorizationCode) -> User | None:
+        return self.ctx.repos.users.get(authorization_code.user_id)

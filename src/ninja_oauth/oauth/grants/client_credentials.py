@@ -1,0 +1,25 @@
+"""The client credentials grant for API Services (machine-to-machine) apps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import grants
+
+from ninja_oauth.oauth.grants._authorize import resolve_scope
+from ninja_oauth.oauth.scopes import Scope, join_scope, parse_scope
+
+
+class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    def validate_requested_scope(self) -> None:
+        resolve_scope(self.request, self.request.client)
+
+    def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
+        # RFC 6749 §4.4.3: "A refresh token SHOULD NOT be included"; the client can always ask
+        # again, so offline_access is dropped from what is granted (DESIGN §6).
+        granted = [x for x in parse_scope(self.request.scope) if x != Scope.OFFLINE_ACCESS]
+        token = self.generate_token(scope=join_scope(granted), include_refresh_token=False)
+        self.save_token(token)
+        return 200, token, self.TOKEN_RESPONSE_HEADER

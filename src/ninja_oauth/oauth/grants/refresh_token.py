@@ -1,0 +1,90 @@
+"""The refresh token grant: rotation on every use; reuse of a rotated token revokes the family."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authlib.oauth2.rfc6749 import grants
+from authlib.oauth2.rfc6749.errors import InvalidGrantError, InvalidRequestError, InvalidScopeError
+
+from ninja_oauth.oauth import secrets as s
+from ninja_oauth.oauth.client_auth import OAuthClient
+from ninja_oauth.oauth.context import CoreContext
+from ninja_oauth.oauth.domain import RefreshRecord, User
+from ninja_oauth.oauth.ports import AlreadyUsed, Rotated
+from ninja_oauth.oauth.scopes import join_scope, parse_scope
+
+
+class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+    INCLUDE_NEW_REFRESH_TOKEN = True
+
+    @property
+    def ctx(self) -> CoreContext:
+        ctx: CoreContext = self.server.ctx
+        return ctx
+
+    def validate_token_request(self) -> None:
+        client: OAuthClient = self._validate_request_client()
+        self.request.client = client
+        refresh_token = self.request.form.get("refresh_token")
+        if not refresh_token:
+            raise InvalidRequestError("Missing 'refresh_token' in request.")
+        # The scope is checked before the rotation, so a bad request does not burn the token.
+        digest = self.ctx.hasher.digest(refresh_token, s.REFRESH_TOKEN)
+        family_scope = self.ctx.repos.tokens.refresh_scope(digest, client.client_id)
+        if family_scope is not None:
+            self._check_narrowing(family_scope)
+        self.request.refresh_token = self.authenticate_refresh_token(refresh_token)
+
+    def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord:
+        """Rotate in one atomic statement (STYLE §4); a second use of the same token is a
+        reuse, which revokes the whole family (RFC 9700 §4.14.2)."""
+        client: OAuthClient = self.request.client
+        now = self.ctx.clock()
+        digest = self.ctx.hasher.digest(refresh_token, s.REFRESH_TOKEN)
+        result = self.ctx.repos.tokens.rotate(digest, client.client_id, now)
+        if isinstance(result, AlreadyUsed):
+            revoked = self.ctx.repos.tokens.revoke_family(result.grant_id, now)
+            self.ctx.repos.audit.record(
+                "refresh_token_reused", client_id=client.client_id, revoked_tokens=revoked
+            )
+            raise InvalidGrantError(
+                "The refresh token was already used; every token of its family has been revoked. "
+                "Log in again."
+            )
+        if not isinstance(result, Rotated):
+            raise InvalidGrantError(
+                "The refresh token is not valid: unknown, expired, revoked or issued to another "
+                "app."
+            )
+        self.request.grant_id = result.record.grant_id
+        self.request.refresh_scope = result.record.scope
+        return result.record
+
+    def _check_narrowing(self, family_scope: str) -> None:
+        # A refresh may narrow the scope, never widen it (RFC 6749 §6).
+        wider = [
+            x for x in parse_scope(self.request.payload.scope) if x not in parse_scope(family_scope)
+        ]
+        if wider:
+            raise InvalidScopeError(
+                f"A refresh may only narrow the scope; '{' '.join(wider)}' was not granted."
+            )
+
+    def issue_token(self, user: Any, refresh_token: RefreshRecord) -> dict[str, Any]:
+        requested = parse_scope(self.request.payload.scope)
+        scope = join_scope(requested) if requested else refresh_token.scope
+        token: dict[str, Any] = self.generate_token(
+            user=user, scope=scope, include_refresh_token=True
+        )
+        return token
+
+    def authenticate_user(self, refresh_token: RefreshRecord) -> User | None:
+        if refresh_token.user_id is None:
+            return None
+        return self.ctx.repos.users.get(refresh_token.user_id)
+
+    def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
+        # The old refresh token was marked used by the rotation itself.
+        return None

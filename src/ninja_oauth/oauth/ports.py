@@ -1,0 +1,113 @@
+"""The storage the protocol core needs, as narrow ports named by intent (STYLE §3).
+
+``store/repositories`` implements them with SQLAlchemy; core tests use in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from ninja_oauth.oauth.domain import (
+    AccessGrant,
+    App,
+    AuthorizationCode,
+    NewToken,
+    RefreshRecord,
+    TokenInfo,
+    User,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Consumed:
+    code: AuthorizationCode
+
+
+@dataclass(frozen=True, slots=True)
+class AlreadyUsed:
+    """The code or refresh token was redeemed before: a replay."""
+
+    grant_id: str
+    client_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Missing:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Rotated:
+    record: RefreshRecord
+
+
+class AppRepository(Protocol):
+    def get(self, client_id: str) -> App | None: ...
+    def add(self, app: App) -> None: ...
+    def set_secret_digest(self, client_id: str, digest: str) -> bool: ...
+    def delete(self, client_id: str) -> bool: ...
+    def list(self) -> list[App]: ...
+
+
+class UserRepository(Protocol):
+    def get(self, user_id: int) -> User | None: ...
+    def find_by_email(self, email: str) -> tuple[User, str] | None: ...
+    def add(self, email: str, password_hash: str, is_admin: bool) -> User: ...
+    def set_password_hash(self, user_id: int, password_hash: str) -> None: ...
+
+
+class CodeRepository(Protocol):
+    def save(self, code_digest: str, code: AuthorizationCode) -> None: ...
+    def consume(
+        self, code_digest: str, client_id: str, now: int
+    ) -> Consumed | AlreadyUsed | Missing: ...
+
+
+class TokenRepository(Protocol):
+    def save(self, token: NewToken) -> None: ...
+    def rotate(
+        self, refresh_digest: str, client_id: str, now: int
+    ) -> Rotated | AlreadyUsed | Missing: ...
+    def refresh_scope(self, refresh_digest: str, client_id: str) -> str | None: ...
+    def revoke_family(self, grant_id: str, now: int) -> int: ...
+    def find_access(self, access_digest: str) -> AccessGrant | None: ...
+    def find(
+        self, access_digest: str, refresh_digest: str, now: int, hint: str | None
+    ) -> TokenInfo | None: ...
+    def revoke(self, info: TokenInfo, now: int) -> None: ...
+
+
+class ConsentRepository(Protocol):
+    def granted(self, user_id: int, client_id: str) -> set[str]: ...
+    def remember(self, user_id: int, client_id: str, scopes: set[str], now: int) -> None: ...
+
+
+class ThrottleRepository(Protocol):
+    def blocked_for(self, keys: list[str], now: int) -> int:
+        """Seconds until the longest block among ``keys`` ends; 0 when none is blocked."""
+        ...
+
+    def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> None: ...
+
+
+class AuditLog(Protocol):
+    def record(
+        self,
+        event: str,
+        *,
+        client_id: str | None = None,
+        user_id: int | None = None,
+        **detail: object,
+    ) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Repositories:
+    apps: AppRepository
+    users: UserRepository
+    codes: CodeRepository
+    tokens: TokenRepository
+    consents: ConsentRepository
+    throttle: ThrottleRepository
+    audit: AuditLog

@@ -1,0 +1,62 @@
+"""The neutral result the web layer renders, and the NinjaOne redirect rules in one place."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode, urlsplit, urlunsplit
+
+# The documents: "you'll receive an HTTP 307 response" for both authorize flows.
+AUTHORIZE_REDIRECT_STATUS = 307
+
+
+@dataclass(frozen=True, slots=True)
+class OAuthResponse:
+    status: int
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    body: bytes = b""
+
+    @property
+    def location(self) -> str | None:
+        for name, value in self.headers:
+            if name.lower() == "location":
+                return value
+        return None
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+def redirect_to_client(
+    redirect_uri: str, params: list[tuple[str, str | None]], *, fragment: bool, issuer: str
+) -> tuple[int, str, list[tuple[str, str]]]:
+    """The authorize response (status, body, headers): a 307 to the client's redirect URI.
+
+    ``iss`` is added to every authorization response, error responses included (RFC 9207 §2).
+    The implicit grant puts its parameters "in the query string parameters" as the documents
+    say, or in the fragment (RFC 6749 §4.2.2) when the client asks with response_mode=fragment.
+    """
+    pairs = [(k, v) for k, v in params if v is not None] + [("iss", issuer)]
+    scheme, netloc, path, query, frag = urlsplit(redirect_uri)
+    encoded = urlencode(pairs)
+    if fragment:
+        frag = encoded
+    else:
+        query = f"{query}&{encoded}" if query else encoded
+    location = urlunsplit((scheme, netloc, path, query, frag))
+    return AUTHORIZE_REDIRECT_STATUS, "", [("Location", location), ("Cache-Control", "no-store")]
+
+
+def json_response(
+    status: int, body: Any, headers: list[tuple[str, str]] | None = None
+) -> OAuthResponse:
+    out = [
+        ("Content-Type", "application/json"),
+        ("Cache-Control", "no-store"),
+        ("Pragma", "no-cache"),
+    ]
+    for name, value in headers or []:
+        if name.lower() not in ("content-type", "cache-control", "pragma"):
+            out.append((name, value))
+    return OAuthResponse(status, out, json.dumps(body, separators=(",", ":")).encode())

@@ -1,0 +1,213 @@
+"""The authorization server: Authlib's AuthorizationServer wired to the ports, and the one
+composition of grants, extensions and endpoints (STYLE §9)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
+from authlib.oauth2.rfc6749.errors import OAuth2Error, UnsupportedGrantTypeError
+from authlib.oauth2.rfc7636 import CodeChallenge
+
+from ninja_oauth.oauth import client_auth
+from ninja_oauth.oauth.context import CoreContext
+from ninja_oauth.oauth.domain import User
+from ninja_oauth.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
+from ninja_oauth.oauth.errors import FatalAuthorizeError, TooManyRequestsError
+from ninja_oauth.oauth.grants._authorize import wants_fragment
+from ninja_oauth.oauth.grants.authorization_code import AuthorizationCodeGrant
+from ninja_oauth.oauth.grants.client_credentials import ClientCredentialsGrant
+from ninja_oauth.oauth.grants.implicit import ImplicitGrant
+from ninja_oauth.oauth.grants.refresh_token import RefreshTokenGrant
+from ninja_oauth.oauth.responses import OAuthResponse, json_response, redirect_to_client
+from ninja_oauth.oauth.scopes import Scope
+from ninja_oauth.oauth.throttling import Throttle
+from ninja_oauth.oauth.tokens import TokenGenerator, token_row
+
+# Authlib logs issued tokens at DEBUG ("Issue token %r to %r"): keep its loggers above that,
+# whatever the application's log level (STYLE §2, secrets never in logs).
+for _name in ("authlib", "authlib.oauth2"):
+    logging.getLogger(_name).setLevel(logging.INFO)
+
+
+@dataclass(frozen=True, slots=True)
+class ConsentRequest:
+    """A validated authorize request, waiting for the user's decision."""
+
+    grant: Any
+    client_id: str
+    app_name: str
+    scopes: list[str]
+
+
+class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
+    def __init__(self, ctx: CoreContext) -> None:
+        super().__init__(scopes_supported=[x.value for x in Scope])
+        self.ctx = ctx
+        self.throttle = Throttle(ctx.repos.throttle, ctx.limits)
+
+    # -- Authlib hooks -----------------------------------------------------------------------
+
+    def query_client(self, client_id: str) -> client_auth.OAuthClient | None:
+        app = self.ctx.repos.apps.get(client_id)
+        return client_auth.OAuthClient(app, self.ctx.hasher) if app else None
+
+    def save_token(self, token: dict[str, Any], request: Any) -> None:
+        self.ctx.repos.tokens.save(token_row(self.ctx, token, request))
+
+    def authenticate_client(
+        self, request: Any, methods: list[str], endpoint: str = "token"
+    ) -> client_auth.OAuthClient:
+        return client_auth.authenticate(request, self.query_client)
+
+    def create_oauth2_request(self, request: Any) -> OAuth2Request:
+        return request
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
+
+    def validate_requested_scope(self, scope: str | None) -> None:
+        # Per-app scope checks happen in the grants, which name the offending scope.
+        return None
+
+    def get_token_grant(self, request: Any) -> Any:
+        try:
+            return super().get_token_grant(request)
+        except UnsupportedGrantTypeError as error:
+            given = request.payload.grant_type
+            error.description = (
+                f"Unsupported grant_type '{given}'" if given else "Missing 'grant_type'"
+            ) + "; use authorization_code, client_credentials or refresh_token."
+            raise
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> OAuthResponse:
+        if isinstance(body, dict):
+            return json_response(status, body, list(headers))
+        return OAuthResponse(status, list(headers), body.encode() if isinstance(body, str) else b"")
+
+    def handle_error_response(self, request: Any, error: OAuth2Error) -> OAuthResponse:
+        if error.redirect_uri:
+            # RFC 6749 §4.1.2.1: only once the client and redirect_uri are known to be valid.
+            params: list[tuple[str, str | None]] = [
+                ("error", error.error),
+                ("error_description", error.get_error_description() or None),
+                ("state", request.payload.state if request.payload else None),
+            ]
+            status, _, headers = redirect_to_client(
+                error.redirect_uri,
+                params,
+                fragment=wants_fragment(request),
+                issuer=self.ctx.issuer.url,
+            )
+            return OAuthResponse(status, headers)
+        body = dict(error.get_body())
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return json_response(error.status_code, body, headers)
+
+    # -- the endpoints the web layer calls ----------------------------------------------------
+
+    def token_endpoint(self, request: OAuth2Request, address: str) -> OAuthResponse:
+        """POST /ws/oauth/token, throttling failed client authentications (DESIGN §6)."""
+        claimed = _claimed_client_id(request)
+        keys = self.throttle.client_keys(claimed, address)
+        now = self.ctx.clock()
+        wait = self.throttle.wait(keys, now)
+        if wait:
+            return self.handle_error_response(request, TooManyRequestsError(wait))
+        response: OAuthResponse = self.create_token_response(request)
+        if response.status in (400, 401) and _is_invalid_client(response):
+            self.throttle.client_failed(keys, now)
+        return response
+
+    def revocation_endpoint(self, request: OAuth2Request, address: str) -> OAuthResponse:
+        return self._throttled_endpoint(RevocationEndpoint.ENDPOINT_NAME, request, address)
+
+    def introspection_endpoint(self, request: OAuth2Request, address: str) -> OAuthResponse:
+        return self._throttled_endpoint(IntrospectionEndpoint.ENDPOINT_NAME, request, address)
+
+    def _throttled_endpoint(self, name: str, request: OAuth2Request, address: str) -> OAuthResponse:
+        keys = self.throttle.client_keys(_claimed_client_id(request), address)
+        now = self.ctx.clock()
+        wait = self.throttle.wait(keys, now)
+        if wait:
+            return self.handle_error_response(request, TooManyRequestsError(wait))
+        response: OAuthResponse = self.create_endpoint_response(name, request)
+        if response.status in (400, 401) and _is_invalid_client(response):
+            self.throttle.client_failed(keys, now)
+        return response
+
+    def validate_authorize(
+        self, request: OAuth2Request, address: str
+    ) -> ConsentRequest | OAuthResponse:
+        """GET /ws/oauth/authorize: validate, then either ask the user (ConsentRequest) or answer
+        with a 307 error redirect. Raises FatalAuthorizeError for what must not be redirected."""
+        claimed = request.payload.client_id
+        keys = self.throttle.client_keys(claimed, address)
+        now = self.ctx.clock()
+        if "client_secret" in request.payload.data:
+            wait = self.throttle.wait(keys, now)
+            if wait:
+                raise FatalAuthorizeError(
+                    "slow_down", "Too many failed client authentications; try again later."
+                )
+        try:
+            grant = self.get_consent_grant(request)
+        except FatalAuthorizeError as error:
+            if error.error == "invalid_client":
+                self.throttle.client_failed(keys, now)
+            raise
+        except OAuth2Error as error:
+            if error.redirect_uri:
+                return self.handle_error_response(request, error)
+            raise FatalAuthorizeError(error.error, error.get_error_description()) from None
+        client: client_auth.OAuthClient = request.client
+        return ConsentRequest(
+            grant=grant,
+            client_id=client.client_id,
+            app_name=client.app.name,
+            scopes=request.scope.split() if request.scope else [],
+        )
+
+    def complete_authorize(self, consent: ConsentRequest, user: User | None) -> OAuthResponse:
+        """Issue the code or token (user given) or access_denied (None): a 307 either way."""
+        grant = consent.grant
+        try:
+            status, _body, headers = grant.create_authorization_response(grant.redirect_uri, user)
+        except OAuth2Error as error:
+            return self.handle_error_response(grant.request, error)
+        return OAuthResponse(status, list(headers), b"")
+
+
+def _claimed_client_id(request: OAuth2Request) -> str | None:
+    try:
+        basic = client_auth.basic_credentials(request.headers)
+    except OAuth2Error:
+        basic = None
+    if basic is not None:
+        return basic[0]
+    form = request.form or {}
+    value = form.get("client_id")
+    return str(value) if value else None
+
+
+def _is_invalid_client(response: OAuthResponse) -> bool:
+    try:
+        return bool(response.json().get("error") == "invalid_client")
+    except ValueError:
+        return False
+
+
+def build_authorization_server(ctx: CoreContext) -> NinjaAuthorizationServer:
+    """Register the four grants of the documents, PKCE, and the RFC 7009/7662 endpoints."""
+    server = NinjaAuthorizationServer(ctx)
+    generator = TokenGenerator(ctx)
+    server.register_token_generator("default", generator)
+    server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
+    server.register_grant(ImplicitGrant)
+    server.register_grant(ClientCredentialsGrant)
+    server.register_grant(RefreshTokenGrant)
+    server.register_endpoint(RevocationEndpoint)
+    server.register_endpoint(IntrospectionEndpoint)
+    return server

@@ -1,0 +1,157 @@
+"""One frozen Settings object, read from ``NINJA_OAUTH_*`` variables (or CLI flags) at the edge."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+from platformdirs import user_data_dir
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from ninja_oauth.oauth.config import Issuer, Lifetimes, ThrottleLimits
+
+DEFAULT_ISSUER = "http://127.0.0.1:8080"
+
+
+class SettingsError(Exception):
+    """A setting is missing or unsafe; the message names it (and never its value)."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="NINJA_OAUTH_", frozen=True, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the store; default: SQLite in the user's data directory.",
+    )
+    issuer: str = Field(default=DEFAULT_ISSUER, description="Public base URL of this server.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs sessions and keys every secret digest; required with PostgreSQL.",
+    )
+    access_token_ttl: int = Field(default=3600, ge=1, description="Access token lifetime (s).")
+    code_ttl: int = Field(default=60, ge=1, le=600, description="Authorization code lifetime (s).")
+    refresh_token_ttl: int = Field(
+        default=30 * 24 * 3600, ge=60, description="Refresh token lifetime (s)."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Peer addresses whose X-Forwarded-For is believed (default: none).",
+    )
+    client_auth_key_limit: int = Field(
+        default=10, ge=1, description="Failed client authentications per (client, address)."
+    )
+    client_auth_address_limit: int = Field(
+        default=50, ge=1, description="Failed client authentications per address."
+    )
+    login_key_limit: int = Field(
+        default=5, ge=1, description="Failed logins per (account, address)."
+    )
+    login_address_limit: int = Field(default=30, ge=1, description="Failed logins per address.")
+    throttle_window: int = Field(default=300, ge=1, description="Failure counting window (s).")
+    throttle_block: int = Field(default=60, ge=1, description="First block length (s).")
+    demo: bool = Field(default=False, description="Create the demo admin, apps and data.")
+
+    @field_validator("issuer")
+    @classmethod
+    def _issuer_is_a_base_url(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
+            raise ValueError("must be an http(s) URL with no query or fragment")
+        return value.rstrip("/")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _secret_key_is_long(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return value
+
+    # The core's slices of the settings (STYLE §10: components get values, not the whole object).
+    @property
+    def lifetimes(self) -> Lifetimes:
+        return Lifetimes(
+            access_token=self.access_token_ttl,
+            code=self.code_ttl,
+            refresh_token=self.refresh_token_ttl,
+        )
+
+    @property
+    def issuer_value(self) -> Issuer:
+        return Issuer(self.issuer)
+
+    @property
+    def throttle_limits(self) -> ThrottleLimits:
+        return ThrottleLimits(
+            client_auth_key=self.client_auth_key_limit,
+            client_auth_address=self.client_auth_address_limit,
+            login_key=self.login_key_limit,
+            login_address=self.login_address_limit,
+            window=self.throttle_window,
+            block=self.throttle_block,
+        )
+
+    @property
+    def key_bytes(self) -> bytes:
+        if self.secret_key is None:
+            raise SettingsError("NINJA_OAUTH_SECRET_KEY is not set")
+        return self.secret_key.get_secret_value().encode()
+
+    @property
+    def url(self) -> str:
+        if self.database_url is None:
+            raise SettingsError("NINJA_OAUTH_DATABASE_URL is not set")
+        return self.database_url
+
+
+def data_dir() -> Path:
+    return Path(user_data_dir("ninja-oauth"))
+
+
+def _sqlite_path(url: str) -> Path | None:
+    for prefix in ("sqlite:///", "sqlite+pysqlite:///"):
+        if url.startswith(prefix):
+            rest = url[len(prefix) :].split("?", 1)[0]
+            return Path(rest) if rest and rest != ":memory:" else None
+    return None
+
+
+def _read_or_create_key(path: Path) -> str:
+    """The secret key beside the SQLite file: created once (exclusive create, mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the environment, apply CLI overrides, and fill in the database URL and secret key.
+
+    A bad setting raises SettingsError with one line naming it.
+    """
+    try:
+        settings = Settings(**{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = "NINJA_OAUTH_" + str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        raise SettingsError(f"{name}: {first['msg']}") from None
+    url = settings.database_url
+    if url is None:
+        path = data_dir() / "ninja-oauth.db"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{path}"
+    key = settings.secret_key
+    if key is None:
+        sqlite_file = _sqlite_path(url)
+        if sqlite_file is None:
+            raise SettingsError(
+                "NINJA_OAUTH_SECRET_KEY is required when the database is not a SQLite file"
+            )
+        key = SecretStr(_read_or_create_key(sqlite_file.parent / "secret-key"))
+    return settings.model_copy(update={"database_url": url, "secret_key": key})

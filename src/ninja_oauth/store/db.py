@@ -1,0 +1,178 @@
+"""Engines and the two ways in: reads on the event loop, writes on one writer path per process.
+
+SQLite (WAL, ``synchronous=NORMAL``) allows one writer at a time across all processes. Instead of
+letting workers race for its lock (its busy handler sleeps and retries, which multiplies p99),
+each process funnels writes through one thread, and processes take turns on an ``flock`` beside
+the database file, which wakes a waiter the moment the lock is free. Reads are single indexed
+lookups of a few microseconds, so on SQLite they run on the event loop directly: a threadpool hop
+would cost more than the read. On PostgreSQL, reads use psycopg's async driver and writes a small
+thread pool; every racing state change is one atomic statement there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool
+
+T = TypeVar("T")
+
+_local = threading.local()
+
+
+def _sqlite_file(url: str) -> Path | None:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling is lazy).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Durability trade (README): a power loss may drop the last commits; a crash does not.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the lock up front: a deferred transaction that upgrades to a write can
+        # fail with SQLITE_BUSY without waiting.
+        if conn.get_execution_options().get("ninja_write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            conn.exec_driver_sql("BEGIN")
+
+
+class Store:
+    """The database: engines, the writer path, and the current unit of work."""
+
+    def __init__(self, url: str, *, writer_threads: int | None = None) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.dialect = parsed.get_backend_name()
+        self._lock_file: Path | None = None
+        self._lock_fd: int | None = None
+        self._thread_lock = threading.Lock()
+        if self.dialect == "sqlite":
+            path = _sqlite_file(url)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._lock_file = path.with_name(path.name + ".write-lock")
+                engine = create_engine(
+                    url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=8
+                )
+            else:
+                from sqlalchemy.pool import StaticPool
+
+                engine = create_engine(
+                    url, connect_args={"check_same_thread": False}, poolclass=StaticPool
+                )
+            _configure_sqlite(engine)
+            self.async_engine: AsyncEngine | None = None
+            threads = 1
+        else:
+            engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+            self.async_engine = create_async_engine(url, pool_size=10, max_overflow=10)
+            threads = writer_threads or 8
+        self.engine = engine
+        self._write_engine = engine.execution_options(ninja_write=True)
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ninja-writer")
+
+    # -- units of work ---------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """A write transaction; nested calls on the same thread join the outer one."""
+        current: Connection | None = getattr(_local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self._exclusive(), self._write_engine.begin() as conn:
+            _local.conn = conn
+            try:
+                yield conn
+            finally:
+                _local.conn = None
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A read-only connection (or the current write transaction's, if there is one)."""
+        current: Connection | None = getattr(_local, "conn", None)
+        if current is not None:
+            yield current
+            return
+        with self.engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        if self._lock_file is None:
+            yield
+            return
+        with self._thread_lock:
+            if self._lock_fd is None:
+                import os
+
+                self._lock_fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+
+    # -- async entry points for the web layer ----------------------------------------------
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise."""
+        if self.async_engine is None:
+            with self.engine.connect() as conn:
+                return fn(conn)
+        async with self.async_engine.connect() as aconn:
+            return await aconn.run_sync(fn)
+
+    async def write(self, fn: Callable[[], T]) -> T:
+        """Run ``fn`` on this process's writer path; ``fn`` opens ``transaction()`` as needed."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, fn)
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """Alias of write() for work that mixes reads and writes (the Authlib token endpoint)."""
+        return await self.write(fn)
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False)
+        self.engine.dispose()
+        if self._lock_fd is not None:
+            import os
+
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    async def aclose(self) -> None:
+        if self.async_engine is not None:
+            await self.async_engine.dispose()
+        self.close()
+
+
+def null_pool_engine(url: str) -> Engine:
+    """An engine for one-off work (migrations) that leaves no pooled connection behind."""
+    return create_engine(url, poolclass=NullPool)

@@ -1,0 +1,69 @@
+"""AppRepository: rows of ``apps`` as ``oauth.domain.App``."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+
+from ninja_oauth.oauth.domain import App
+from ninja_oauth.oauth.platforms import Platform
+from ninja_oauth.store.db import Store
+from ninja_oauth.store.tables import apps
+
+
+def _to_app(row: Any) -> App:
+    return App(
+        client_id=row.client_id,
+        name=row.name,
+        platform=Platform(row.platform),
+        redirect_uris=tuple(json.loads(row.redirect_uris)),
+        scopes=tuple(row.scopes.split()),
+        grant_types=tuple(row.grant_types.split()),
+        secret_digest=row.secret_digest,
+        created_at=row.created_at,
+    )
+
+
+class SqlApps:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def get(self, client_id: str) -> App | None:
+        with self._store.reading() as conn:
+            row = conn.execute(select(apps).where(apps.c.client_id == client_id)).first()
+        return _to_app(row) if row else None
+
+    def add(self, app: App) -> None:
+        with self._store.transaction() as conn:
+            conn.execute(
+                insert(apps).values(
+                    client_id=app.client_id,
+                    name=app.name,
+                    platform=app.platform.value,
+                    secret_digest=app.secret_digest,
+                    redirect_uris=app.redirect_uris_json(),
+                    scopes=" ".join(app.scopes),
+                    grant_types=" ".join(app.grant_types),
+                    created_at=app.created_at,
+                )
+            )
+
+    def set_secret_digest(self, client_id: str, digest: str) -> bool:
+        with self._store.transaction() as conn:
+            result = conn.execute(
+                update(apps).where(apps.c.client_id == client_id).values(secret_digest=digest)
+            )
+        return bool(result.rowcount)
+
+    def delete(self, client_id: str) -> bool:
+        # Codes, tokens and consents go with the app (ON DELETE CASCADE).
+        with self._store.transaction() as conn:
+            result = conn.execute(delete(apps).where(apps.c.client_id == client_id))
+        return bool(result.rowcount)
+
+    def list(self) -> list[App]:
+        with self._store.reading() as conn:
+            rows = conn.execute(select(apps).order_by(apps.c.id)).all()
+        return [_to_app(r) for r in rows]

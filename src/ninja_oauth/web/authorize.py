@@ -1,0 +1,183 @@
+"""GET /ws/oauth/authorize: validate, log in, ask consent, answer 307 (DESIGN §6).
+
+The login and consent forms keep the validated request on the server under an opaque
+``request_id`` bound to the browser session; their POSTs answer 303 back to
+``GET …/authorize?request_id=…``, and only that GET sends the 307 to the client, so a form
+(with the password) is never re-POSTed to the client (RFC 9700 §4.12).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from authlib.oauth2.rfc6749 import OAuth2Request
+from starlette.requests import Request
+from starlette.responses import Response
+
+from ninja_oauth.oauth.domain import User
+from ninja_oauth.oauth.errors import FatalAuthorizeError
+from ninja_oauth.oauth.responses import OAuthResponse
+from ninja_oauth.oauth.scopes import Scope, describe
+from ninja_oauth.oauth.server import ConsentRequest
+from ninja_oauth.store.repositories.pending import Pending
+from ninja_oauth.web import sessions
+from ninja_oauth.web.authlib_adapter import (
+    client_address,
+    query_oauth_request,
+    read_oauth_request,
+    to_starlette,
+)
+from ninja_oauth.web.errors import error_page
+from ninja_oauth.web.services import Services, services, templates
+
+_SCOPE_NAMES = {s.value for s in Scope}
+
+# Never kept with a pending request: it was checked on arrival (DESIGN §6).
+_NOT_KEPT = ("client_secret", "request_id")
+
+
+@dataclass
+class _Outcome:
+    response: OAuthResponse | None = None
+    page: str | None = None
+    consent: ConsentRequest | None = None
+    request_id: str | None = None
+    user: User | None = None
+    fatal: FatalAuthorizeError | None = None
+
+
+def prefix_of(request: Request) -> str:
+    return "/ws/oauth" if request.url.path.startswith("/ws/") else "/oauth"
+
+
+def _step(
+    svc: Services,
+    oauth_request: OAuth2Request,
+    address: str,
+    uid: int | None,
+    binding: str,
+    pending: Pending | None,
+    params: dict[str, str],
+) -> _Outcome:
+    with svc.store.transaction():
+        try:
+            result = svc.server.validate_authorize(oauth_request, address)
+        except FatalAuthorizeError as exc:
+            # Returned, not raised, so the failure count above is committed.
+            return _Outcome(fatal=exc)
+        if isinstance(result, OAuthResponse):
+            return _Outcome(response=result)
+        consent = result
+        now = int(time.time())
+        if pending is not None and pending.decision == "deny":
+            svc.pending.finish(pending.id)
+            return _Outcome(response=svc.server.complete_authorize(consent, None))
+        user = svc.repos.users.get(uid) if uid is not None else None
+        if user is None:
+            rid = pending.id if pending else svc.pending.create(binding, params, now)
+            return _Outcome(page="login", consent=consent, request_id=rid)
+        allowed_now = (
+            pending is not None and pending.decision == "allow" and pending.user_id == user.id
+        )
+        granted = svc.repos.consents.granted(user.id, consent.client_id)
+        if allowed_now or set(consent.scopes) <= granted:
+            if allowed_now:
+                svc.repos.consents.remember(user.id, consent.client_id, set(consent.scopes), now)
+            if pending is not None and not svc.pending.finish(pending.id):
+                return _Outcome(
+                    fatal=FatalAuthorizeError(
+                        "invalid_request", "This sign-in request was already completed."
+                    )
+                )
+            svc.repos.audit.record(
+                "authorized",
+                client_id=consent.client_id,
+                user_id=user.id,
+                scope=" ".join(consent.scopes),
+            )
+            return _Outcome(response=svc.server.complete_authorize(consent, user))
+        rid = pending.id if pending else svc.pending.create(binding, params, now)
+        return _Outcome(page="consent", consent=consent, request_id=rid, user=user)
+
+
+async def authorize(request: Request) -> Response:
+    svc = services(request)
+    issuer = svc.settings.issuer
+    binding = sessions.binding(request)
+    rid = request.query_params.get("request_id")
+    pending: Pending | None = None
+    if rid is not None and len(request.query_params) == 1:
+        pending = await svc.store.run(lambda: svc.pending.get(rid, binding, int(time.time())))
+        if pending is None:
+            return error_page(
+                request,
+                400,
+                "This sign-in request has expired",
+                "It is older than ten minutes, was already completed, or was started "
+                "in another browser.",
+                "invalid_request",
+            )
+        params = pending.params
+        oauth_request = query_oauth_request(request, issuer, params)
+    else:
+        oauth_request = await read_oauth_request(request, issuer)
+        params = {k: v for k, v in request.query_params.items() if k not in _NOT_KEPT}
+    address = client_address(request, svc.settings.trusted_proxies)
+    uid = sessions.current_user_id(request)
+    outcome = await svc.store.run(
+        lambda: _step(svc, oauth_request, address, uid, binding, pending, params)
+    )
+    if outcome.fatal is not None:
+        raise outcome.fatal
+    if outcome.response is not None:
+        return to_starlette(outcome.response)
+    assert outcome.consent is not None and outcome.request_id is not None
+    if outcome.page == "login":
+        return login_page(request, outcome.request_id, outcome.consent.app_name)
+    assert outcome.user is not None
+    return consent_page(request, outcome.request_id, outcome.consent, outcome.user)
+
+
+def login_page(
+    request: Request,
+    request_id: str,
+    app_name: str | None,
+    *,
+    error: str | None = None,
+    email: str = "",
+    status: int = 200,
+) -> Response:
+    return templates.TemplateResponse(
+        request,
+        "login.html",
+        {
+            "action": prefix_of(request) + "/login",
+            "csrf_token": sessions.csrf_token(request),
+            "request_id": request_id,
+            "app_name": app_name,
+            "error": error,
+            "email": email,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+def consent_page(
+    request: Request, request_id: str, consent: ConsentRequest, user: User
+) -> Response:
+    scopes = [{"name": s, "words": describe(Scope(s))} for s in consent.scopes if s in _SCOPE_NAMES]
+    return templates.TemplateResponse(
+        request,
+        "consent.html",
+        {
+            "action": prefix_of(request) + "/consent",
+            "csrf_token": sessions.csrf_token(request),
+            "request_id": request_id,
+            "app_name": consent.app_name,
+            "email": user.email,
+            "scopes": scopes,
+        },
+        headers={"Cache-Control": "no-store"},
+    )

@@ -1,0 +1,122 @@
+"""The protocol endpoints under /ws/oauth and /oauth, and the RFC 8414 metadata."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from authlib.oauth2.rfc6749 import OAuth2Request
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from ninja_oauth.oauth.platforms import GrantType
+from ninja_oauth.oauth.responses import OAuthResponse, json_response
+from ninja_oauth.oauth.scopes import Scope
+from ninja_oauth.web import authorize as authorize_page
+from ninja_oauth.web import forms
+from ninja_oauth.web.authlib_adapter import client_address, read_oauth_request, to_starlette
+from ninja_oauth.web.services import Services, services
+
+_FORM = "application/x-www-form-urlencoded"
+
+
+def _endpoint(
+    call: Callable[[Services], Callable[[OAuth2Request, str], OAuthResponse]],
+) -> Callable[[Request], object]:
+    async def handler(request: Request) -> Response:
+        svc = services(request)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != _FORM:
+            # RFC 6749 §3.2: "using the application/x-www-form-urlencoded format".
+            return to_starlette(
+                json_response(
+                    400,
+                    {
+                        "error": "invalid_request",
+                        "error_description": "Send the parameters form-urlencoded "
+                        "(application/x-www-form-urlencoded).",
+                    },
+                )
+            )
+        oauth_request = await read_oauth_request(request, svc.settings.issuer)
+        address = client_address(request, svc.settings.trusted_proxies)
+        method = call(svc)
+
+        def run() -> OAuthResponse:
+            # One transaction per request: code redemption and its token insert commit together,
+            # and a replay's revocation or a failure count commits with its error answer.
+            with svc.store.transaction():
+                return method(oauth_request, address)
+
+        # Authlib is synchronous: the work runs on the process's writer path, off the event loop.
+        return to_starlette(await svc.store.run(run))
+
+    return handler
+
+
+token = _endpoint(lambda svc: svc.server.token_endpoint)
+revoke = _endpoint(lambda svc: svc.server.revocation_endpoint)
+introspect = _endpoint(lambda svc: svc.server.introspection_endpoint)
+
+
+async def metadata(request: Request) -> Response:
+    """RFC 8414 authorization server metadata (the /oauth/* paths are aliases)."""
+    issuer = services(request).settings.issuer
+    return JSONResponse(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": issuer + "/ws/oauth/authorize",
+            "token_endpoint": issuer + "/ws/oauth/token",
+            "revocation_endpoint": issuer + "/ws/oauth/revoke",
+            "introspection_endpoint": issuer + "/ws/oauth/introspect",
+            "scopes_supported": [s.value for s in Scope],
+            "response_types_supported": ["code", "token"],
+            "response_modes_supported": ["query", "fragment"],
+            "grant_types_supported": [g.value for g in GrantType],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "revocation_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "introspection_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            "code_challenge_methods_supported": ["S256", "plain"],
+            "authorization_response_iss_parameter_supported": True,
+            "service_documentation": issuer + "/docs",
+        }
+    )
+
+
+async def method_not_allowed(request: Request) -> Response:
+    return to_starlette(
+        json_response(
+            405,
+            {
+                "error": "invalid_request",
+                "error_description": f"Use POST for {request.url.path}.",
+            },
+            [("Allow", "POST")],
+        )
+    )
+
+
+def oauth_routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = [Route("/.well-known/oauth-authorization-server", metadata)]
+    for prefix in ("/ws/oauth", "/oauth"):
+        routes += [
+            Route(prefix + "/authorize", authorize_page.authorize, methods=["GET"]),
+            Route(prefix + "/login", forms.login, methods=["POST"]),
+            Route(prefix + "/consent", forms.consent, methods=["POST"]),
+            Route(prefix + "/token", token, methods=["POST"]),
+            Route(prefix + "/token", method_not_allowed, methods=["GET"]),
+            Route(prefix + "/revoke", revoke, methods=["POST"]),
+            Route(prefix + "/introspect", introspect, methods=["POST"]),
+        ]
+    return routes

@@ -1,0 +1,50 @@
+"""What the web layer needs, built once per process by ``create_app``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from starlette.requests import Request
+from starlette.templating import Jinja2Templates
+
+from ninja_oauth.oauth.context import CoreContext
+from ninja_oauth.oauth.ports import Repositories
+from ninja_oauth.oauth.secrets import SecretHasher
+from ninja_oauth.oauth.server import NinjaAuthorizationServer, build_authorization_server
+from ninja_oauth.settings import Settings
+from ninja_oauth.store.db import Store
+from ninja_oauth.store.repositories import build_repositories
+from ninja_oauth.store.repositories.pending import SqlPending
+
+templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    settings: Settings
+    store: Store
+    repos: Repositories
+    hasher: SecretHasher
+    server: NinjaAuthorizationServer
+    pending: SqlPending
+
+    @classmethod
+    def build(cls, settings: Settings, store: Store) -> Services:
+        hasher = SecretHasher(settings.key_bytes)
+        repos = build_repositories(store)
+        ctx = CoreContext(
+            repos=repos,
+            hasher=hasher,
+            lifetimes=settings.lifetimes,
+            issuer=settings.issuer_value,
+            limits=settings.throttle_limits,
+        )
+        return cls(
+            settings, store, repos, hasher, build_authorization_server(ctx), SqlPending(store)
+        )
+
+
+def services(request: Request) -> Services:
+    svc: Services = request.app.state.services
+    return svc

@@ -1,0 +1,180 @@
+"""Client credentials (API Services apps), through HTTP on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.flows import assert_oauth_error
+from tests.support.server import LiveServer
+
+
+@pytest.fixture(scope="module")
+def m2m(server: LiveServer) -> dict[str, Any]:
+    return server.create_app("api_services", scopes=["monitoring", "management"])
+
+
+def test_client_credentials_in_the_form_returns_a_bearer_token_for_the_requested_scope(
+    server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    with server.client() as http:
+        response = http.post(
+            "/ws/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": m2m["client_id"],
+                "client_secret": m2m["client_secret"],
+                "scope": "monitoring",
+            },
+        )
+    assert response.status_code == 200
+    body = response.json()
+    assert set(body) == {"access_token", "token_type", "expires_in", "scope"}
+    assert body["token_type"] == "bearer"
+    assert body["expires_in"] == 3600
+    assert body["scope"] == "monitoring"
+    assert len(body["access_token"]) >= 43  # 256 bits, base64url
+    assert response.headers["cache-control"] == "no-store"
+
+
+def test_client_credentials_with_http_basic_defaults_to_every_configured_scope(
+    server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    with server.client() as http:
+        response = http.post(
+            "/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(m2m["client_id"], m2m["client_secret"]),
+        )
+    assert response.status_code == 200
+    assert response.json()["scope"] == "monitoring management"
+
+
+def test_the_token_opens_the_public_api_right_away(server: LiveServer, m2m: dict[str, Any]) -> None:
+    with server.client() as http:
+        token = http.post(
+            "/ws/oauth/token",
+            data={"grant_type": "client_credentials", "scope": "monitoring"},
+            auth=(m2m["client_id"], m2m["client_secret"]),
+        ).json()["access_token"]
+        response = http.get("/v2/organizations", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert isinstance(response.json(), list)
+
+
+def test_redirect_uri_on_a_client_credentials_request_is_ignored(
+    server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    with server.client() as http:
+        response = http.post(
+            "/ws/oauth/token",
+            data={"grant_type": "client_credentials", "redirect_uri": "https://example.com/cb"},
+            auth=(m2m["client_id"], m2m["client_secret"]),
+        )
+    assert response.status_code == 200
+
+
+def test_offline_access_never_gives_a_client_credentials_refresh_token(server: LiveServer) -> None:
+    app = server.create_app("api_services")  # client_credentials + refresh_token grants
+    with server.client() as http:
+        response = http.post(
+            "/ws/oauth/token",
+            data={"grant_type": "client_credentials", "scope": "monitoring offline_access"},
+            auth=(app["client_id"], app["client_secret"]),
+        )
+    assert response.status_code == 200
+    assert "refresh_token" not in response.json()
+    assert response.json()["scope"] == "monitoring"
+
+
+@pytest.mark.parametrize(
+    ("data", "auth", "status", "error", "description"),
+    [
+        (
+            {"client_secret": "not-the-secret"},
+            None,
+            400,
+            "invalid_client",
+            "The client credentials are not valid: wrong client_secret.",
+        ),
+        (
+            {"client_id": "no-such-app", "client_secret": "x"},
+            None,
+            400,
+            "invalid_client",
+            "The client credentials are not valid: unknown client_id.",
+        ),
+        (
+            {"client_secret": None},
+            None,
+            401,
+            "invalid_client",
+            "The client credentials are not valid: this app is confidential and must send its "
+            "client_secret.",
+        ),
+        ({}, ("basic", "wrong"), 401, "invalid_client", None),
+        ({"scope": "control"}, None, 400, "invalid_scope", "The app is not configured for the scope 'control'."),
+        ({"grant_type": "password"}, None, 400, "unsupported_grant_type", None),
+        ({"grant_type": None}, None, 400, "unsupported_grant_type", None),
+        (
+            {"grant_type": "authorization_code"},
+            None,
+            400,
+            "unauthorized_client",
+            "The client is not authorized to use 'grant_type=authorization_code'",
+        ),
+    ],
+    ids=[
+        "wrong-secret",
+        "unknown-client",
+        "missing-secret",
+        "wrong-basic",
+        "scope-not-configured",
+        "unknown-grant",
+        "no-grant",
+        "grant-not-allowed",
+    ],
+)
+def test_client_credentials_errors_say_what_to_fix(
+    server: LiveServer,
+    m2m: dict[str, Any],
+    data: dict[str, Any],
+    auth: tuple[str, str] | None,
+    status: int,
+    error: str,
+    description: str | None,
+) -> None:
+    form: dict[str, Any] = {
+        "grant_type": "client_credentials",
+        "client_id": m2m["client_id"],
+        "client_secret": m2m["client_secret"],
+    }
+    form.update(data)
+    form = {k: v for k, v in form.items() if v is not None}
+    if auth is not None:
+        form.pop("client_id", None)
+        form.pop("client_secret", None)
+        auth = (m2m["client_id"], auth[1])
+    with server.client() as http:
+        response = http.post("/ws/oauth/token", data=form, auth=auth)
+    body = assert_oauth_error(response, status, error, description)
+    if status == 401 and auth is not None:
+        assert response.headers["www-authenticate"].startswith("Basic")
+    assert m2m["client_secret"] not in response.text
+    assert body.get("error_description")
+
+
+def test_client_secret_in_the_url_query_is_refused(server: LiveServer, m2m: dict[str, Any]) -> None:
+    with server.client() as http:
+        response = http.post(
+            "/ws/oauth/token",
+            params={"client_secret": m2m["client_secret"]},
+            data={"grant_type": "client_credentials", "client_id": m2m["client_id"]},
+        )
+    assert_oauth_error(
+        response,
+        400,
+        "invalid_request",
+        "Send client_secret in the request body or with HTTP Basic, never in the URL query.",
+    )
