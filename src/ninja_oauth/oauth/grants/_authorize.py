@@ -36,6 +36,22 @@ def resolve_scope(request: Any, client: Any) -> None:
     request.scope = scope
 
 
+def registered_redirect_uri(request: Any, client: Any) -> str:
+    """DESIGN §6: redirect_uri is required and must match a registered URI exactly (RFC 9700
+    §4.1.3); an unregistered one is never redirected to (it goes to the error page)."""
+    uri = request.payload.redirect_uri
+    if not uri:
+        raise InvalidRequestError(
+            "Missing 'redirect_uri': it is required and must match a registered URI exactly."
+        )
+    if not client.check_redirect_uri(uri):
+        raise InvalidRequestError(
+            "The redirect_uri is not registered for this app; it must match a registered URI "
+            "exactly."
+        )
+    return str(uri)
+
+
 def success_redirect(
     ctx: CoreContext, request: Any, redirect_uri: str, params: list[tuple[str, str | None]]
 ) -> tuple[int, str, list[tuple[str, str]]]:

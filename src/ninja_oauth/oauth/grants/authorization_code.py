@@ -15,6 +15,7 @@ from ninja_oauth.oauth.domain import AuthorizationCode, User
 from ninja_oauth.oauth.errors import FatalAuthorizeError
 from ninja_oauth.oauth.grants._authorize import (
     check_response_mode,
+    registered_redirect_uri,
     resolve_scope,
     success_redirect,
 )
@@ -23,6 +24,8 @@ from ninja_oauth.oauth.ports import AlreadyUsed, Consumed
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
+
+    validate_authorization_redirect_uri = staticmethod(registered_redirect_uri)
 
     @property
     def ctx(self) -> CoreContext:

@@ -15,10 +15,17 @@ from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import User
-from ninja_oauth.oauth.grants._authorize import check_response_mode, resolve_scope, success_redirect
+from ninja_oauth.oauth.grants._authorize import (
+    check_response_mode,
+    registered_redirect_uri,
+    resolve_scope,
+    success_redirect,
+)
 
 
 class ImplicitGrant(grants.ImplicitGrant):  # type: ignore[misc]
+    validate_authorization_redirect_uri = staticmethod(registered_redirect_uri)
+
     @property
     def ctx(self) -> CoreContext:
         ctx: CoreContext = self.server.ctx

@@ -1,0 +1,231 @@
+"""The `ninja-oauth` command as an operator uses it: apps and users, with clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.server import CLI, LiveServer
+
+
+def _run(
+    env: dict[str, str], *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*CLI, *args], env=env, capture_output=True, text=True, timeout=60, input=input
+    )
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("NINJA_OAUTH_")}
+    base["NINJA_OAUTH_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
+    return base
+
+
+def test_apps_create_prints_the_json_contract_and_the_secret_only_once(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    created = _run(
+        env, "apps", "create", "--name", "Backup sync", "--platform", "api_services", "--json"
+    )
+    assert created.returncode == 0, created.stderr
+    app: dict[str, Any] = json.loads(created.stdout)
+    assert list(app) == [
+        "client_id",
+        "client_secret",
+        "name",
+        "platform",
+        "redirect_uris",
+        "scopes",
+        "grant_types",
+    ]
+    assert app["platform"] == "api_services"
+    assert app["scopes"] == ["monitoring", "management", "control"]
+    assert app["grant_types"] == ["client_credentials", "refresh_token"]
+    assert len(app["client_secret"]) >= 43
+    # The key was created beside the SQLite file, readable by the owner only (DESIGN §6).
+    key = tmp_path / "secret-key"
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+
+    shown = _run(env, "apps", "show", app["client_id"], "--json")
+    listed = _run(env, "apps", "list", "--json")
+    assert app["client_secret"] not in shown.stdout + listed.stdout
+    assert json.loads(shown.stdout)["name"] == "Backup sync"
+    assert [a["client_id"] for a in json.loads(listed.stdout)] == [app["client_id"]]
+
+    rotated = json.loads(_run(env, "apps", "rotate-secret", app["client_id"], "--json").stdout)
+    assert rotated["client_id"] == app["client_id"]
+    assert rotated["client_secret"] != app["client_secret"]
+
+    deleted = _run(env, "apps", "delete", app["client_id"], "--yes")
+    assert deleted.returncode == 0
+    assert _run(env, "apps", "show", app["client_id"]).returncode == 1
+
+
+def test_public_apps_have_no_secret_and_need_a_redirect_uri(env: dict[str, str]) -> None:
+    missing = _run(env, "apps", "create", "--name", "CLI", "--platform", "native")
+    assert missing.returncode == 2
+    assert missing.stderr == "ninja-oauth: A native app needs at least one redirect URI.\n"
+    ok = _run(
+        env,
+        "apps",
+        "create",
+        "--name",
+        "CLI",
+        "--platform",
+        "spa",
+        "--redirect-uri",
+        "https://spa.example.com/cb",
+        "--scope",
+        "monitoring",
+        "--json",
+    )
+    app = json.loads(ok.stdout)
+    assert app["client_secret"] is None
+    assert app["scopes"] == ["monitoring"]
+    assert app["grant_types"] == ["authorization_code", "implicit", "refresh_token"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--platform", "web", "--redirect-uri", "http://example.com/cb"],
+            "Redirect URI 'http://example.com/cb' must use https (http is allowed only on 127.0.0.1, [::1] and localhost).",
+        ),
+        (
+            ["--platform", "web", "--redirect-uri", "https://example.com/cb#x"],
+            "Redirect URI 'https://example.com/cb#x' must not contain a fragment.",
+        ),
+        (
+            ["--platform", "web", "--redirect-uri", "/relative"],
+            "Redirect URI '/relative' must be absolute (with a scheme).",
+        ),
+        (
+            ["--platform", "api_services", "--scope", "offline_access"],
+            "Unknown scope 'offline_access': choose among monitoring, management, control (offline_access is asked for at authorization, not configured).",
+        ),
+        (
+            [
+                "--platform",
+                "web",
+                "--redirect-uri",
+                "https://example.com/cb",
+                "--grant",
+                "client_credentials",
+            ],
+            "The grant 'client_credentials' is not available to web apps; they may use authorization_code, refresh_token.",
+        ),
+    ],
+    ids=["http-not-loopback", "fragment", "relative", "offline-access-scope", "grant-not-offered"],
+)
+def test_registration_errors_are_one_line_and_exit_2(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    result = _run(env, "apps", "create", "--name", "X", *args)
+    assert result.returncode == 2
+    assert result.stderr == f"ninja-oauth: {message}\n"
+    assert "Traceback" not in result.stderr
+
+
+def test_native_apps_may_register_loopback_and_reverse_domain_schemes(env: dict[str, str]) -> None:
+    result = _run(
+        env,
+        "apps",
+        "create",
+        "--name",
+        "Mobile",
+        "--platform",
+        "native",
+        "--redirect-uri",
+        "http://127.0.0.1/callback",
+        "--redirect-uri",
+        "com.example.ninja:/oauth2redirect",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["redirect_uris"] == [
+        "http://127.0.0.1/callback",
+        "com.example.ninja:/oauth2redirect",
+    ]
+
+
+def test_users_create_with_password_from_stdin_and_duplicate_refused(env: dict[str, str]) -> None:
+    first = _run(
+        env,
+        "users",
+        "create",
+        "--email",
+        "Ops@Example.com",
+        "--password-stdin",
+        input="s3cret-pass\n",
+    )
+    assert first.returncode == 0, first.stderr
+    assert "s3cret-pass" not in first.stdout + first.stderr
+    again = _run(env, "users", "create", "--email", "ops@example.com", "--password", "another-pass")
+    assert again.returncode == 1
+    assert again.stderr == "ninja-oauth: a user with the email 'ops@example.com' already exists\n"
+    short = _run(env, "users", "create", "--email", "x@example.com", "--password", "short")
+    assert short.returncode == 2
+
+
+def test_a_bad_setting_stops_with_one_line_naming_it(env: dict[str, str]) -> None:
+    bad = _run({**env, "NINJA_OAUTH_ACCESS_TOKEN_TTL": "soon"}, "apps", "list")
+    assert bad.returncode == 2
+    assert bad.stderr.startswith("ninja-oauth: NINJA_OAUTH_ACCESS_TOKEN_TTL:")
+    assert bad.stderr.count("\n") == 1
+    pg_without_key = _run(
+        {**env, "NINJA_OAUTH_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:5432/test"},
+        "apps",
+        "list",
+    )
+    assert pg_without_key.returncode == 2
+    assert "NINJA_OAUTH_SECRET_KEY is required" in pg_without_key.stderr
+
+
+def test_serve_demo_prints_the_admin_and_one_app_per_platform(
+    sqlite_server: LiveServer, tmp_path: Path
+) -> None:
+    from tests.support.server import start_server
+
+    live = start_server(f"sqlite:///{tmp_path / 'demo.db'}", tmp_path, demo=True)
+    try:
+        printed = live.log_text()
+        for platform in ("api_services", "web", "native", "spa"):
+            assert f"  {platform}" in printed
+        assert "admin login   admin@ninja-oauth.local / " in printed
+        m2m_id = next(
+            line.split("client_id=")[1]
+            for line in printed.splitlines()
+            if line.strip().startswith("api_services")
+        )
+        secret = printed.split(m2m_id, 1)[1].split("client_secret=")[1].split()[0]
+        with live.client() as http:
+            token = http.post(
+                "/ws/oauth/token", data={"grant_type": "client_credentials"}, auth=(m2m_id, secret)
+            )
+        assert token.status_code == 200
+    finally:
+        live.stop()
+
+
+def test_help_is_available_for_every_command() -> None:
+    for args in (
+        ["--help"],
+        ["serve", "--help"],
+        ["apps", "create", "--help"],
+        ["users", "create", "--help"],
+    ):
+        result = subprocess.run(
+            [sys.executable, "-m", "ninja_oauth", *args], capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0
+        assert "Usage" in result.stdout

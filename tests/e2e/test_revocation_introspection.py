@@ -1,0 +1,167 @@
+"""Revocation (RFC 7009), introspection (RFC 7662) and metadata (RFC 8414)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.support.flows import assert_oauth_error, authorize, pkce_pair, query_of
+from tests.support.server import LiveServer
+
+CB = "http://127.0.0.1/callback"
+
+
+@pytest.fixture(scope="module")
+def m2m(server: LiveServer) -> dict[str, Any]:
+    return server.create_app("api_services")
+
+
+def _cc_token(server: LiveServer, app: dict[str, Any]) -> str:
+    with server.client() as http:
+        token: str = http.post(
+            "/ws/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(app["client_id"], app["client_secret"]),
+        ).json()["access_token"]
+    return token
+
+
+def test_metadata_lists_the_ws_oauth_endpoints(server: LiveServer) -> None:
+    with server.client() as http:
+        meta = http.get("/.well-known/oauth-authorization-server").json()
+    base = server.base_url
+    assert meta["issuer"] == base
+    assert meta["authorization_endpoint"] == base + "/ws/oauth/authorize"
+    assert meta["token_endpoint"] == base + "/ws/oauth/token"
+    assert meta["revocation_endpoint"] == base + "/ws/oauth/revoke"
+    assert meta["introspection_endpoint"] == base + "/ws/oauth/introspect"
+    assert meta["code_challenge_methods_supported"] == ["S256", "plain"]
+    assert meta["authorization_response_iss_parameter_supported"] is True
+    assert set(meta["grant_types_supported"]) == {
+        "authorization_code",
+        "implicit",
+        "client_credentials",
+        "refresh_token",
+    }
+
+
+def test_introspection_describes_an_active_token_and_revocation_ends_it(
+    server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    token = _cc_token(server, m2m)
+    auth = (m2m["client_id"], m2m["client_secret"])
+    with server.client() as http:
+        info = http.post("/ws/oauth/introspect", data={"token": token}, auth=auth)
+        assert info.status_code == 200
+        body = info.json()
+        assert body["active"] is True
+        assert body["client_id"] == m2m["client_id"]
+        assert body["scope"] == "monitoring management control"
+        assert body["token_type"] == "bearer"
+        assert body["exp"] - body["iat"] == 3600
+        revoked = http.post("/ws/oauth/revoke", data={"token": token}, auth=auth)
+        assert revoked.status_code == 200
+        assert http.post("/ws/oauth/introspect", data={"token": token}, auth=auth).json() == {
+            "active": False
+        }
+        api = http.get("/v2/organizations", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 401
+
+
+def test_unknown_tokens_are_inactive_and_revoking_them_is_a_200(
+    server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    auth = (m2m["client_id"], m2m["client_secret"])
+    with server.client() as http:
+        assert http.post("/ws/oauth/introspect", data={"token": "nope"}, auth=auth).json() == {
+            "active": False
+        }
+        assert http.post("/ws/oauth/revoke", data={"token": "nope"}, auth=auth).status_code == 200
+
+
+def test_another_apps_token_is_not_revoked(server: LiveServer, m2m: dict[str, Any]) -> None:
+    token = _cc_token(server, m2m)
+    other = server.create_app("api_services")
+    with server.client() as http:
+        response = http.post(
+            "/ws/oauth/revoke",
+            data={"token": token},
+            auth=(other["client_id"], other["client_secret"]),
+        )
+        assert response.status_code == 200
+        api = http.get("/v2/organizations", headers={"Authorization": f"Bearer {token}"})
+    assert api.status_code == 200
+
+
+def test_a_public_app_revokes_its_refresh_token_with_its_client_id_only(server: LiveServer) -> None:
+    native = server.create_app("native", redirect_uris=[CB])
+    verifier, challenge = pkce_pair()
+    params = {
+        "response_type": "code",
+        "client_id": native["client_id"],
+        "redirect_uri": CB,
+        "scope": "monitoring offline_access",
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    with server.client() as browser:
+        code = query_of(authorize(browser, params, user=server.user()).headers["location"])["code"]
+        tokens = browser.post(
+            "/ws/oauth/token",
+            data={
+                "grant_type": "authorization_code",
+                "client_id": native["client_id"],
+                "code": code,
+                "code_verifier": verifier,
+                "redirect_uri": CB,
+            },
+        ).json()
+        revoked = browser.post(
+            "/ws/oauth/revoke",
+            data={
+                "token": tokens["refresh_token"],
+                "token_type_hint": "refresh_token",
+                "client_id": native["client_id"],
+            },
+        )
+        assert revoked.status_code == 200
+        again = browser.post(
+            "/ws/oauth/token",
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": tokens["refresh_token"],
+                "client_id": native["client_id"],
+            },
+        )
+        assert_oauth_error(again, 400, "invalid_grant")
+        # RFC 7009 §2.1: the access tokens of the same grant go with it.
+        api = browser.get(
+            "/v2/organizations", headers={"Authorization": f"Bearer {tokens['access_token']}"}
+        )
+    assert api.status_code == 401
+
+
+def test_introspection_needs_a_confidential_app(server: LiveServer, m2m: dict[str, Any]) -> None:
+    token = _cc_token(server, m2m)
+    spa = server.create_app("spa", redirect_uris=["https://spa.example.com/cb"])
+    with server.client() as http:
+        public = http.post(
+            "/ws/oauth/introspect", data={"token": token, "client_id": spa["client_id"]}
+        )
+        anonymous = http.post("/ws/oauth/introspect", data={"token": token})
+    assert_oauth_error(public, 401, "invalid_client")
+    assert_oauth_error(anonymous, 401, "invalid_client")
+
+
+def test_revocation_without_a_token_is_invalid_request(
+    server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    with server.client() as http:
+        response = http.post(
+            "/ws/oauth/revoke",
+            data={"token_type_hint": "access_token"},
+            auth=(m2m["client_id"], m2m["client_secret"]),
+        )
+    assert_oauth_error(response, 400, "invalid_request", "Missing 'token' in request.")

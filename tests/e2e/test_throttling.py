@@ -1,0 +1,91 @@
+"""Failed client authentications and logins are throttled per key and per address (DESIGN §6)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.flows import assert_oauth_error, log_in
+from tests.support.server import LiveServer, start_server
+
+
+@pytest.fixture(scope="module")
+def strict(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    live = start_server(
+        database_url,
+        tmp_path_factory.mktemp("strict"),
+        NINJA_OAUTH_CLIENT_AUTH_KEY_LIMIT="3",
+        NINJA_OAUTH_CLIENT_AUTH_ADDRESS_LIMIT="6",
+        NINJA_OAUTH_LOGIN_KEY_LIMIT="3",
+        NINJA_OAUTH_THROTTLE_BLOCK="30",
+    )
+    yield live
+    live.stop()
+
+
+def _token(live: LiveServer, app: dict[str, Any], secret: str) -> Any:
+    with live.client() as http:
+        return http.post(
+            "/ws/oauth/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": app["client_id"],
+                "client_secret": secret,
+            },
+        )
+
+
+def test_guessing_a_client_secret_is_blocked_with_429_and_retry_after(strict: LiveServer) -> None:
+    target = strict.create_app("api_services")
+    bystander = strict.create_app("api_services")
+    for _ in range(3):
+        assert_oauth_error(_token(strict, target, "guess"), 400, "invalid_client")
+    blocked = _token(strict, target, "guess")
+    assert_oauth_error(blocked, 429, "slow_down")
+    assert 1 <= int(blocked.headers["retry-after"]) <= 30
+    # Blocked means blocked: even the right secret waits (the guesser cannot confirm a hit).
+    assert _token(strict, target, target["client_secret"]).status_code == 429
+    # Another app behind the same address is not locked out by the attack on the first.
+    assert _token(strict, bystander, bystander["client_secret"]).status_code == 200
+
+
+def test_repeated_failures_across_apps_block_the_address(strict: LiveServer) -> None:
+    apps = [strict.create_app("api_services") for _ in range(3)]
+    statuses = [_token(strict, app, "guess").status_code for app in apps for _ in range(2)]
+    assert statuses == [400] * 6
+    last = _token(strict, apps[0], "guess")
+    assert last.status_code == 429
+
+
+def test_password_guessing_is_slowed_and_the_message_stays_generic(
+    tmp_path: Path, database_url: str
+) -> None:
+    live = start_server(database_url, tmp_path, NINJA_OAUTH_LOGIN_KEY_LIMIT="3")
+    try:
+        email, password = live.user()
+        app = live.create_app("web", redirect_uris=["https://app.example.com/cb"])
+        params = {
+            "response_type": "code",
+            "client_id": app["client_id"],
+            "redirect_uri": "https://app.example.com/cb",
+            "state": "s",
+        }
+        with live.client() as browser:
+            page = browser.get("/ws/oauth/authorize", params=params)
+            for _ in range(3):
+                failed = log_in(browser, page, email, "wrong-password")
+                assert failed.status_code == 401
+                assert "The email or password is not correct." in failed.text
+                page = failed
+            unknown = log_in(browser, page, "nobody@example.com", "whatever-1")
+            assert unknown.status_code == 401
+            assert "The email or password is not correct." in unknown.text
+            blocked = log_in(browser, page, email, password)
+        assert blocked.status_code == 429
+        assert "Too many sign-in attempts" in blocked.text
+        assert password not in blocked.text
+    finally:
+        live.stop()
