@@ -89,7 +89,7 @@ def test_web_app_gets_a_code_by_307_exchanges_it_and_refreshes(
 def test_consent_page_names_the_app_and_each_scope_in_words(
     server: LiveServer, spa: dict[str, Any]
 ) -> None:
-    verifier, challenge = pkce_pair()
+    _, challenge = pkce_pair()
     params = _code_params(spa, SPA_CB, code_challenge=challenge, code_challenge_method="S256")
     params["scope"] = "monitoring management control"
     with server.client() as browser:
