@@ -10,8 +10,22 @@ from ninja_oauth.oauth.platforms import GrantType, Platform, is_confidential
 from ninja_oauth.oauth.scopes import Scope
 
 
-def _is_loopback_host(host: str | None) -> bool:
-    return host in ("127.0.0.1", "::1", "localhost")
+def _without_loopback_port(uri: str) -> str | None:
+    """``uri`` with its port removed if it is an http loopback IP URI with nothing else unusual
+    (no userinfo, no fragment); None otherwise."""
+    if "#" in uri or "@" in uri:
+        return None
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme != "http" or parts.hostname not in ("127.0.0.1", "::1"):
+        return None
+    host = "[::1]" if parts.hostname == "::1" else "127.0.0.1"
+    if parts.netloc not in (host, f"{host}:{port}"):
+        return None
+    return "http://" + host + uri[len("http://") + len(parts.netloc) :]
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,23 +58,10 @@ class App:
             return True
         if self.platform is not Platform.NATIVE:
             return False
-        try:
-            asked = urlsplit(uri)
-            asked_port = asked.port
-        except ValueError:
-            return False
-        if asked.scheme != "http" or asked.hostname not in ("127.0.0.1", "::1"):
-            return False
-        for registered in self.redirect_uris:
-            reg = urlsplit(registered)
-            if (
-                reg.scheme == "http"
-                and reg.hostname == asked.hostname
-                and (reg.path, reg.query) == (asked.path, asked.query)
-                and (asked_port is not None or reg.port is None)
-            ):
-                return True
-        return False
+        asked = _without_loopback_port(uri)
+        return asked is not None and any(
+            _without_loopback_port(registered) == asked for registered in self.redirect_uris
+        )
 
     def offline_access_allowed(self) -> bool:
         # DESIGN §6: an app with the refresh_token grant may ask for offline_access.

@@ -8,7 +8,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
-from authlib.oauth2.rfc6749.errors import OAuth2Error, UnsupportedGrantTypeError
+from authlib.oauth2.rfc6749.errors import (
+    OAuth2Error,
+    UnsupportedGrantTypeError,
+    UnsupportedResponseTypeError,
+)
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from ninja_oauth.oauth import client_auth
@@ -71,6 +75,15 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def validate_requested_scope(self, scope: str | None) -> None:
         # Per-app scope checks happen in the grants, which name the offending scope.
         return None
+
+    def get_authorization_grant(self, request: Any) -> Any:
+        try:
+            return super().get_authorization_grant(request)
+        except UnsupportedResponseTypeError as error:
+            # Authlib 1.9 passes its sentence where the response type belongs, which garbles
+            # the description; its own wording with the value reads plainly.
+            error.response_type = request.payload.response_type
+            raise
 
     def get_token_grant(self, request: Any) -> Any:
         try:

@@ -27,8 +27,6 @@ from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
 
-_local = threading.local()
-
 
 def _sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
@@ -72,6 +70,8 @@ class Store:
         self._lock_file: Path | None = None
         self._lock_fd: int | None = None
         self._thread_lock = threading.Lock()
+        # The current write transaction of each thread, per Store (two stores never mix).
+        self._local = threading.local()
         if self.dialect == "sqlite":
             path = _sqlite_file(url)
             if path is not None:
@@ -102,21 +102,21 @@ class Store:
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A write transaction; nested calls on the same thread join the outer one."""
-        current: Connection | None = getattr(_local, "conn", None)
+        current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
             yield current
             return
         with self._exclusive(), self._write_engine.begin() as conn:
-            _local.conn = conn
+            self._local.conn = conn
             try:
                 yield conn
             finally:
-                _local.conn = None
+                self._local.conn = None
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Connection]:
         """A read-only connection (or the current write transaction's, if there is one)."""
-        current: Connection | None = getattr(_local, "conn", None)
+        current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
             yield current
             return

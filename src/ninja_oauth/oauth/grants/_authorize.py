@@ -7,7 +7,9 @@ from typing import Any
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 
 from ninja_oauth.oauth.context import CoreContext
+from ninja_oauth.oauth.errors import FatalAuthorizeError
 from ninja_oauth.oauth.responses import redirect_to_client
+from ninja_oauth.oauth.scopes import Scope, join_scope, parse_scope
 
 RESPONSE_MODES = ("query", "fragment")
 
@@ -36,6 +38,17 @@ def resolve_scope(request: Any, client: Any) -> None:
     request.scope = scope
 
 
+def without_offline_access(scope: str) -> str:
+    """The granted scope of a grant that never issues a refresh token."""
+    granted = [x for x in parse_scope(scope) if x != Scope.OFFLINE_ACCESS]
+    if not granted:
+        raise InvalidScopeError(
+            "offline_access alone grants nothing here: this grant issues no refresh token; ask "
+            "for monitoring, management or control."
+        )
+    return join_scope(granted)
+
+
 def registered_redirect_uri(request: Any, client: Any) -> str:
     """DESIGN §6: redirect_uri is required and must match a registered URI exactly (RFC 9700
     §4.1.3); an unregistered one is never redirected to (it goes to the error page)."""
@@ -50,6 +63,21 @@ def registered_redirect_uri(request: Any, client: Any) -> str:
             "exactly."
         )
     return str(uri)
+
+
+def check_sent_client_secret(request: Any, client: Any) -> None:
+    """The documents: client_secret "is required for private client applications"; real
+    clients send it in the authorize URL. It is checked when sent (DESIGN §6), and a wrong one
+    is never redirected (there is no redirectable invalid_client)."""
+    secret = request.payload.data.get("client_secret")
+    if secret is None:
+        return
+    if not client.app.confidential:
+        raise FatalAuthorizeError(
+            "invalid_client", "This app is public and has no client_secret; do not send one."
+        )
+    if not client.check_client_secret(secret):
+        raise FatalAuthorizeError("invalid_client", "The client_secret is not valid for this app.")
 
 
 def success_redirect(

@@ -12,9 +12,9 @@ from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import AuthorizationCode, User
-from ninja_oauth.oauth.errors import FatalAuthorizeError
 from ninja_oauth.oauth.grants._authorize import (
     check_response_mode,
+    check_sent_client_secret,
     registered_redirect_uri,
     resolve_scope,
     success_redirect,
@@ -37,19 +37,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         redirect_uri: str = super().validate_authorization_request()
         client: OAuthClient = request.client
         check_response_mode(request, redirect_uri)
-        # The documents: client_secret "is required for private client applications"; real
-        # clients send it. It is checked when sent (DESIGN §6); a wrong one is never redirected.
-        secret = request.payload.data.get("client_secret")
-        if secret is not None:
-            if not client.app.confidential:
-                raise FatalAuthorizeError(
-                    "invalid_client",
-                    "This app is public and has no client_secret; do not send one.",
-                )
-            if not client.check_client_secret(secret):
-                raise FatalAuthorizeError(
-                    "invalid_client", "The client_secret is not valid for this app."
-                )
+        check_sent_client_secret(request, client)
         # RFC 7636 §4.4.1 / RFC 9700 §2.1.1: public apps must use PKCE; checked here, at the
         # authorize step, so a request without it never reaches the login page.
         if not client.app.confidential and not request.payload.data.get("code_challenge"):

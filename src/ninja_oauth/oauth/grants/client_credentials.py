@@ -6,8 +6,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
 
-from ninja_oauth.oauth.grants._authorize import resolve_scope
-from ninja_oauth.oauth.scopes import Scope, join_scope, parse_scope
+from ninja_oauth.oauth.grants._authorize import resolve_scope, without_offline_access
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
@@ -19,7 +18,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[mis
     def create_token_response(self) -> tuple[int, dict[str, Any], list[tuple[str, str]]]:
         # RFC 6749 §4.4.3: "A refresh token SHOULD NOT be included"; the client can always ask
         # again, so offline_access is dropped from what is granted (DESIGN §6).
-        granted = [x for x in parse_scope(self.request.scope) if x != Scope.OFFLINE_ACCESS]
-        token = self.generate_token(scope=join_scope(granted), include_refresh_token=False)
+        scope = without_offline_access(self.request.scope)
+        token = self.generate_token(scope=scope, include_refresh_token=False)
         self.save_token(token)
         return 200, token, self.TOKEN_RESPONSE_HEADER

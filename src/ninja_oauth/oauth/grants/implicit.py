@@ -17,9 +17,11 @@ from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import User
 from ninja_oauth.oauth.grants._authorize import (
     check_response_mode,
+    check_sent_client_secret,
     registered_redirect_uri,
     resolve_scope,
     success_redirect,
+    without_offline_access,
 )
 
 
@@ -42,6 +44,7 @@ class ImplicitGrant(grants.ImplicitGrant):  # type: ignore[misc]
         if client is None:
             raise InvalidClientError(description="The client does not exist on this server.")
         redirect_uri: str = self.validate_authorization_redirect_uri(request, client)
+        check_sent_client_secret(request, client)
         request.client = client
         try:
             if not client.check_response_type("token"):
@@ -51,6 +54,9 @@ class ImplicitGrant(grants.ImplicitGrant):  # type: ignore[misc]
             check_response_mode(request, redirect_uri)
             self.server.validate_requested_scope(request.payload.scope)
             resolve_scope(request, client)
+            # RFC 6749 §4.2.2: no refresh token, so offline_access is not granted (as with
+            # client_credentials).
+            request.scope = without_offline_access(request.scope)
         except OAuth2Error as error:
             error.redirect_uri = redirect_uri
             raise

@@ -3,6 +3,8 @@ so two requests (or two nodes) can never both redeem a code."""
 
 from __future__ import annotations
 
+import time
+
 from sqlalchemy import and_, insert, select, update
 
 from ninja_oauth.oauth.domain import AuthorizationCode
@@ -28,7 +30,7 @@ class SqlCodes:
                     code_challenge_method=code.code_challenge_method,
                     grant_id=code.grant_id,
                     expires_at=code.expires_at,
-                    created_at=code.expires_at,
+                    created_at=int(time.time()),
                 )
             )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import and_, insert, select, update
+from typing import Any
+
+from sqlalchemy import and_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from ninja_oauth.oauth.scopes import join_scope
 from ninja_oauth.store.db import Store
@@ -12,6 +15,7 @@ from ninja_oauth.store.tables import consents
 class SqlConsents:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._insert: Any = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
 
     def granted(self, user_id: int, client_id: str) -> set[str]:
         with self._store.reading() as conn:
@@ -23,21 +27,20 @@ class SqlConsents:
         return set(scope.split()) if scope else set()
 
     def remember(self, user_id: int, client_id: str, scopes: set[str], now: int) -> None:
-        """Store the union of what was granted before and now (DESIGN §6)."""
+        """Store the union of what was granted before and now (DESIGN §6).
+
+        Insert-if-absent, then lock the row and widen it: two approvals arriving at once (two
+        tabs, two nodes) neither collide on the unique key nor lose each other's scopes.
+        """
         where = and_(consents.c.user_id == user_id, consents.c.client_id == client_id)
         with self._store.transaction() as conn:
-            current = conn.execute(select(consents.c.scope).where(where)).scalar()
-            if current is None:
-                conn.execute(
-                    insert(consents).values(
-                        user_id=user_id,
-                        client_id=client_id,
-                        scope=join_scope(scopes),
-                        updated_at=now,
-                    )
-                )
-            else:
-                union = set(current.split()) | scopes
-                conn.execute(
-                    update(consents).where(where).values(scope=join_scope(union), updated_at=now)
-                )
+            conn.execute(
+                self._insert(consents)
+                .values(user_id=user_id, client_id=client_id, scope="", updated_at=now)
+                .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
+            )
+            current = conn.execute(select(consents.c.scope).where(where).with_for_update()).scalar()
+            union = set((current or "").split()) | scopes
+            conn.execute(
+                update(consents).where(where).values(scope=join_scope(union), updated_at=now)
+            )

@@ -1,0 +1,200 @@
+"""Throttling of failed client authentications (DESIGN §6): per (client, address) and per
+address, the per-client limit lower, a 429 slow_down with Retry-After past it."""
+
+from __future__ import annotations
+
+import pytest
+
+from ninja_oauth.oauth.config import ThrottleLimits
+from ninja_oauth.oauth.errors import FatalAuthorizeError
+from ninja_oauth.oauth.responses import OAuthResponse
+from ninja_oauth.oauth.throttling import Throttle
+from tests.oauth.harness import ADDRESS, Core, assert_oauth_error, basic
+
+SLOW_DOWN = "Too many failed authentication attempts; retry after the delay in Retry-After."
+WRONG_SECRET = "The client credentials are not valid: wrong client_secret."
+LIMITS = ThrottleLimits(client_auth_key=3, client_auth_address=7, window=300, block=60)
+
+
+def _attempt(core: Core, client_id: str, secret: str, address: str = ADDRESS) -> OAuthResponse:
+    return core.token(
+        {"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret},
+        address=address,
+    )
+
+
+def _retry_after(response: OAuthResponse) -> str | None:
+    return dict(response.headers).get("Retry-After")
+
+
+@pytest.fixture
+def core(core_factory: type[Core]) -> Core:
+    return core_factory(limits=LIMITS)
+
+
+def test_after_the_limit_of_failures_the_client_gets_429_slow_down_with_retry_after(
+    core: Core,
+) -> None:
+    m2m = core.register_app("api_services")
+    for _ in range(3):
+        assert_oauth_error(_attempt(core, m2m.app.client_id, "wrong"), 400, "invalid_client")
+    blocked = _attempt(core, m2m.app.client_id, "wrong")
+    assert_oauth_error(blocked, 429, "slow_down", SLOW_DOWN)
+    assert _retry_after(blocked) == "60"
+
+
+def test_a_blocked_client_is_refused_even_with_the_right_secret(core: Core) -> None:
+    m2m = core.register_app("api_services")
+    assert m2m.client_secret is not None
+    for _ in range(3):
+        _attempt(core, m2m.app.client_id, "wrong")
+    blocked = _attempt(core, m2m.app.client_id, m2m.client_secret)
+    assert_oauth_error(blocked, 429, "slow_down", SLOW_DOWN)
+    assert core.fakes.tokens.rows == []
+
+
+def test_retry_after_counts_down_and_the_block_ends(core: Core) -> None:
+    m2m = core.register_app("api_services")
+    assert m2m.client_secret is not None
+    for _ in range(3):
+        _attempt(core, m2m.app.client_id, "wrong")
+    core.clock.advance(45)
+    assert _retry_after(_attempt(core, m2m.app.client_id, m2m.client_secret)) == "15"
+    core.clock.advance(15)
+    assert _attempt(core, m2m.app.client_id, m2m.client_secret).status == 200
+
+
+def test_failing_again_after_a_block_doubles_the_next_block(core: Core) -> None:
+    m2m = core.register_app("api_services")
+    for _ in range(3):
+        _attempt(core, m2m.app.client_id, "wrong")
+    core.clock.advance(60)
+    _attempt(core, m2m.app.client_id, "wrong")
+    assert _retry_after(_attempt(core, m2m.app.client_id, "wrong")) == "120"
+
+
+def test_failures_outside_the_window_start_the_count_again(core: Core) -> None:
+    m2m = core.register_app("api_services")
+    assert m2m.client_secret is not None
+    for _ in range(2):
+        _attempt(core, m2m.app.client_id, "wrong")
+    core.clock.advance(300)
+    _attempt(core, m2m.app.client_id, "wrong")
+    assert _attempt(core, m2m.app.client_id, m2m.client_secret).status == 200
+
+
+def test_a_successful_authentication_writes_nothing(core: Core) -> None:
+    m2m = core.register_app("api_services")
+    assert m2m.client_secret is not None
+    assert _attempt(core, m2m.app.client_id, m2m.client_secret).status == 200
+    assert core.fakes.throttle.rows == {}
+
+
+def test_errors_other_than_invalid_client_are_not_counted(core: Core) -> None:
+    m2m = core.register_app("api_services")
+    assert m2m.client_secret is not None
+    for _ in range(5):
+        response = core.token(
+            {
+                "grant_type": "client_credentials",
+                "scope": "bogus",
+                "client_id": m2m.app.client_id,
+                "client_secret": m2m.client_secret,
+            }
+        )
+        assert_oauth_error(response, 400, "invalid_scope")
+    assert core.fakes.throttle.rows == {}
+
+
+def test_a_blocked_client_does_not_lock_out_another_app_behind_the_same_address(
+    core: Core,
+) -> None:
+    attacked = core.register_app("api_services")
+    neighbour = core.register_app("api_services")
+    assert neighbour.client_secret is not None
+    for _ in range(3):
+        _attempt(core, attacked.app.client_id, "wrong")
+    assert _attempt(core, attacked.app.client_id, "wrong").status == 429
+    assert _attempt(core, neighbour.app.client_id, neighbour.client_secret).status == 200
+
+
+def test_the_same_client_from_another_address_is_not_blocked(core: Core) -> None:
+    m2m = core.register_app("api_services")
+    assert m2m.client_secret is not None
+    for _ in range(3):
+        _attempt(core, m2m.app.client_id, "wrong")
+    assert _attempt(core, m2m.app.client_id, m2m.client_secret, "198.51.100.9").status == 200
+
+
+def test_past_the_higher_per_address_limit_every_client_from_that_address_is_blocked(
+    core: Core,
+) -> None:
+    m2m = core.register_app("api_services")
+    assert m2m.client_secret is not None
+    # Seven failures spread over unknown client ids, none reaching the per-client limit of 3.
+    for attempt in range(7):
+        response = _attempt(core, f"guess-{attempt // 2}", "x")
+        assert_oauth_error(
+            response,
+            400,
+            "invalid_client",
+            "The client credentials are not valid: unknown client_id.",
+        )
+    blocked = _attempt(core, m2m.app.client_id, m2m.client_secret)
+    assert_oauth_error(blocked, 429, "slow_down", SLOW_DOWN)
+    assert _attempt(core, m2m.app.client_id, m2m.client_secret, "198.51.100.9").status == 200
+
+
+def test_the_default_per_client_limit_is_lower_than_the_per_address_limit() -> None:
+    limits = ThrottleLimits()
+    assert limits.client_auth_key < limits.client_auth_address
+    assert limits.login_key < limits.login_address
+
+
+def test_throttle_keys_separate_client_and_address_and_normalise_the_account() -> None:
+    assert Throttle.client_keys("abc", "192.0.2.1") == (
+        "client:abc|192.0.2.1",
+        "client-addr:192.0.2.1",
+    )
+    assert Throttle.client_keys(None, "192.0.2.1") == (
+        "client:-|192.0.2.1",
+        "client-addr:192.0.2.1",
+    )
+    assert Throttle.login_keys("  Alice@Example.COM ", "192.0.2.1") == (
+        "login:alice@example.com|192.0.2.1",
+        "login-addr:192.0.2.1",
+    )
+
+
+def test_the_claimed_client_of_a_basic_header_is_the_key_counted(core: Core) -> None:
+    m2m = core.register_app("api_services")
+    core.token({"grant_type": "client_credentials"}, headers=basic(m2m.app.client_id, "wrong"))
+    assert {k: v.failures for k, v in core.fakes.throttle.rows.items()} == {
+        f"client:{m2m.app.client_id}|{ADDRESS}": 1,
+        f"client-addr:{ADDRESS}": 1,
+    }
+
+
+def test_wrong_secrets_on_authorize_block_the_app_on_authorize_and_at_the_token_endpoint(
+    core: Core,
+) -> None:
+    web = core.register_app("web")
+    assert web.client_secret is not None
+    for _ in range(3):
+        with pytest.raises(FatalAuthorizeError):
+            core.authorize(core.code_params(web, client_secret="wrong"))
+    with pytest.raises(FatalAuthorizeError) as caught:
+        core.authorize(core.code_params(web, client_secret=web.client_secret))
+    assert (caught.value.error, caught.value.description) == (
+        "slow_down",
+        "Too many failed client authentications; try again later.",
+    )
+    response = core.token(
+        {
+            "grant_type": "authorization_code",
+            "code": "x",
+            "client_id": web.app.client_id,
+            "client_secret": web.client_secret,
+        }
+    )
+    assert_oauth_error(response, 429, "slow_down", SLOW_DOWN)

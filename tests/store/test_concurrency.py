@@ -1,0 +1,195 @@
+"""Single use under contention: many threads (each its own transaction) race for one code or one
+refresh token, and exactly one wins (SQLite: the writer lock; PostgreSQL: row locks)."""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
+
+from ninja_oauth.oauth.domain import App, AuthorizationCode, NewToken, User
+from ninja_oauth.oauth.ports import AlreadyUsed, Consumed, Missing, Repositories, Rotated
+from ninja_oauth.store.db import Store
+
+THREADS = 16
+NOW = 1_700_000_000
+T = TypeVar("T")
+
+
+def _race(store: Store, attempt: Callable[[], T]) -> list[T]:
+    """Run ``attempt`` on THREADS threads released at once, each in its own transaction."""
+    barrier = threading.Barrier(THREADS)
+
+    def one() -> T:
+        barrier.wait(timeout=30)
+        with store.transaction():
+            return attempt()
+
+    with ThreadPoolExecutor(max_workers=THREADS) as pool:
+        futures = [pool.submit(one) for _ in range(THREADS)]
+        return [f.result(timeout=60) for f in futures]
+
+
+def _digest() -> str:
+    return uuid.uuid4().hex + uuid.uuid4().hex
+
+
+def _token(app: App, user: User, grant_id: str) -> NewToken:
+    return NewToken(
+        access_digest=_digest(),
+        refresh_digest=_digest(),
+        client_id=app.client_id,
+        user_id=user.id,
+        scope="monitoring offline_access",
+        refresh_scope="monitoring offline_access",
+        grant_id=grant_id,
+        grant_type="authorization_code",
+        issued_at=NOW,
+        access_expires_at=NOW + 3600,
+        refresh_expires_at=NOW + 86400,
+    )
+
+
+def test_sixteen_threads_consuming_one_code_give_exactly_one_consumed(
+    store: Store, repos: Repositories, register: Callable[..., App], user: User
+) -> None:
+    app = register()
+    digest = _digest()
+    code = AuthorizationCode(
+        client_id=app.client_id,
+        user_id=user.id,
+        redirect_uri="https://client.example/callback",
+        scope="monitoring",
+        grant_id=uuid.uuid4().hex,
+        expires_at=NOW + 60,
+    )
+    repos.codes.save(digest, code)
+    results = _race(store, lambda: repos.codes.consume(digest, app.client_id, NOW))
+    assert results.count(Consumed(code)) == 1
+    assert results.count(AlreadyUsed(grant_id=code.grant_id, client_id=app.client_id)) == 15
+
+
+def test_sixteen_threads_rotating_one_refresh_token_give_exactly_one_rotated(
+    store: Store, repos: Repositories, register: Callable[..., App], user: User
+) -> None:
+    app = register()
+    token = _token(app, user, uuid.uuid4().hex)
+    repos.tokens.save(token)
+    results = _race(
+        store, lambda: repos.tokens.rotate(token.refresh_digest or "", app.client_id, NOW)
+    )
+    assert sum(isinstance(r, Rotated) for r in results) == 1
+    assert results.count(AlreadyUsed(grant_id=token.grant_id, client_id=app.client_id)) == 15
+
+
+def test_a_replay_racing_the_first_redemption_still_revokes_the_token_it_issued(
+    store: Store, repos: Repositories, register: Callable[..., App], user: User
+) -> None:
+    # DESIGN §6: redemption and its token insert are one transaction, so a replay that arrives
+    # while the first use is still issuing waits for it, then revokes what it issued.
+    app = register()
+    digest = _digest()
+    grant_id = uuid.uuid4().hex
+    code = AuthorizationCode(
+        client_id=app.client_id,
+        user_id=user.id,
+        redirect_uri="https://client.example/callback",
+        scope="monitoring",
+        grant_id=grant_id,
+        expires_at=NOW + 60,
+    )
+    repos.codes.save(digest, code)
+    issued = _token(app, user, grant_id)
+    consumed = threading.Event()
+    replay_result: list[object] = []
+
+    def first_use() -> None:
+        with store.transaction():
+            assert repos.codes.consume(digest, app.client_id, NOW) == Consumed(code)
+            consumed.set()
+            time.sleep(0.3)  # the replay arrives while the token is being issued
+            repos.tokens.save(issued)
+
+    def replay() -> None:
+        consumed.wait(timeout=10)
+        with store.transaction():
+            result = repos.codes.consume(digest, app.client_id, NOW)
+            replay_result.append(result)
+            if isinstance(result, AlreadyUsed):
+                replay_result.append(repos.tokens.revoke_family(result.grant_id, NOW))
+
+    threads = [threading.Thread(target=first_use), threading.Thread(target=replay)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert replay_result == [AlreadyUsed(grant_id=grant_id, client_id=app.client_id), 1]
+    assert repos.tokens.find_access(issued.access_digest) is None
+
+
+def test_a_reuse_racing_the_rotation_still_revokes_the_new_refresh_token(
+    store: Store, repos: Repositories, register: Callable[..., App], user: User
+) -> None:
+    app = register()
+    grant_id = uuid.uuid4().hex
+    old = _token(app, user, grant_id)
+    repos.tokens.save(old)
+    new = _token(app, user, grant_id)
+    rotated = threading.Event()
+    reuse_result: list[object] = []
+
+    def rotation() -> None:
+        with store.transaction():
+            assert isinstance(
+                repos.tokens.rotate(old.refresh_digest or "", app.client_id, NOW), Rotated
+            )
+            rotated.set()
+            time.sleep(0.3)
+            repos.tokens.save(new)
+
+    def reuse() -> None:
+        rotated.wait(timeout=10)
+        with store.transaction():
+            result = repos.tokens.rotate(old.refresh_digest or "", app.client_id, NOW)
+            reuse_result.append(result)
+            if isinstance(result, AlreadyUsed):
+                reuse_result.append(repos.tokens.revoke_family(result.grant_id, NOW))
+
+    threads = [threading.Thread(target=rotation), threading.Thread(target=reuse)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert reuse_result == [AlreadyUsed(grant_id=grant_id, client_id=app.client_id), 2]
+    assert repos.tokens.rotate(new.refresh_digest or "", app.client_id, NOW) == Missing()
+    assert repos.tokens.find_access(new.access_digest) is None
+
+
+def test_concurrent_consents_for_one_user_and_app_all_end_up_remembered(
+    store: Store, repos: Repositories, register: Callable[..., App], user: User
+) -> None:
+    # Two browser tabs may approve at once; DESIGN §6 stores the union of what was granted.
+    app = register()
+    scopes = ["monitoring", "management", "control", "offline_access"]
+    counter = iter(range(THREADS))
+    lock = threading.Lock()
+
+    def remember() -> None:
+        with lock:
+            i = next(counter)
+        repos.consents.remember(user.id, app.client_id, {scopes[i % 4]}, NOW + i)
+
+    _race(store, remember)
+    assert repos.consents.granted(user.id, app.client_id) == set(scopes)
+
+
+def test_sixteen_concurrent_failures_on_one_key_are_all_counted(
+    store: Store, repos: Repositories
+) -> None:
+    # One upsert per failure (DESIGN §6): no lost update, so the 16th failure reaches the limit.
+    key = f"client:{uuid.uuid4().hex}|192.0.2.1"
+    _race(store, lambda: repos.throttle.record_failure(key, 16, 300, 60, NOW))
+    assert repos.throttle.blocked_for([key], NOW) == 60

@@ -1,0 +1,117 @@
+"""The Store's units of work: nested transactions, rollback, and the async read/write paths."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable
+
+import pytest
+from sqlalchemy import Connection, select
+
+from ninja_oauth.oauth.domain import App
+from ninja_oauth.oauth.ports import Repositories
+from ninja_oauth.store.db import Store
+from ninja_oauth.store.repositories import build_repositories
+from ninja_oauth.store.tables import apps
+from tests.store.conftest import new_app
+
+Register = Callable[..., App]
+
+
+class Boom(Exception):
+    pass
+
+
+def test_a_nested_transaction_joins_the_outer_one_and_rolls_back_with_it(
+    store: Store, repos: Repositories
+) -> None:
+    first, second = new_app(), new_app()
+    with pytest.raises(Boom), store.transaction() as outer:
+        repos.apps.add(first)
+        with store.transaction() as inner:
+            assert inner is outer
+            repos.apps.add(second)
+        # Reads inside the transaction see its own writes.
+        assert repos.apps.get(second.client_id) == second
+        raise Boom
+    assert repos.apps.get(first.client_id) is None
+    assert repos.apps.get(second.client_id) is None
+
+
+def test_a_transaction_commits_every_write_together(store: Store, repos: Repositories) -> None:
+    first, second = new_app(), new_app()
+    with store.transaction():
+        repos.apps.add(first)
+        repos.apps.add(second)
+    assert (repos.apps.get(first.client_id), repos.apps.get(second.client_id)) == (first, second)
+
+
+def test_another_thread_does_not_see_uncommitted_writes(store: Store, repos: Repositories) -> None:
+    app = new_app()
+    seen: list[App | None] = []
+    with store.transaction():
+        repos.apps.add(app)
+        reader = threading.Thread(target=lambda: seen.append(repos.apps.get(app.client_id)))
+        reader.start()
+        reader.join(timeout=10)
+    assert seen == [None]
+    assert repos.apps.get(app.client_id) == app
+
+
+def test_the_async_read_path_returns_what_the_function_read(database_url: str) -> None:
+    app = new_app()
+
+    def client_ids(conn: Connection) -> list[str]:
+        return list(
+            conn.execute(
+                select(apps.c.client_id).where(apps.c.client_id == app.client_id)
+            ).scalars()
+        )
+
+    async def scenario() -> tuple[list[str], list[str]]:
+        store = Store(database_url)
+        try:
+            before = await store.read(client_ids)
+            await store.write(lambda: build_repositories(store).apps.add(app))
+            return before, await store.read(client_ids)
+        finally:
+            await store.aclose()
+
+    assert asyncio.run(scenario()) == ([], [app.client_id])
+
+
+def test_run_is_the_write_path_and_returns_the_result(database_url: str) -> None:
+    app = new_app()
+
+    async def scenario() -> bool:
+        store = Store(database_url)
+        try:
+            repos = build_repositories(store)
+            await store.run(lambda: repos.apps.add(app))
+            return await store.run(lambda: repos.apps.delete(app.client_id))
+        finally:
+            await store.aclose()
+
+    assert asyncio.run(scenario()) is True
+
+
+def test_a_transaction_on_one_store_does_not_capture_writes_meant_for_another(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    # Two stores in one process (tests, tools): each writes to its own database.
+    from ninja_oauth.store.migrate import migrate
+
+    urls = [f"sqlite:///{tmp_path_factory.mktemp('two') / 'db.sqlite'}" for _ in range(2)]
+    for url in urls:
+        migrate(url)
+    first, second = Store(urls[0]), Store(urls[1])
+    try:
+        app = new_app()
+        with first.transaction():
+            build_repositories(second).apps.add(app)
+        assert build_repositories(second).apps.get(app.client_id) == app
+        assert build_repositories(first).apps.get(app.client_id) is None
+    finally:
+        first.close()
+        second.close()
