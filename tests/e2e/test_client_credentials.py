@@ -114,7 +114,13 @@ def test_offline_access_never_gives_a_client_credentials_refresh_token(server: L
             "client_secret.",
         ),
         ({}, ("basic", "wrong"), 401, "invalid_client", None),
-        ({"scope": "control"}, None, 400, "invalid_scope", "The app is not configured for the scope 'control'."),
+        (
+            {"scope": "control"},
+            None,
+            400,
+            "invalid_scope",
+            "The app is not configured for the scope 'control'.",
+        ),
         ({"grant_type": "password"}, None, 400, "unsupported_grant_type", None),
         ({"grant_type": None}, None, 400, "unsupported_grant_type", None),
         (

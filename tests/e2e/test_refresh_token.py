@@ -147,14 +147,14 @@ def test_access_and_refresh_tokens_expire(tmp_path: Path) -> None:
     live = start_server(
         f"sqlite:///{tmp_path / 'db.sqlite'}",
         tmp_path,
-        NINJA_OAUTH_ACCESS_TOKEN_TTL="1",
+        NINJA_OAUTH_ACCESS_TOKEN_TTL="3",
         NINJA_OAUTH_REFRESH_TOKEN_TTL="60",
     )
     try:
         app = live.create_app("web", redirect_uris=[CB])
         tokens = _tokens(live, app, "monitoring offline_access")
-        assert tokens["expires_in"] == 1
-        time.sleep(1.5)
+        assert tokens["expires_in"] == 3
+        time.sleep(3.5)
         with live.client() as http:
             api = http.get(
                 "/v2/organizations", headers={"Authorization": f"Bearer {tokens['access_token']}"}

@@ -52,12 +52,23 @@ def test_guessing_a_client_secret_is_blocked_with_429_and_retry_after(strict: Li
     assert _token(strict, bystander, bystander["client_secret"]).status_code == 200
 
 
-def test_repeated_failures_across_apps_block_the_address(strict: LiveServer) -> None:
-    apps = [strict.create_app("api_services") for _ in range(3)]
-    statuses = [_token(strict, app, "guess").status_code for app in apps for _ in range(2)]
-    assert statuses == [400] * 6
-    last = _token(strict, apps[0], "guess")
-    assert last.status_code == 429
+def test_repeated_failures_across_apps_block_the_address(tmp_path: Path) -> None:
+    # A database of its own: the counters of the other tests' failures must not count here.
+    live = start_server(
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        tmp_path,
+        NINJA_OAUTH_CLIENT_AUTH_KEY_LIMIT="3",
+        NINJA_OAUTH_CLIENT_AUTH_ADDRESS_LIMIT="6",
+    )
+    try:
+        apps = [live.create_app("api_services") for _ in range(3)]
+        # Two failures per app stay under the per-app limit (3); the sixth reaches the
+        # per-address limit (6), and then every app behind that address waits.
+        statuses = [_token(live, app, "guess").status_code for app in apps for _ in range(2)]
+        assert statuses == [400] * 6
+        assert _token(live, apps[2], apps[2]["client_secret"]).status_code == 429
+    finally:
+        live.stop()
 
 
 def test_password_guessing_is_slowed_and_the_message_stays_generic(

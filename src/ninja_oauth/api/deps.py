@@ -13,7 +13,8 @@ from ninja_oauth.oauth.scopes import Scope
 from ninja_oauth.store.db import Store
 
 
-def get_store(request: Request) -> Store:
+async def get_store(request: Request) -> Store:
+    # async: FastAPI runs a plain def dependency in the threadpool, a hop on every API call.
     store: Store = request.app.state.store
     return store
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from functools import partial
 
 from starlette.requests import Request
 
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.scopes import Scope
-from ninja_oauth.store.repositories.tokens import lookup_access
+from ninja_oauth.store.repositories.tokens import ACCESS_LOOKUP, access_grant
 
 REALM = "ninja-oauth"
 
@@ -68,7 +67,7 @@ async def authenticate_bearer(request: Request) -> AccessGrant:
         raise BearerError(401)
     state = request.app.state
     digest = state.hasher.digest(token, s.ACCESS_TOKEN)
-    grant: AccessGrant | None = await state.store.read(partial(lookup_access, access_digest=digest))
+    grant = access_grant(await state.store.fetchone_async(ACCESS_LOOKUP, {"digest": digest}))
     if grant is None:
         raise BearerError(401, "invalid_token", "The access token is unknown or revoked.")
     if grant.expires_at <= int(time.time()):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import re
+import sqlite3
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +28,43 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
+_WRITER_PREFIX = "ninja-writer"
+
+
+class Sql:
+    """A hot statement written once with :named parameters, run on the driver's cursor.
+
+    SQLAlchemy Core costs 150-300 us per statement on the token and bearer paths (building,
+    cache-key computation, result wrapping), the driver 5-15 us (bench/README.md). The handful
+    of statements on those paths use this; everything else uses Core.
+    """
+
+    __slots__ = ("_pg", "_sqlite")
+
+    def __init__(self, text: str) -> None:
+        self._sqlite = text
+        self._pg = re.sub(r"(?<!:):(\w+)", r"%(\1)s", text)
+
+    def text(self, dialect: str) -> str:
+        return self._pg if dialect == "postgresql" else self._sqlite
+
+
+def _fetchone(dbapi: Any, text: str, params: dict[str, Any]) -> Any:
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(text, params)
+        return cursor.fetchone()
+    finally:
+        cursor.close()
+
+
+def _fetchall(dbapi: Any, text: str, params: dict[str, Any]) -> list[Any]:
+    cursor = dbapi.cursor()
+    try:
+        cursor.execute(text, params)
+        return list(cursor.fetchall())
+    finally:
+        cursor.close()
 
 
 def _sqlite_file(url: str) -> Path | None:
@@ -54,10 +93,12 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         # Writers take the lock up front: a deferred transaction that upgrades to a write can
         # fail with SQLITE_BUSY without waiting.
-        if conn.get_execution_options().get("ninja_write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        else:
-            conn.exec_driver_sql("BEGIN")
+        # On the driver directly: this runs for every write transaction.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get("ninja_write") else "BEGIN"
+        )
 
 
 class Store:
@@ -72,6 +113,9 @@ class Store:
         self._thread_lock = threading.Lock()
         # The current write transaction of each thread, per Store (two stores never mix).
         self._local = threading.local()
+        self._raw_connections: list[sqlite3.Connection] = []
+        self._raw_lock = threading.Lock()
+        self._writer_connections: list[Connection] = []
         if self.dialect == "sqlite":
             path = _sqlite_file(url)
             if path is not None:
@@ -95,23 +139,58 @@ class Store:
             threads = writer_threads or 8
         self.engine = engine
         self._write_engine = engine.execution_options(ninja_write=True)
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ninja-writer")
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix=_WRITER_PREFIX)
 
     # -- units of work ---------------------------------------------------------------------
 
     @contextlib.contextmanager
+    def unit_of_work(self) -> Iterator[None]:
+        """One request's writes: the write transaction opens at the first write (so reads
+        before it never hold the write lock) and commits when the unit ends, errors included;
+        only an unexpected exception rolls it back."""
+        if getattr(self._local, "uow", None) is not None:
+            yield
+            return
+        stack = contextlib.ExitStack()
+        self._local.uow = stack
+        try:
+            with stack:
+                yield
+        finally:
+            self._local.uow = None
+            self._local.conn = None
+
+    @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
-        """A write transaction; nested calls on the same thread join the outer one."""
+        """A write transaction; nested calls on the same thread join the outer one, and inside
+        a unit of work the transaction stays open until the unit ends."""
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
             yield current
             return
-        with self._exclusive(), self._write_engine.begin() as conn:
+        uow: contextlib.ExitStack | None = getattr(self._local, "uow", None)
+        with contextlib.ExitStack() as own:
+            stack = uow if uow is not None else own
+            conn = self._writer_connection(stack)
+            stack.enter_context(self._exclusive())
+            stack.enter_context(conn.begin())
             self._local.conn = conn
-            try:
-                yield conn
-            finally:
-                self._local.conn = None
+            if uow is None:
+                own.callback(setattr, self._local, "conn", None)
+            yield conn
+
+    def _writer_connection(self, stack: contextlib.ExitStack) -> Connection:
+        """The writer path's threads keep their connection open (a pool checkout and reset per
+        token costs more than the INSERT itself); other threads borrow one from the pool."""
+        if not threading.current_thread().name.startswith(_WRITER_PREFIX):
+            return stack.enter_context(self._write_engine.connect())
+        conn: Connection | None = getattr(self._local, "writer", None)
+        if conn is None or conn.closed or conn.invalidated:
+            conn = self._write_engine.connect()
+            self._local.writer = conn
+            with self._raw_lock:
+                self._writer_connections.append(conn)
+        return conn
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[Connection]:
@@ -122,6 +201,65 @@ class Store:
             return
         with self.engine.connect() as conn:
             yield conn
+
+    # -- the hot statements, on the driver's cursor ----------------------------------------
+
+    def fetchone(self, stmt: Sql, params: dict[str, Any]) -> Any:
+        """One row of a hot read (inside the current write transaction if there is one)."""
+        current: Connection | None = getattr(self._local, "conn", None)
+        if current is not None:
+            return _fetchone(current.connection.dbapi_connection, stmt.text(self.dialect), params)
+        if self.dialect == "sqlite":
+            return _fetchone(self._raw_reader(), stmt.text(self.dialect), params)
+        with self.engine.connect() as conn:
+            return _fetchone(conn.connection.dbapi_connection, stmt.text(self.dialect), params)
+
+    def execute(self, stmt: Sql, params: dict[str, Any]) -> int:
+        """Run a hot write in the current (or a new) write transaction; the row count."""
+        with self.transaction() as conn:
+            cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+            try:
+                cursor.execute(stmt.text(self.dialect), params)
+                return int(cursor.rowcount)
+            finally:
+                cursor.close()
+
+    async def fetchone_async(self, stmt: Sql, params: dict[str, Any]) -> Any:
+        """A hot read from the event loop: SQLite directly (microseconds), PostgreSQL through
+        psycopg's async driver."""
+        if self.async_engine is None:
+            return _fetchone(self._raw_reader(), stmt.text(self.dialect), params)
+        text = stmt.text(self.dialect)
+        async with self.async_engine.connect() as aconn:
+            return await aconn.run_sync(
+                lambda conn: _fetchone(conn.connection.dbapi_connection, text, params)
+            )
+
+    async def fetchall_async(self, stmt: Sql, params: dict[str, Any]) -> list[Any]:
+        """Every row of a hot read from the event loop, as fetchone_async reads one (the
+        driver's tuples: JSON columns come back as text on SQLite, decoded on PostgreSQL)."""
+        if self.async_engine is None:
+            return _fetchall(self._raw_reader(), stmt.text(self.dialect), params)
+        text = stmt.text(self.dialect)
+        async with self.async_engine.connect() as aconn:
+            return await aconn.run_sync(
+                lambda conn: _fetchall(conn.connection.dbapi_connection, text, params)
+            )
+
+    def _raw_reader(self) -> sqlite3.Connection:
+        """This thread's own autocommit SQLite connection for hot reads (no pool checkout,
+        no BEGIN/ROLLBACK around a single SELECT)."""
+        raw: sqlite3.Connection | None = getattr(self._local, "raw", None)
+        if raw is None:
+            raw = sqlite3.connect(
+                str(_sqlite_file(self.url)), isolation_level=None, check_same_thread=False
+            )
+            raw.execute("PRAGMA busy_timeout=10000")
+            raw.execute("PRAGMA query_only=ON")
+            self._local.raw = raw
+            with self._raw_lock:
+                self._raw_connections.append(raw)
+        return raw
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
@@ -160,6 +298,13 @@ class Store:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False)
+        for raw in self._raw_connections:
+            raw.close()
+        self._raw_connections.clear()
+        for writer in self._writer_connections:
+            with contextlib.suppress(Exception):
+                writer.close()
+        self._writer_connections.clear()
         self.engine.dispose()
         if self._lock_fd is not None:
             import os

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.staticfiles import StaticFiles
 
 from ninja_oauth import __version__
 from ninja_oauth.api import build_api_router
@@ -55,6 +57,9 @@ def create_app(settings: Settings, store: Store | None = None) -> FastAPI:
         return templates.TemplateResponse(request, "home.html", {})
 
     app.add_route("/", home, include_in_schema=False)
+    app.mount(
+        "/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static"
+    )
     session_key = hashlib.sha256(b"session:" + settings.key_bytes).hexdigest()
     app.add_middleware(
         SessionMiddleware,

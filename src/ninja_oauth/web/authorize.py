@@ -60,7 +60,7 @@ def _step(
     pending: Pending | None,
     params: dict[str, str],
 ) -> _Outcome:
-    with svc.store.transaction():
+    with svc.store.unit_of_work():
         try:
             result = svc.server.validate_authorize(oauth_request, address)
         except FatalAuthorizeError as exc:

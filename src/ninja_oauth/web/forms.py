@@ -25,6 +25,19 @@ def _back_to_authorize(request: Request, request_id: str) -> Response:
     return RedirectResponse(url, status_code=303)
 
 
+async def _app_name(request: Request, request_id: str) -> str | None:
+    """The name of the app a pending request is for, to keep it in the login page's heading."""
+    svc = services(request)
+    binding = sessions.binding(request)
+
+    def lookup() -> str | None:
+        pending = svc.pending.get(request_id, binding, int(time.time()))
+        app = svc.repos.apps.get(pending.params.get("client_id", "")) if pending else None
+        return app.name if app else None
+
+    return await svc.store.run(lookup) if request_id else None
+
+
 def _expired_form(request: Request) -> Response:
     return error_page(
         request,
@@ -52,7 +65,7 @@ async def login(request: Request) -> Response:
         return login_page(
             request,
             request_id,
-            None,
+            await _app_name(request, request_id),
             email=email,
             status=429,
             error=f"Too many sign-in attempts. Try again in {wait} seconds.",
@@ -67,7 +80,8 @@ async def login(request: Request) -> Response:
                 throttle.login_failed(keys, now)
 
         await svc.store.run(fail)
-        return login_page(request, request_id, None, email=email, status=401, error=_BAD_LOGIN)
+        name = await _app_name(request, request_id)
+        return login_page(request, request_id, name, email=email, status=401, error=_BAD_LOGIN)
     user = found[0]
     sessions.log_in(request, user.id)
     await svc.store.run(lambda: svc.repos.audit.record("login", user_id=user.id))
@@ -99,7 +113,8 @@ async def consent(request: Request) -> Response:
             request,
             400,
             "This sign-in request has expired",
-            "Go back to the application and start again.",
+            "It is older than ten minutes, was already completed, or was started in another "
+            "browser.",
             "invalid_request",
         )
     return _back_to_authorize(request, request_id)

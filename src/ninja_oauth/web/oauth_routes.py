@@ -45,7 +45,7 @@ def _endpoint(
         def run() -> OAuthResponse:
             # One transaction per request: code redemption and its token insert commit together,
             # and a replay's revocation or a failure count commits with its error answer.
-            with svc.store.transaction():
+            with svc.store.unit_of_work():
                 return method(oauth_request, address)
 
         # Authlib is synchronous: the work runs on the process's writer path, off the event loop.

@@ -10,10 +10,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 access_log = logging.getLogger("ninja_oauth.access")
 
 _PAGE_HEADERS = [
-    # Login and consent pages cannot be framed (clickjacking, RFC 6749 §10.13).
+    # Login and consent pages cannot be framed (clickjacking, RFC 6749 §10.13). No
+    # form-action: browsers apply it to the whole redirect chain after a form POST, which would
+    # block the final 307 to the app's redirect URI (another origin).
     (
         b"content-security-policy",
-        b"default-src 'self'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        b"default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
     (b"x-frame-options", b"DENY"),
     (b"x-content-type-options", b"nosniff"),

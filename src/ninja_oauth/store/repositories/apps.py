@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import delete, insert, select, update
 
 from ninja_oauth.oauth.domain import App
 from ninja_oauth.oauth.platforms import Platform
-from ninja_oauth.store.db import Store
+from ninja_oauth.store.db import Sql, Store
 from ninja_oauth.store.tables import apps
 
 
@@ -26,14 +26,33 @@ def _to_app(row: Any) -> App:
     )
 
 
+_GET = Sql(
+    "SELECT client_id, name, platform, redirect_uris, scopes, grant_types, secret_digest, "
+    "created_at FROM apps WHERE client_id = :client_id"
+)
+
+
+class _Row(NamedTuple):
+    client_id: str
+    name: str
+    platform: str
+    redirect_uris: str
+    scopes: str
+    grant_types: str
+    secret_digest: str | None
+    created_at: int
+
+
 class SqlApps:
     def __init__(self, store: Store) -> None:
         self._store = store
 
     def get(self, client_id: str) -> App | None:
-        with self._store.reading() as conn:
-            row = conn.execute(select(apps).where(apps.c.client_id == client_id)).first()
-        return _to_app(row) if row else None
+        # On every token request: the driver's cursor, not Core (see store.db.Sql).
+        row = self._store.fetchone(_GET, {"client_id": client_id})
+        if row is None:
+            return None
+        return _to_app(_Row(*row))
 
     def add(self, app: App) -> None:
         with self._store.transaction() as conn:

@@ -2,36 +2,45 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
-from sqlalchemy import Connection, and_, insert, select, update
+from sqlalchemy import and_, select, update
 
 from ninja_oauth.oauth.domain import AccessGrant, NewToken, RefreshRecord, TokenInfo
 from ninja_oauth.oauth.ports import AlreadyUsed, Missing, Rotated
-from ninja_oauth.store.db import Store
+from ninja_oauth.store.db import Sql, Store
 from ninja_oauth.store.tables import tokens
 
-_ACCESS_LOOKUP = select(
-    tokens.c.id,
-    tokens.c.client_id,
-    tokens.c.user_id,
-    tokens.c.scope,
-    tokens.c.access_expires_at,
-    tokens.c.revoked_at,
+# The bearer check's one indexed read.
+ACCESS_LOOKUP = Sql(
+    "SELECT id, client_id, user_id, scope, access_expires_at FROM tokens "
+    "WHERE access_digest = :digest AND revoked_at IS NULL"
+)
+
+_INSERT = Sql(
+    "INSERT INTO tokens (access_digest, refresh_digest, client_id, user_id, scope, refresh_scope, "
+    "grant_id, grant_type, issued_at, access_expires_at, refresh_expires_at) VALUES "
+    "(:access_digest, :refresh_digest, :client_id, :user_id, :scope, :refresh_scope, :grant_id, "
+    ":grant_type, :issued_at, :access_expires_at, :refresh_expires_at)"
 )
 
 
-def lookup_access(conn: Connection, access_digest: str) -> AccessGrant | None:
-    """The bearer check's one indexed read; a revoked token is None, expiry is the caller's."""
-    row = conn.execute(_ACCESS_LOOKUP.where(tokens.c.access_digest == access_digest)).first()
-    if row is None or row.revoked_at is not None:
+_FIELDS = tuple(f.name for f in dataclasses.fields(NewToken))
+
+
+def access_grant(row: Any) -> AccessGrant | None:
+    """An ACCESS_LOOKUP row as the resource server's view; None for no row (unknown or revoked).
+    Expiry is the caller's to check against its clock."""
+    if row is None:
         return None
+    token_id, client_id, user_id, scope, expires_at = row
     return AccessGrant(
-        token_id=row.id,
-        client_id=row.client_id,
-        user_id=row.user_id,
-        scopes=frozenset(row.scope.split()),
-        expires_at=row.access_expires_at,
+        token_id=token_id,
+        client_id=client_id,
+        user_id=user_id,
+        scopes=frozenset(scope.split()),
+        expires_at=expires_at,
     )
 
 
@@ -40,22 +49,7 @@ class SqlTokens:
         self._store = store
 
     def save(self, token: NewToken) -> None:
-        with self._store.transaction() as conn:
-            conn.execute(
-                insert(tokens).values(
-                    access_digest=token.access_digest,
-                    refresh_digest=token.refresh_digest,
-                    client_id=token.client_id,
-                    user_id=token.user_id,
-                    scope=token.scope,
-                    refresh_scope=token.refresh_scope,
-                    grant_id=token.grant_id,
-                    grant_type=token.grant_type,
-                    issued_at=token.issued_at,
-                    access_expires_at=token.access_expires_at,
-                    refresh_expires_at=token.refresh_expires_at,
-                )
-            )
+        self._store.execute(_INSERT, {f: getattr(token, f) for f in _FIELDS})
 
     def rotate(
         self, refresh_digest: str, client_id: str, now: int
@@ -114,8 +108,7 @@ class SqlTokens:
         return int(result.rowcount)
 
     def find_access(self, access_digest: str) -> AccessGrant | None:
-        with self._store.reading() as conn:
-            return lookup_access(conn, access_digest)
+        return access_grant(self._store.fetchone(ACCESS_LOOKUP, {"digest": access_digest}))
 
     def find(
         self, access_digest: str, refresh_digest: str, now: int, hint: str | None

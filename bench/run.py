@@ -1,0 +1,476 @@
+"""`make bench`: ninja-oauth against a bare Starlette app of the same shape, both under wrk.
+
+Starts ``ninja-oauth serve --workers 2`` on a fresh SQLite database and ``bench/bare_app.py``
+(served the same way), then measures on 127.0.0.1, 8 connections each:
+
+* client_credentials tokens per second (``POST /ws/oauth/token`` vs the bare ``POST /token``),
+* bearer-protected ``GET /v2/organizations`` per second (vs the bare one),
+
+and prints req/s, p50, p99, the ninja/bare ratios and whether the targets are met. It only
+prints: the exit status is 0 whatever the numbers (non-zero only if something broke).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import secrets
+import signal
+import socket
+import string
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlencode
+
+from loadgen import WrkError, WrkResult, run_wrk, wrk_binary
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+VENV_BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+
+TARGET_TOKENS = 0.40  # tokens/s >= 0.40 x bare
+TARGET_GETS = 0.70  # bearer GETs/s >= 0.70 x bare
+TARGET_TAIL = 5.0  # token p99 <= 5 x token p50
+
+TOKEN_PATH = "/ws/oauth/token"
+ORGS_PATH = "/v2/organizations"
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+# Local only, whatever the environment says about proxies.
+_HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+class BenchError(RuntimeError):
+    """Something needed for a measurement did not work; the message says what."""
+
+
+def log(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((HOST, 0))
+        return int(sock.getsockname()[1])
+
+
+def http(
+    method: str, url: str, *, data: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with _HTTP.open(request, timeout=10) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+
+class Server:
+    """A server process in its own process group, so that its workers stop with it."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path):
+        self.name = name
+        self.log_path = log_path
+        self._log: IO[bytes] = log_path.open("wb")
+        self.proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+    def tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace").splitlines()
+        return "\n".join(text[-lines:])
+
+    def wait_ready(self, url: str, headers: dict[str, str] | None = None, timeout: float = 60):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"{self.name} exited with {self.proc.returncode}:\n{self.tail()}")
+            with contextlib.suppress(OSError):
+                status, _ = http("GET", url, headers=headers)
+                if status == 200:
+                    return
+            time.sleep(0.1)
+        raise BenchError(f"{self.name} not ready after {timeout:.0f}s:\n{self.tail()}")
+
+    def cpu_seconds(self) -> float | None:
+        """User + system CPU of every process in the server's group so far (Linux /proc)."""
+        total = 0
+        try:
+            entries = list(Path("/proc").iterdir())
+        except OSError:
+            return None
+        for entry in entries:
+            if not entry.name.isdigit():
+                continue
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue  # gone meanwhile
+            fields = stat[stat.rindex(")") + 2 :].split()
+            if int(fields[2]) == self.proc.pid:  # fields[2]: the process group
+                total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+        return total / os.sysconf("SC_CLK_TCK")
+
+    def _signal_group(self, sig: int) -> None:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._signal_group(signal.SIGKILL)
+                self.proc.wait(timeout=5)
+        # Workers left behind by a parent that died first.
+        self._signal_group(signal.SIGKILL)
+        self._log.close()
+
+
+@contextlib.contextmanager
+def started(name: str, command: list[str], env: dict[str, str], log_path: Path) -> Iterator[Server]:
+    server = Server(name, command, env, log_path)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(VENV_BIN / "ninja-oauth"), *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+# -- the benchmark -----------------------------------------------------------------------------
+
+
+@dataclass
+class Case:
+    kind: str  # "token" or "get"
+    side: str  # "ninja" or "bare"
+    label: str
+    url: str
+    script: str
+    env: dict[str, str]
+    body_bytes: int
+    server: Server
+    result: WrkResult | None = None
+    cpu_us_per_request: float | None = None
+
+
+def ninja_env(tmp: Path, port: int) -> dict[str, str]:
+    # A clean slate: nothing inherited from NINJA_OAUTH_* (limits, proxies, another database).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NINJA_OAUTH_")}
+    alphabet = string.ascii_letters + string.digits
+    env.update(
+        NINJA_OAUTH_DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
+        NINJA_OAUTH_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(48)),
+        NINJA_OAUTH_ISSUER=f"http://{HOST}:{port}",
+    )
+    return env
+
+
+def prepare_ninja(env: dict[str, str]) -> dict[str, Any]:
+    """Load the demo data (if the command exists) and register the api_services app."""
+    demo = cli(env, "demo-data")
+    if demo.returncode == 0:
+        log(f"demo-data: {demo.stdout.strip() or 'ok'}")
+    else:
+        log(f"demo-data skipped (exit {demo.returncode}): {demo.stderr.strip()[-200:]}")
+    created = cli(env, "apps", "create", "--name", "bench", "--platform", "api_services", "--json")
+    if created.returncode != 0:
+        raise BenchError(f"apps create failed ({created.returncode}): {created.stderr.strip()}")
+    app: dict[str, Any] = json.loads(created.stdout)
+    return app
+
+
+def measure(case: Case, args: argparse.Namespace) -> None:
+    common = {"connections": args.connections, "threads": args.threads}
+    if args.warmup > 0:
+        run_wrk(case.url, case.script, case.env, duration=args.warmup, **common)
+    cpu_before = case.server.cpu_seconds()
+    result = run_wrk(case.url, case.script, case.env, duration=args.duration, **common)
+    cpu_after = case.server.cpu_seconds()
+    if args.verbose:
+        print(f"--- {case.label}\n{result.output}", file=sys.stderr)
+    case.result = result
+    if cpu_before is not None and cpu_after is not None and result.requests:
+        # Requests still in flight at the end are few (8 connections): ignore them.
+        case.cpu_us_per_request = (cpu_after - cpu_before) / result.requests * 1e6
+
+
+def fmt_ms(value: float) -> str:
+    return f"{value * 1000:.0f}us" if value < 1 else f"{value:.2f}ms"
+
+
+def _ratio_checks(
+    results: dict[tuple[str, str], WrkResult], connections: int
+) -> list[tuple[str, float, str, bool]]:
+    checks = []
+    for kind, name, target in (
+        ("token", "tokens/s  ninja / bare", TARGET_TOKENS),
+        ("get", "GETs/s    ninja / bare", TARGET_GETS),
+    ):
+        if (kind, "ninja") in results and (kind, "bare") in results:
+            ratio = results[kind, "ninja"].requests_per_s / results[kind, "bare"].requests_per_s
+            checks.append((name, ratio, f">= {target:.2f}", ratio >= target))
+    if ("token", "ninja") in results:
+        token = results["token", "ninja"]
+        tail = token.p99_ms / token.p50_ms
+        name = f"token p99 / p50 (ninja, {connections} connections)"
+        checks.append((name, tail, f"<= {TARGET_TAIL:.2f}", tail <= TARGET_TAIL))
+    return checks
+
+
+def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float]) -> None:
+    line = "-" * 95
+    print()
+    print(
+        f"ninja-oauth bench: wrk {args.threads} threads x {args.connections} connections, "
+        f"{args.duration:g}s runs after {args.warmup:g}s warm-up, {args.workers} uvicorn "
+        f"workers each, SQLite WAL"
+    )
+    print(
+        f"host: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"{platform.system()} {platform.release()}, load average {load[0]:.1f} before / "
+        f"{load[1]:.1f} after (other load skews the numbers)"
+    )
+    print(line)
+    print(
+        f"{'endpoint':44} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8} {'body':>6}"
+        f" {'CPU/req':>9}"
+    )
+    print(line)
+    results: dict[tuple[str, str], WrkResult] = {}
+    for case in cases:
+        r = case.result
+        if r is None:
+            continue
+        results[case.kind, case.side] = r
+        bad = r.non_2xx + r.socket_errors
+        cpu = "-" if case.cpu_us_per_request is None else f"{case.cpu_us_per_request:.0f}us"
+        print(
+            f"{case.label:44} {r.requests_per_s:9.1f} {fmt_ms(r.p50_ms):>9} "
+            f"{fmt_ms(r.p99_ms):>9} {bad:>8} {case.body_bytes:>5}B {cpu:>9}"
+        )
+    print(line)
+
+    checks = _ratio_checks(results, args.connections)
+    print(f"{'ratio':44} {'value':>9} {'target':>9} {'met':>8}")
+    print(line)
+    for name, value, target, met in checks:
+        print(f"{name:44} {value:9.2f} {target:>9} {'yes' if met else 'NO':>8}")
+    cpu = {(c.kind, c.side): c.cpu_us_per_request for c in cases}
+    for kind, name in (
+        ("token", "(info) CPU/req bare / ninja, tokens"),
+        ("get", "(info) CPU/req bare / ninja, GETs"),
+    ):
+        ninja_cpu, bare_cpu = cpu.get((kind, "ninja")), cpu.get((kind, "bare"))
+        if ninja_cpu and bare_cpu:
+            print(f"{name:44} {bare_cpu / ninja_cpu:9.2f}")
+    for kind, side, name in (
+        ("token", "bare", "(info) bare token p99 / p50"),
+        ("get", "ninja", "(info) ninja GET p99 / p50"),
+        ("get", "bare", "(info) bare GET p99 / p50"),
+    ):
+        if (kind, side) in results:
+            r = results[kind, side]
+            print(f"{name:44} {r.p99_ms / r.p50_ms:9.2f}")
+    print(line)
+    for case in cases:
+        r = case.result
+        if r is not None and (r.non_2xx or r.socket_errors):
+            print(
+                f"WARNING: {case.label}: {r.non_2xx} non-2xx responses and {r.socket_errors} "
+                f"socket errors out of {r.requests} requests: its numbers are not comparable."
+            )
+    met = sum(1 for *_, ok in checks if ok)
+    print(f"{met}/{len(checks)} targets met (informational: `make bench` never fails on them).")
+
+
+@dataclass
+class Setup:
+    """What the measurements need once both servers answer."""
+
+    ninja: Server
+    bare: Server
+    ninja_url: str
+    bare_url: str
+    form: str  # the client_credentials request body
+    token: str  # one access token for the GETs
+    bodies: dict[tuple[str, str], int]  # (kind, side) -> response body size
+
+
+def start_ninja(
+    tmp: Path, port: int, workers: int, stack: contextlib.ExitStack
+) -> tuple[Server, str, str, dict[str, str]]:
+    """The server, its URL, a client_credentials form for a fresh app, and its environment."""
+    env = ninja_env(tmp, port)
+    app = prepare_ninja(env)
+    url = f"http://{HOST}:{port}"
+    command = [str(VENV_BIN / "ninja-oauth"), "serve", "--host", HOST, "--port", str(port)]
+    log(f"starting ninja-oauth on {url} ({workers} workers)")
+    server = stack.enter_context(
+        started("ninja-oauth", [*command, "--workers", str(workers)], env, tmp / "ninja.log")
+    )
+    server.wait_ready(url + "/.well-known/oauth-authorization-server")
+    form = urlencode(
+        {
+            "grant_type": "client_credentials",
+            "client_id": app["client_id"],
+            "client_secret": app["client_secret"],
+            "scope": "monitoring",
+        }
+    )
+    return server, url, form, env
+
+
+def setup(tmp: Path, args: argparse.Namespace, stack: contextlib.ExitStack) -> Setup:
+    ninja_port = free_port()
+    bare_port = free_port()
+    while bare_port == ninja_port:
+        bare_port = free_port()
+    ninja, ninja_url, form, env = start_ninja(tmp, ninja_port, args.workers, stack)
+
+    # The real responses: their bodies become the bare app's, byte for byte.
+    status, token_body = http("POST", ninja_url + TOKEN_PATH, data=form.encode(), headers=FORM)
+    if status != 200:
+        raise BenchError(f"token request answered {status}: {token_body[:300]!r}")
+    token = json.loads(token_body)["access_token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+    status, orgs_body = http("GET", ninja_url + ORGS_PATH, headers=bearer)
+    if status != 200:
+        raise BenchError(f"GET {ORGS_PATH} answered {status}: {orgs_body[:300]!r}")
+    log(f"real bodies: token {len(token_body)} B, organizations {len(orgs_body)} B")
+    (tmp / "token.json").write_bytes(token_body)
+    (tmp / "orgs.json").write_bytes(orgs_body)
+
+    bare_env = {k: v for k, v in env.items() if not k.startswith("NINJA_OAUTH_")}
+    bare_env.update(
+        BENCH_TOKEN_JSON=str(tmp / "token.json"),
+        BENCH_ORGS_JSON=str(tmp / "orgs.json"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")])),
+    )
+    bare_url = f"http://{HOST}:{bare_port}"
+    command = [sys.executable, str(HERE / "bare_app.py"), "--host", HOST, "--port"]
+    command += [str(bare_port), "--workers", str(args.workers)]
+    log(f"starting the bare app on {bare_url} ({args.workers} workers)")
+    bare = stack.enter_context(started("bare app", command, bare_env, tmp / "bare.log"))
+    bare.wait_ready(bare_url + "/ready")
+    _, bare_token = http("POST", bare_url + "/token", data=form.encode(), headers=FORM)
+    _, bare_orgs = http("GET", bare_url + ORGS_PATH, headers=bearer)
+    if (len(bare_token), len(bare_orgs)) != (len(token_body), len(orgs_body)):
+        log(f"note: the bare bodies are {len(bare_token)} B and {len(bare_orgs)} B")
+    bodies = {
+        ("token", "ninja"): len(token_body),
+        ("token", "bare"): len(bare_token),
+        ("get", "ninja"): len(orgs_body),
+        ("get", "bare"): len(bare_orgs),
+    }
+    return Setup(ninja, bare, ninja_url, bare_url, form, token, bodies)
+
+
+def build_cases(s: Setup) -> list[Case]:
+    post_env = {"BENCH_BODY": s.form}
+    get_env = {"BENCH_TOKEN": s.token}
+    # Bare first in each pair, then ninja-oauth, in the order printed.
+    plan = [
+        ("token", "bare", "bare   POST /token", s.bare_url + "/token"),
+        ("token", "ninja", f"ninja  POST {TOKEN_PATH} (client_creds)", s.ninja_url + TOKEN_PATH),
+        ("get", "bare", f"bare   GET {ORGS_PATH}", s.bare_url + ORGS_PATH),
+        ("get", "ninja", f"ninja  GET {ORGS_PATH} (bearer)", s.ninja_url + ORGS_PATH),
+    ]
+    return [
+        Case(
+            kind,
+            side,
+            label,
+            url,
+            "token.lua" if kind == "token" else "bearer.lua",
+            post_env if kind == "token" else get_env,
+            s.bodies[kind, side],
+            s.ninja if side == "ninja" else s.bare,
+        )
+        for kind, side, label, url in plan
+    ]
+
+
+def run(args: argparse.Namespace) -> None:
+    wrk_binary()
+    load_before = os.getloadavg()[0]
+    with (
+        tempfile.TemporaryDirectory(prefix="ninja-bench-") as tmp,
+        contextlib.ExitStack() as stack,  # stops the servers, whatever happens
+    ):
+        cases = [
+            c for c in build_cases(setup(Path(tmp), args, stack)) if args.only in (None, c.kind)
+        ]
+        for case in cases:
+            log(f"wrk: {case.side} {case.url.split('/', 3)[3]} ...")
+            measure(case, args)
+    report(cases, args, (load_before, os.getloadavg()[0]))
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description="ninja-oauth vs a bare Starlette app, under wrk.")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
+    parser.add_argument("--only", choices=["token", "get"], help="measure one endpoint pair only")
+    parser.add_argument("-v", "--verbose", action="store_true", help="print wrk's own output")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+
+    def on_term(signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signum)  # unwinds through the `finally` that stops the servers
+
+    signal.signal(signal.SIGTERM, on_term)
+    # Ctrl-C interrupts even when started with SIGINT ignored (a background job of a shell).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        run(args)
+    except KeyboardInterrupt:
+        log("interrupted; servers stopped")
+        return 130
+    except (BenchError, WrkError) as exc:
+        log(f"error: {exc}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

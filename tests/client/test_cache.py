@@ -1,0 +1,117 @@
+"""The token cache: its place, its permissions, its keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from ninja_oauth.client import Token, TokenCache
+from ninja_oauth.client.cache import default_cache_dir
+
+TOKEN = Token(
+    access_token="access-1",
+    issued_at=1_000.0,
+    expires_at=4_600.0,
+    refresh_token="refresh-1",
+    scope="monitoring offline_access",
+)
+
+
+def test_the_file_is_readable_only_by_the_user_in_a_private_directory(tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path / "cache")
+
+    cache.save("http://127.0.0.1:8080", "client-a", TOKEN)
+
+    assert cache.path == tmp_path / "cache" / "tokens.json"
+    assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(cache.directory.stat().st_mode) == 0o700
+
+
+def test_permissions_stay_0600_when_the_file_was_widened(tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path)
+    cache.save("https://eu.ninjarmm.com", "client-a", TOKEN)
+    os.chmod(cache.path, 0o644)
+
+    cache.save("https://eu.ninjarmm.com", "client-b", TOKEN)
+
+    assert stat.S_IMODE(cache.path.stat().st_mode) == 0o600
+
+
+def test_tokens_are_keyed_by_base_url_and_client_id(tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path)
+    other = Token(access_token="access-2", issued_at=2_000.0)
+
+    cache.save("https://eu.ninjarmm.com", "client-a", TOKEN)
+    cache.save("https://app.ninjarmm.com", "client-a", other)
+
+    assert cache.load("https://eu.ninjarmm.com", "client-a") == TOKEN
+    assert cache.load("https://app.ninjarmm.com", "client-a") == other
+    assert cache.load("https://eu.ninjarmm.com", "client-b") is None
+    assert cache.client_ids("https://eu.ninjarmm.com") == ["client-a"]
+    stored = json.loads(cache.path.read_text())
+    assert stored["tokens"]["https://eu.ninjarmm.com"]["client-a"] == {
+        "access_token": "access-1",
+        "token_type": "Bearer",
+        "issued_at": 1_000.0,
+        "expires_at": 4_600.0,
+        "refresh_token": "refresh-1",
+        "scope": "monitoring offline_access",
+    }
+
+
+def test_delete_forgets_one_client_only(tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path)
+    cache.save("https://eu.ninjarmm.com", "client-a", TOKEN)
+    cache.save("https://eu.ninjarmm.com", "client-b", TOKEN)
+
+    assert cache.delete("https://eu.ninjarmm.com", "client-a") is True
+    assert cache.delete("https://eu.ninjarmm.com", "client-a") is False
+
+    assert cache.client_ids("https://eu.ninjarmm.com") == ["client-b"]
+
+
+@pytest.mark.parametrize("content", ["not json", "[]", '{"version": 99, "tokens": {}}'])
+def test_an_unreadable_file_is_an_empty_cache_and_is_replaced_on_save(
+    tmp_path: Path, content: str
+) -> None:
+    cache = TokenCache(tmp_path)
+    cache.path.write_text(content)
+
+    assert cache.load("https://eu.ninjarmm.com", "client-a") is None
+    cache.save("https://eu.ninjarmm.com", "client-a", TOKEN)
+    assert cache.load("https://eu.ninjarmm.com", "client-a") == TOKEN
+
+
+def test_the_directory_comes_from_the_environment_else_platformdirs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("NINJA_OAUTH_CACHE_DIR", str(tmp_path / "elsewhere"))
+    assert TokenCache().path == tmp_path / "elsewhere" / "tokens.json"
+
+    monkeypatch.delenv("NINJA_OAUTH_CACHE_DIR")
+    assert default_cache_dir() == Path(platformdirs.user_cache_dir("ninja-oauth"))
+
+
+def test_concurrent_saves_from_threads_lose_nothing(tmp_path: Path) -> None:
+    cache = TokenCache(tmp_path)
+
+    def save(n: int) -> None:
+        cache.save("https://eu.ninjarmm.com", f"client-{n:02}", TOKEN)
+
+    threads = [threading.Thread(target=save, args=(n,)) for n in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert cache.client_ids("https://eu.ninjarmm.com") == [f"client-{n:02}" for n in range(20)]
+
+
+def test_token_repr_masks_both_tokens() -> None:
+    assert "access-1" not in repr(TOKEN) and "refresh-1" not in repr(TOKEN)

@@ -1,0 +1,141 @@
+"""Many callers at once cause one token request: no thundering herd, sync or async."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+
+from ninja_oauth.client import NinjaOAuth, Token, TokenCache
+
+from .authlib_server import Client, RunningServer
+
+CALLERS = 50
+
+
+def service_auth(server: RunningServer, client: Client) -> NinjaOAuth:
+    assert client.client_secret is not None
+    return NinjaOAuth.client_credentials(
+        base_url=server.base_url,
+        client_id=client.client_id,
+        client_secret=client.client_secret,
+        scopes=["monitoring"],
+        **server.urls,
+    )
+
+
+def call_from_threads(auth: NinjaOAuth) -> list[int]:
+    start = threading.Barrier(CALLERS)
+    limits = httpx.Limits(max_connections=CALLERS)
+    with httpx.Client(base_url=auth.api_base_url, auth=auth, limits=limits, timeout=30) as api:
+
+        def call(_: int) -> int:
+            start.wait()
+            return api.get("/v2/organizations").status_code
+
+        with ThreadPoolExecutor(CALLERS) as pool:
+            return list(pool.map(call, range(CALLERS)))
+
+
+async def call_from_tasks(auth: NinjaOAuth) -> list[int]:
+    limits = httpx.Limits(max_connections=CALLERS)
+    async with httpx.AsyncClient(
+        base_url=auth.api_base_url, auth=auth, limits=limits, timeout=30
+    ) as api:
+        responses = await asyncio.gather(*(api.get("/v2/organizations") for _ in range(CALLERS)))
+    return [r.status_code for r in responses]
+
+
+def test_50_threads_sharing_one_sync_auth_cause_exactly_one_token_request(
+    authlib_server: RunningServer,
+) -> None:
+    # The slow token endpoint keeps the window open while every thread asks.
+    client = authlib_server.add_client(grant_types=["client_credentials"], token_delay=0.3)
+
+    statuses = call_from_threads(service_auth(authlib_server, client))
+
+    assert statuses == [200] * CALLERS
+    assert client.token_requests == Counter({"client_credentials": 1})
+    assert client.api_calls == CALLERS
+
+
+def test_50_asyncio_tasks_sharing_one_async_auth_cause_exactly_one_token_request(
+    authlib_server: RunningServer,
+) -> None:
+    client = authlib_server.add_client(grant_types=["client_credentials"], token_delay=0.3)
+
+    statuses = asyncio.run(call_from_tasks(service_auth(authlib_server, client)))
+
+    assert statuses == [200] * CALLERS
+    assert client.token_requests == Counter({"client_credentials": 1})
+    assert client.api_calls == CALLERS
+
+
+def logged_in_user(
+    server: RunningServer, cache: TokenCache, *, expires_in: int
+) -> tuple[Client, NinjaOAuth]:
+    client = server.add_client(
+        public=True,
+        grant_types=["authorization_code", "refresh_token"],
+        redirect_uris=["http://127.0.0.1/callback"],
+        expires_in=expires_in,
+        token_delay=0.3,
+    )
+    auth = NinjaOAuth.authorization_code(
+        base_url=server.base_url,
+        client_id=client.client_id,
+        scopes=["monitoring", "offline_access"],
+        cache=cache,
+        **server.urls,
+    )
+    auth.login(open_browser=lambda url: httpx.get(url, follow_redirects=True), timeout=10)
+    return client, auth
+
+
+def test_50_threads_with_an_expired_user_token_cause_exactly_one_refresh(
+    authlib_server: RunningServer, token_cache: TokenCache
+) -> None:
+    client, auth = logged_in_user(authlib_server, token_cache, expires_in=1)
+    time.sleep(1.1)
+
+    statuses = call_from_threads(auth)
+
+    assert statuses == [200] * CALLERS
+    assert client.token_requests == Counter({"authorization_code": 1, "refresh_token": 1})
+
+
+def test_50_tasks_with_an_expired_user_token_cause_exactly_one_refresh(
+    authlib_server: RunningServer, token_cache: TokenCache
+) -> None:
+    client, auth = logged_in_user(authlib_server, token_cache, expires_in=1)
+    time.sleep(1.1)
+
+    statuses = asyncio.run(call_from_tasks(auth))
+
+    assert statuses == [200] * CALLERS
+    assert client.token_requests == Counter({"authorization_code": 1, "refresh_token": 1})
+
+
+def test_50_threads_rejected_with_the_same_token_renew_it_once(
+    authlib_server: RunningServer,
+) -> None:
+    client = authlib_server.add_client(grant_types=["client_credentials"], token_delay=0.3)
+    auth = service_auth(authlib_server, client)
+    first = auth.get_token()
+    revoke_access_token(authlib_server, first)
+
+    statuses = call_from_threads(auth)
+
+    assert statuses == [200] * CALLERS
+    assert client.token_requests == Counter({"client_credentials": 2})
+    assert auth.token is not None and auth.token.access_token != first.access_token
+
+
+def revoke_access_token(server: RunningServer, token: Token) -> None:
+    record = server.store.find(access_token=token.access_token)
+    assert record is not None
+    record.access_revoked = True
