@@ -151,3 +151,21 @@ def test_token_endpoint_wants_post_and_form_encoding(sqlite_server: LiveServer) 
         "error": "invalid_request",
         "error_description": "Send the parameters form-urlencoded (application/x-www-form-urlencoded).",
     }
+
+
+def test_the_session_cookie_is_signed_httponly_and_samesite_lax(
+    sqlite_server: LiveServer, web: dict[str, Any]
+) -> None:
+    params = {"response_type": "code", "client_id": web["client_id"], "redirect_uri": CB}
+    with sqlite_server.client() as browser:
+        page = browser.get("/ws/oauth/authorize", params=params)
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith("ninja_oauth_session=")
+    attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert "httponly" in attributes
+    assert "samesite=lax" in attributes
+    assert "secure" not in attributes  # the issuer is http://127.0.0.1 here; https sets Secure
+    # Signed: a value that was not issued by the server is ignored (a fresh session starts).
+    with sqlite_server.client(cookies={"ninja_oauth_session": "forged"}) as browser:
+        again = browser.get("/ws/oauth/authorize", params=params)
+    assert 'name="password"' in again.text

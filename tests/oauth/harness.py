@@ -10,12 +10,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
-
-from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
 
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.config import Issuer, Lifetimes, ThrottleLimits
@@ -23,6 +20,7 @@ from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import AccessGrant, NewApp, User
 from ninja_oauth.oauth.platforms import Platform
 from ninja_oauth.oauth.registry import register_app
+from ninja_oauth.oauth.requests import ReadRequest
 from ninja_oauth.oauth.responses import OAuthResponse
 from ninja_oauth.oauth.secrets import SecretHasher
 from ninja_oauth.oauth.server import ConsentRequest, build_authorization_server
@@ -51,24 +49,8 @@ def _pairs(params: Params | None) -> list[tuple[str, str]]:
     return list(params)
 
 
-class _Payload(OAuth2Payload):  # type: ignore[misc]
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
-        for key, value in items:
-            self._datalist[key].append(value)
-        self._data = {key: values[0] for key, values in self._datalist.items()}
-
-    @property
-    def data(self) -> dict[str, str]:
-        return self._data
-
-    @property
-    def datalist(self) -> defaultdict[str, list[str]]:
-        return self._datalist
-
-
-class PlainRequest(OAuth2Request):  # type: ignore[misc]
-    """A fully read request, shaped like ``web.authlib_adapter.StarletteOAuth2Request``."""
+class PlainRequest(ReadRequest):  # type: ignore[misc]
+    """The core's ReadRequest, built from keyword arguments."""
 
     def __init__(
         self,
@@ -81,18 +63,7 @@ class PlainRequest(OAuth2Request):  # type: ignore[misc]
     ) -> None:
         arg_pairs, form_pairs = _pairs(args), _pairs(form)
         uri = url + ("?" + urlencode(arg_pairs) if arg_pairs else "")
-        super().__init__(method=method, uri=uri, headers=dict(headers or {}))
-        self._args = dict(arg_pairs)
-        self._form = dict(form_pairs)
-        self.payload = _Payload(arg_pairs + form_pairs)
-
-    @property
-    def args(self) -> dict[str, str]:
-        return self._args
-
-    @property
-    def form(self) -> dict[str, str]:
-        return self._form
+        super().__init__(method, uri, dict(headers or {}), arg_pairs, form_pairs)
 
 
 def basic(client_id: str, secret: str) -> dict[str, str]:

@@ -122,20 +122,32 @@ class Store:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._lock_file = path.with_name(path.name + ".write-lock")
                 engine = create_engine(
-                    url, connect_args={"check_same_thread": False}, pool_size=8, max_overflow=8
+                    url,
+                    connect_args={"check_same_thread": False},
+                    pool_size=8,
+                    max_overflow=8,
+                    hide_parameters=True,
                 )
             else:
                 from sqlalchemy.pool import StaticPool
 
                 engine = create_engine(
-                    url, connect_args={"check_same_thread": False}, poolclass=StaticPool
+                    url,
+                    connect_args={"check_same_thread": False},
+                    poolclass=StaticPool,
+                    hide_parameters=True,
                 )
             _configure_sqlite(engine)
             self.async_engine: AsyncEngine | None = None
             threads = 1
         else:
-            engine = create_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
-            self.async_engine = create_async_engine(url, pool_size=10, max_overflow=10)
+            # hide_parameters: a database error logged with its statement never shows values.
+            engine = create_engine(
+                url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+            )
+            self.async_engine = create_async_engine(
+                url, pool_size=10, max_overflow=10, hide_parameters=True
+            )
             threads = writer_threads or 8
         self.engine = engine
         self._write_engine = engine.execution_options(ninja_write=True)

@@ -6,57 +6,14 @@ Authlib reads ``request.form`` synchronously, so the body is awaited here first 
 from __future__ import annotations
 
 import ipaddress
-from collections import defaultdict
-from typing import Any
 from urllib.parse import urlencode
 
-from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749 import OAuth2Request
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ninja_oauth.oauth.requests import ReadRequest
 from ninja_oauth.oauth.responses import OAuthResponse
-
-
-class _Payload(OAuth2Payload):  # type: ignore[misc]
-    def __init__(self, items: list[tuple[str, str]]) -> None:
-        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
-        for key, value in items:
-            self._datalist[key].append(value)
-        # The first value of each parameter; repeats are refused by Authlib's checks.
-        self._data = {key: values[0] for key, values in self._datalist.items()}
-
-    @property
-    def data(self) -> dict[str, str]:
-        return self._data
-
-    @property
-    def datalist(self) -> defaultdict[str, list[str]]:
-        return self._datalist
-
-
-class StarletteOAuth2Request(OAuth2Request):  # type: ignore[misc]
-    """A fully read request: query arguments, form body and headers."""
-
-    def __init__(
-        self,
-        method: str,
-        uri: str,
-        headers: Any,
-        args: list[tuple[str, str]],
-        form: list[tuple[str, str]],
-    ) -> None:
-        super().__init__(method=method, uri=uri, headers=headers)
-        self._args = dict(args)
-        self._form = dict(form)
-        self.payload = _Payload(args + form)
-
-    @property
-    def args(self) -> dict[str, str]:
-        return self._args
-
-    @property
-    def form(self) -> dict[str, str]:
-        return self._form
 
 
 def _uri(issuer: str, request: Request, query: str) -> str:
@@ -71,7 +28,7 @@ async def read_oauth_request(request: Request, issuer: str) -> OAuth2Request:
         parsed = await request.form()
         form = [(k, v) for k, v in parsed.multi_items() if isinstance(v, str)]
     args = list(request.query_params.multi_items())
-    return StarletteOAuth2Request(
+    return ReadRequest(
         request.method, _uri(issuer, request, request.url.query), request.headers, args, form
     )
 
@@ -79,9 +36,7 @@ async def read_oauth_request(request: Request, issuer: str) -> OAuth2Request:
 def query_oauth_request(request: Request, issuer: str, params: dict[str, str]) -> OAuth2Request:
     """An authorize request rebuilt from stored parameters (after login or consent)."""
     args = list(params.items())
-    return StarletteOAuth2Request(
-        "GET", _uri(issuer, request, urlencode(args)), request.headers, args, []
-    )
+    return ReadRequest("GET", _uri(issuer, request, urlencode(args)), request.headers, args, [])
 
 
 def to_starlette(result: OAuthResponse) -> Response:

@@ -1,0 +1,55 @@
+"""A fully read OAuth request: what the core is handed, whatever the web framework.
+
+Authlib's OAuth2Request leaves ``args``, ``form`` and ``payload`` to framework integrations and
+reads them synchronously; the web layer awaits the body first and builds one of these (STYLE §2).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from typing import Any
+
+from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+
+
+class _Payload(OAuth2Payload):  # type: ignore[misc]
+    def __init__(self, items: list[tuple[str, str]]) -> None:
+        self._datalist: defaultdict[str, list[str]] = defaultdict(list)
+        for key, value in items:
+            self._datalist[key].append(value)
+        # The first value of each parameter; repeats are refused by Authlib's checks.
+        self._data = {key: values[0] for key, values in self._datalist.items()}
+
+    @property
+    def data(self) -> dict[str, str]:
+        return self._data
+
+    @property
+    def datalist(self) -> defaultdict[str, list[str]]:
+        return self._datalist
+
+
+class ReadRequest(OAuth2Request):  # type: ignore[misc]
+    """Query arguments, form body and headers, all already read."""
+
+    def __init__(
+        self,
+        method: str,
+        uri: str,
+        headers: Mapping[str, str] | Any,
+        args: list[tuple[str, str]],
+        form: list[tuple[str, str]],
+    ) -> None:
+        super().__init__(method=method, uri=uri, headers=headers)
+        self._args = dict(args)
+        self._form = dict(form)
+        self.payload = _Payload(args + form)
+
+    @property
+    def args(self) -> dict[str, str]:
+        return self._args
+
+    @property
+    def form(self) -> dict[str, str]:
+        return self._form
