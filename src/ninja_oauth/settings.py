@@ -144,7 +144,8 @@ def load_settings(**overrides: Any) -> Settings:
     url = settings.database_url
     if url is None:
         path = data_dir() / "ninja-oauth.db"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        # Only its owner may read the database and the key beside it.
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         url = f"sqlite:///{path}"
     key = settings.secret_key
     if key is None:

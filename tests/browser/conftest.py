@@ -123,9 +123,11 @@ def callback_server() -> Iterator[CallbackServer]:
         thread.join(timeout=5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    """One headless Chromium for the whole run; each test gets its own context."""
+    """One headless Chromium for this module; each test gets its own context. Not session-wide:
+    Playwright's sync API keeps an event loop running on the main thread while it is open, and
+    asyncio.run() in later test modules would fail."""
     if not CHROMIUM.exists():
         message = f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)"
         if os.environ.get("CI") == "true":

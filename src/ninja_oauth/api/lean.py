@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Coroutine
+from contextvars import ContextVar
 from typing import Any
 
 from fastapi.datastructures import DefaultPlaceholder
@@ -37,11 +38,13 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
+_EFFECTIVE_ROUTE: ContextVar[Any] | None
 try:  # FastAPI internals: without them every route keeps the stock handler.
     from fastapi import routing as _fastapi_routing
     from fastapi.telemetry._api import _get_request_telemetry
 
     _EFFECTIVE_ROUTE = _fastapi_routing._effective_route_context_var
+    _endpoint_context = _fastapi_routing._extract_endpoint_context
 except (ImportError, AttributeError):  # pragma: no cover - depends on the FastAPI version
     _EFFECTIVE_ROUTE = None
 
@@ -57,10 +60,13 @@ _UNSUPPORTED_PARAMS = (
 
 
 def _is_async_function(call: Any) -> bool:
-    """An ``async def`` (or an object whose ``__call__`` is one), not an async generator."""
+    """An ``async def`` (or an instance whose ``__call__`` is one), not an async generator;
+    never a class (calling one builds an instance)."""
+    if inspect.isclass(call):
+        return False
     if inspect.isroutine(call):
         return inspect.iscoroutinefunction(call)
-    return inspect.iscoroutinefunction(getattr(call, "__call__", None))  # noqa: B004
+    return callable(call) and inspect.iscoroutinefunction(type(call).__call__)
 
 
 def _plain(dependant: Dependant) -> bool:
@@ -146,7 +152,13 @@ def _lean_handler(route: Any, stock: Handler) -> Handler | None:
         or len({id(call) for call in calls}) != len(calls)
     ):
         return None
-    steps = [(sub.call, _request_param(sub), sub.name) for sub in subs if not _inert(sub)]
+    # (call, its request parameter, the endpoint parameter it fills or None), in FastAPI's order.
+    steps: list[tuple[Callable[..., Any], str, str | None]] = []
+    for sub in subs:
+        request_param = _request_param(sub)
+        assert sub.call is not None and request_param is not None
+        if not _inert(sub):
+            steps.append((sub.call, request_param, sub.name))
     endpoint = dependant.call
     assert endpoint is not None
     request_name = dependant.request_param_name
@@ -154,6 +166,9 @@ def _lean_handler(route: Any, stock: Handler) -> Handler | None:
     query_fields = dependant.query_params
     no_query = _defaults(query_fields)
     response_field = route.response_field
+    # What a ResponseValidationError (a 500) names, as the stock handler fills it in.
+    endpoint_ctx = _endpoint_context(endpoint)
+    endpoint_path = dependant.path
     # As the stock handler's response arguments: the route's status code when it sets one.
     response_args: dict[str, Any] = {"status_code": route.status_code} if route.status_code else {}
     overrides_provider = route.dependency_overrides_provider
@@ -186,7 +201,7 @@ def _lean_handler(route: Any, stock: Handler) -> Handler | None:
                 return await stock(request)
             values.update(query_values)
         for call, request_param, name in steps:
-            solved = await call(**{request_param: request})  # type: ignore[misc]
+            solved = await call(**{request_param: request})
             if name is not None:
                 values[name] = solved
         if request_name is not None:
@@ -199,8 +214,16 @@ def _lean_handler(route: Any, stock: Handler) -> Handler | None:
             content = await serialize_response(response_content=raw)
             response: Response = route.response_class.value(content, **response_args)
         else:
+            ctx = endpoint_ctx.copy()
+            if endpoint_path:
+                mount_path = request.scope.get("root_path", "").rstrip("/")
+                ctx["path"] = f"{request.method} {mount_path}{endpoint_path}"
             body = await serialize_response(
-                field=response_field, response_content=raw, dump_json=True, **options
+                field=response_field,
+                response_content=raw,
+                endpoint_ctx=ctx,
+                dump_json=True,
+                **options,
             )
             response = Response(content=body, media_type="application/json", **response_args)
         if not is_body_allowed_for_status_code(response.status_code):

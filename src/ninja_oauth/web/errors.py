@@ -104,8 +104,14 @@ async def unexpected(request: Request, exc: Exception) -> Response:
     )
 
 
+# The root app (OAuth endpoints and pages) and the mounted Public API share the mapping.
 EXCEPTION_HANDLERS = {
     FatalAuthorizeError: fatal_authorize,
+    BearerError: bearer_error,
+    HTTPException: http_error,
+    Exception: unexpected,
+}
+API_EXCEPTION_HANDLERS = {
     BearerError: bearer_error,
     HTTPException: http_error,
     Exception: unexpected,

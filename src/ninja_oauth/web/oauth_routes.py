@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Route, request_response
+from starlette.types import ASGIApp
 
 from ninja_oauth.oauth.platforms import GrantType
 from ninja_oauth.oauth.responses import OAuthResponse, json_response
@@ -107,13 +108,18 @@ async def method_not_allowed(request: Request) -> Response:
     )
 
 
-def oauth_routes() -> list[BaseRoute]:
+def oauth_routes(with_session: Callable[[ASGIApp], ASGIApp]) -> list[BaseRoute]:
+    """The endpoints; ``with_session`` wraps the browser pages (the only ones with a session)."""
+
+    def page(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+        return with_session(request_response(endpoint))
+
     routes: list[BaseRoute] = [Route("/.well-known/oauth-authorization-server", metadata)]
     for prefix in ("/ws/oauth", "/oauth"):
         routes += [
-            Route(prefix + "/authorize", authorize_page.authorize, methods=["GET"]),
-            Route(prefix + "/login", forms.login, methods=["POST"]),
-            Route(prefix + "/consent", forms.consent, methods=["POST"]),
+            Route(prefix + "/authorize", page(authorize_page.authorize), methods=["GET"]),
+            Route(prefix + "/login", page(forms.login), methods=["POST"]),
+            Route(prefix + "/consent", page(forms.consent), methods=["POST"]),
             Route(prefix + "/token", token, methods=["POST"]),
             Route(prefix + "/token", method_not_allowed, methods=["GET"]),
             Route(prefix + "/revoke", revoke, methods=["POST"]),

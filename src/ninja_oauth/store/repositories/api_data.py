@@ -131,27 +131,26 @@ def list_organizations(
 
 # The hot read of GET /v2/organizations, on the driver's cursor (store/db.py ``Sql``): the same
 # rows, order and filter as ``list_organizations``, without Core's per-statement cost.
+_ORGS_SELECT = (
+    "SELECT id, name, description, node_approval_mode, user_data, tags, fields FROM organizations"
+)
+# What ``contains(..., autoescape=True)`` renders: the needle, escaped, between two %.
+_NAME_CONTAINS = "lower(name) LIKE :pattern ESCAPE '/'"
 _ORG_COLUMNS = ("id", "name", "description", "node_approval_mode", "user_data", "tags", "fields")
 _ORG_PAGES: dict[tuple[bool, bool, bool], Sql] = {}
 
 
 def _organizations_page(after: bool, limit: bool, name: bool) -> Sql:
+    """The statement for one combination of the optional filters (built once each)."""
     key = (after, limit, name)
     stmt = _ORG_PAGES.get(key)
     if stmt is None:
-        where = []
-        if name:
-            # What ``contains(..., autoescape=True)`` renders: the escaped needle between %s.
-            where.append("lower(name) LIKE :pattern ESCAPE '/'")
-        if after:
-            where.append("id > :after")
-        text = f"SELECT {', '.join(_ORG_COLUMNS)} FROM organizations"
-        if where:
-            text += " WHERE " + " AND ".join(where)
-        text += " ORDER BY id"
-        if limit:
-            text += " LIMIT :limit"
-        stmt = _ORG_PAGES[key] = Sql(text)
+        conditions = [
+            sql for sql, wanted in ((_NAME_CONTAINS, name), ("id > :after", after)) if wanted
+        ]
+        where = " WHERE " + " AND ".join(conditions) if conditions else ""
+        paging = " ORDER BY id" + (" LIMIT :limit" if limit else "")
+        stmt = _ORG_PAGES[key] = Sql(_ORGS_SELECT + where + paging)
     return stmt
 
 
