@@ -82,7 +82,7 @@ ScopeOption = Annotated[
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"error: {' '.join(message.split())}", err=True)
+    typer.echo(f"ninja-oauth: {' '.join(message.split())}", err=True)
     raise typer.Exit(code)
 
 

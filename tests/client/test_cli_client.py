@@ -119,7 +119,7 @@ def test_a_wrong_secret_is_one_line_on_stderr_without_the_secret(
 
     assert (result.exit_code, result.stdout) == (1, "")
     assert result.stderr == (
-        "error: invalid_client: The client cannot authenticate with methods: "
+        "ninja-oauth: invalid_client: The client cannot authenticate with methods: "
         "['client_secret_basic', 'client_secret_post'] (HTTP 401)\n"
     )
     assert "wrong-secret-42" not in result.output
@@ -152,7 +152,7 @@ def test_bad_settings_are_a_usage_error_on_one_line(
 ) -> None:
     result = run("token", *args, env=env)
 
-    assert (result.exit_code, result.stderr) == (2, f"error: {message}\n")
+    assert (result.exit_code, result.stderr) == (2, f"ninja-oauth: {message}\n")
 
 
 def test_a_region_flag_beats_a_base_url_from_the_environment(
@@ -174,7 +174,7 @@ def test_a_region_flag_beats_a_base_url_from_the_environment(
     result = run("token", "--region", "us2", env=env)
 
     assert seen == ["https://us2.ninjarmm.com"]
-    assert (result.exit_code, result.stderr) == (1, "error: unexpected RuntimeError\n")
+    assert (result.exit_code, result.stderr) == (1, "ninja-oauth: unexpected RuntimeError\n")
 
 
 def test_api_with_client_credentials_prints_the_json(
@@ -201,7 +201,7 @@ def test_api_http_error_prints_the_body_and_exits_non_zero(
     result = run("api", "GET", "/v2/missing", env=credentials(authlib_server, service))
 
     assert result.exit_code == 1
-    assert result.stderr == "error: HTTP 404 Not Found for GET /v2/missing\n"
+    assert result.stderr == "ninja-oauth: HTTP 404 Not Found for GET /v2/missing\n"
 
 
 @pytest.mark.parametrize(
@@ -220,7 +220,7 @@ def test_api_refuses_what_could_misdirect_the_token(
     result = run("api", *args, env=credentials(authlib_server, service))
 
     assert result.exit_code == 2
-    assert result.stderr.startswith(f"error: {message}")
+    assert result.stderr.startswith(f"ninja-oauth: {message}")
     assert service.token_requests.total() == 0
 
 
@@ -229,7 +229,7 @@ def test_api_without_login_says_to_log_in(run: Run, authlib_server: RunningServe
 
     assert result.exit_code == 1
     assert result.stderr == (
-        f"error: not logged in to {authlib_server.base_url}. Run `ninja-oauth login`.\n"
+        f"ninja-oauth: not logged in to {authlib_server.base_url}. Run `ninja-oauth login`.\n"
     )
 
 
@@ -285,7 +285,7 @@ def test_login_without_a_display_prints_the_url(
     assert result.exit_code == 1
     assert lines[0] == "Open this URL in a browser to log in:"
     assert lines[1].startswith(f"{authlib_server.base_url}/ws/oauth/authorize?response_type=code&")
-    assert lines[2:] == ["error: no login callback within 0.3 seconds"]
+    assert lines[2:] == ["ninja-oauth: no login callback within 0.3 seconds"]
 
 
 def test_a_revoked_login_tells_the_user_to_log_in_again(
@@ -302,7 +302,7 @@ def test_a_revoked_login_tells_the_user_to_log_in_again(
 
     assert result.exit_code == 1
     assert result.stderr == (
-        "error: invalid_grant (HTTP 400). The refresh token is no longer valid: log in again. "
+        "ninja-oauth: invalid_grant (HTTP 400). The refresh token is no longer valid: log in again. "
         "Run `ninja-oauth login`.\n"
     )
 
@@ -317,7 +317,7 @@ def test_an_unexpected_failure_is_one_line_without_its_message(
 
     result = run("token", env=credentials(authlib_server, service))
 
-    assert (result.exit_code, result.stderr) == (1, "error: unexpected KeyError\n")
+    assert (result.exit_code, result.stderr) == (1, "ninja-oauth: unexpected KeyError\n")
 
 
 def test_json_is_pretty_on_a_terminal(
