@@ -378,7 +378,9 @@ def test_cli_login_then_api_then_logout(ninja: NinjaServer, tmp_path: Path) -> N
     assert (logout.returncode, logout.stderr) == (0, "Logged out.\n")
     after = ninja.cli("api", "GET", "/v2/organizations", "--base-url", ninja.base_url, env=env)
     assert after.returncode == 1
-    assert after.stderr == (f"ninja-oauth: not logged in to {ninja.base_url}. Run `ninja-oauth login`.\n")
+    assert after.stderr == (
+        f"ninja-oauth: not logged in to {ninja.base_url}. Run `ninja-oauth login`.\n"
+    )
 
 
 class RedirectBlockedByCSP(AssertionError):
