@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 from pathlib import Path
@@ -119,15 +120,28 @@ def _sqlite_path(url: str) -> Path | None:
 
 
 def _read_or_create_key(path: Path) -> str:
-    """The secret key beside the SQLite file: created once (exclusive create, mode 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        return path.read_text().strip()
-    with os.fdopen(fd, "w") as handle:
-        handle.write(secrets.token_urlsafe(48))
-    return path.read_text().strip()
+    """The secret key beside the SQLite file: created once, atomically, mode 0600.
+
+    Written to a temporary file, synced, then linked into place, so no process can ever read a
+    partly written key; a key file that is too short is refused, never used.
+    """
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            with os.fdopen(fd, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):  # another process won the race
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    key = path.read_text().strip()
+    if len(key) < 32:
+        raise SettingsError(f"the secret key file {path} is shorter than 32 characters")
+    return key
 
 
 def load_settings(**overrides: Any) -> Settings:

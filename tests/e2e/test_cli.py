@@ -229,3 +229,15 @@ def test_help_is_available_for_every_command() -> None:
         )
         assert result.returncode == 0
         assert "Usage" in result.stdout
+
+
+def test_a_secret_key_file_that_is_too_short_is_refused(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "secret-key").write_text("")  # e.g. left by a crash
+    result = _run(env, "apps", "list")
+    assert result.returncode == 2
+    assert (
+        result.stderr
+        == f"ninja-oauth: the secret key file {tmp_path / 'secret-key'} is shorter than 32 characters\n"
+    )

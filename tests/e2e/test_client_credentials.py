@@ -184,3 +184,66 @@ def test_client_secret_in_the_url_query_is_refused(server: LiveServer, m2m: dict
         "invalid_request",
         "Send client_secret in the request body or with HTTP Basic, never in the URL query.",
     )
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "error"),
+    [
+        (
+            b"grant_type=client_credentials&client_id=a%00b&client_secret=x",
+            {},
+            400,
+            "invalid_client",
+        ),
+        (
+            b"grant_type=client_credentials&client_id=" + b"x" * 300 + b"&client_secret=x",
+            {},
+            400,
+            "invalid_client",
+        ),
+        (
+            b"grant_type=client_credentials",
+            {"Authorization": "Basic \u00e9t\u00e9".encode("latin-1")},
+            401,
+            "invalid_client",
+        ),
+        (b"grant_type=client_credentials", {"Authorization": "Basic !!!"}, 401, "invalid_client"),
+        (b"grant_type=client_credentials&grant_type=refresh_token", {}, 400, "invalid_request"),
+        (b"client_id=x\xff\xfe&grant_type=client_credentials", {}, 400, "invalid_client"),
+    ],
+    ids=[
+        "nul-client-id",
+        "long-client-id",
+        "non-ascii-basic",
+        "bad-base64",
+        "repeated-grant-type",
+        "bad-utf8",
+    ],
+)
+def test_malformed_requests_get_an_oauth_error_never_a_500(
+    server: LiveServer, content: bytes, headers: dict[str, Any], status: int, error: str
+) -> None:
+    with server.client() as http:
+        response = http.post(
+            "/ws/oauth/token",
+            content=content,
+            headers={"Content-Type": "application/x-www-form-urlencoded", **headers},
+        )
+    assert_oauth_error(response, status, error)
+
+
+def test_token_parameters_in_the_url_query_are_not_read(
+    server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    with server.client() as http:
+        response = http.post(
+            "/ws/oauth/token",
+            params={"grant_type": "client_credentials"},
+            data={"client_id": m2m["client_id"], "client_secret": m2m["client_secret"]},
+        )
+    assert_oauth_error(
+        response,
+        400,
+        "unsupported_grant_type",
+        "Missing 'grant_type'; use authorization_code, client_credentials or refresh_token.",
+    )

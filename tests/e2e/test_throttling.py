@@ -100,3 +100,43 @@ def test_password_guessing_is_slowed_and_the_message_stays_generic(
         assert password not in blocked.text
     finally:
         live.stop()
+
+
+def test_a_burst_of_concurrent_guesses_gets_no_more_password_checks_than_the_limit(
+    tmp_path: Path,
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tests.support.flows import parse_form
+
+    live = start_server(
+        f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path, NINJA_OAUTH_LOGIN_KEY_LIMIT="3"
+    )
+    try:
+        email, _ = live.user()
+        with live.client() as browser:
+            app = live.create_app("web", redirect_uris=["https://app.example.com/cb"])
+            page = browser.get(
+                "/ws/oauth/authorize",
+                params={
+                    "response_type": "code",
+                    "client_id": app["client_id"],
+                    "redirect_uri": "https://app.example.com/cb",
+                },
+            )
+            form = parse_form(page.text)
+            data = {**form.fields, "email": email, "password": "wrong-password"}
+            cookies = dict(browser.cookies)
+
+        def guess(_: int) -> int:
+            with live.client(cookies=cookies) as http:
+                return http.post(form.action or "", data=data).status_code
+
+        with ThreadPoolExecutor(max_workers=12) as pool:
+            statuses = list(pool.map(guess, range(12)))
+        # Each attempt is counted before its password is checked: at most the limit (3) are.
+        assert statuses.count(401) <= 3
+        assert statuses.count(429) >= 9
+        assert set(statuses) <= {401, 429}
+    finally:
+        live.stop()

@@ -251,7 +251,7 @@ class FakeThrottle:
         until = max((self.rows[k].blocked_until for k in keys if k in self.rows), default=0)
         return max(0, until - now)
 
-    def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> None:
+    def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> int:
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = _Counter(failures=1, window_start=now)
@@ -261,6 +261,15 @@ class FakeThrottle:
             row.failures += 1
         if row.failures >= limit:
             row.blocked_until = now + min(block * 2 ** min(row.failures - limit, 12), MAX_BLOCK)
+        return row.failures
+
+    def forget(self, key: str) -> None:
+        self.rows.pop(key, None)
+
+    def forgive_one(self, key: str) -> None:
+        row = self.rows.get(key)
+        if row is not None and row.failures > 0:
+            row.failures -= 1
 
 
 @dataclass

@@ -152,26 +152,28 @@ def test_the_default_per_client_limit_is_lower_than_the_per_address_limit() -> N
 
 
 def test_throttle_keys_separate_client_and_address_and_normalise_the_account() -> None:
-    assert Throttle.client_keys("abc", "192.0.2.1") == (
-        "client:abc|192.0.2.1",
-        "client-addr:192.0.2.1",
+    per_client, per_address = Throttle.client_keys("abc", "192.0.2.1")
+    assert per_client.startswith("client:") and per_address.startswith("client-addr:")
+    assert Throttle.client_keys("abd", "192.0.2.1")[0] != per_client
+    assert Throttle.client_keys("abd", "192.0.2.1")[1] == per_address
+    assert Throttle.client_keys("abc", "192.0.2.2")[1] != per_address
+    assert Throttle.client_keys(None, "192.0.2.1")[0] not in (per_client, per_address)
+    assert Throttle.login_keys("  Alice@Example.COM ", "192.0.2.1") == Throttle.login_keys(
+        "alice@example.com", "192.0.2.1"
     )
-    assert Throttle.client_keys(None, "192.0.2.1") == (
-        "client:-|192.0.2.1",
-        "client-addr:192.0.2.1",
-    )
-    assert Throttle.login_keys("  Alice@Example.COM ", "192.0.2.1") == (
-        "login:alice@example.com|192.0.2.1",
-        "login-addr:192.0.2.1",
-    )
+    # Fixed length whatever is claimed, and no account name in clear.
+    long_key = Throttle.login_keys("x" * 5000 + "@example.com", "192.0.2.1")[0]
+    assert len(long_key) == len(Throttle.login_keys("a@b.c", "192.0.2.1")[0])
+    assert "example" not in long_key
 
 
 def test_the_claimed_client_of_a_basic_header_is_the_key_counted(core: Core) -> None:
     m2m = core.register_app("api_services")
     core.token({"grant_type": "client_credentials"}, headers=basic(m2m.app.client_id, "wrong"))
+    per_client, per_address = Throttle.client_keys(m2m.app.client_id, ADDRESS)
     assert {k: v.failures for k, v in core.fakes.throttle.rows.items()} == {
-        f"client:{m2m.app.client_id}|{ADDRESS}": 1,
-        f"client-addr:{ADDRESS}": 1,
+        per_client: 1,
+        per_address: 1,
     }
 
 

@@ -193,3 +193,40 @@ def test_sixteen_concurrent_failures_on_one_key_are_all_counted(
     key = f"client:{uuid.uuid4().hex}|192.0.2.1"
     _race(store, lambda: repos.throttle.record_failure(key, 16, 300, 60, NOW))
     assert repos.throttle.blocked_for([key], NOW) == 60
+
+
+def test_revoking_a_family_also_catches_the_token_a_concurrent_rotation_is_inserting(
+    store: Store, repos: Repositories, register: Callable[..., App], user: User
+) -> None:
+    # The interleaving that escaped on PostgreSQL: a rotation T2 -> T3 holds T2's row lock
+    # while a reuse of T1 revokes the family. The revocation must wait for the rotation and
+    # then revoke T3 too (DESIGN §6: "no ordering escapes").
+    app = register()
+    grant_id = uuid.uuid4().hex
+    t1, t2 = _token(app, user, grant_id), _token(app, user, grant_id)
+    repos.tokens.save(t1)
+    repos.tokens.save(t2)
+    assert isinstance(repos.tokens.rotate(t1.refresh_digest or "", app.client_id, NOW), Rotated)
+    t3 = _token(app, user, grant_id)
+    rotated = threading.Event()
+
+    def rotate_slowly() -> None:
+        with store.transaction():
+            assert isinstance(
+                repos.tokens.rotate(t2.refresh_digest or "", app.client_id, NOW), Rotated
+            )
+            repos.tokens.save(t3)
+            rotated.set()
+            time.sleep(0.5)  # the revocation arrives while this transaction is open
+
+    def revoke() -> None:
+        assert rotated.wait(timeout=10)
+        with store.transaction():
+            repos.tokens.revoke_family(grant_id, NOW)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(rotate_slowly), pool.submit(revoke)]
+        for future in futures:
+            future.result(timeout=30)
+    assert repos.tokens.find_access(t3.access_digest) is None
+    assert isinstance(repos.tokens.rotate(t3.refresh_digest or "", app.client_id, NOW), Missing)

@@ -96,7 +96,7 @@ def basic_credentials(headers: Any) -> tuple[str, str] | None:
         return None
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
-    except (binascii.Error, UnicodeDecodeError):
+    except (binascii.Error, ValueError):  # ValueError: also non-ASCII input
         raise InvalidClientError(
             status_code=401, description="The Authorization header is not valid HTTP Basic."
         ) from None

@@ -12,9 +12,10 @@ class FatalAuthorizeError(OAuth2Error):  # type: ignore[misc]
 
     status_code = 400
 
-    def __init__(self, error: str, description: str) -> None:
+    def __init__(self, error: str, description: str, retry_after: int | None = None) -> None:
         super().__init__(description=description)
         self.error = error
+        self.retry_after = retry_after
 
 
 class TooManyRequestsError(OAuth2Error):  # type: ignore[misc]

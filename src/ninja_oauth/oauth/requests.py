@@ -44,7 +44,9 @@ class ReadRequest(OAuth2Request):  # type: ignore[misc]
         super().__init__(method=method, uri=uri, headers=headers)
         self._args = dict(args)
         self._form = dict(form)
-        self.payload = _Payload(args + form)
+        # RFC 6749 §3.2: token-endpoint parameters travel in the body; the query of a POST is
+        # kept only so that credentials sent there can be refused (§2.3.1).
+        self.payload = _Payload(form if method == "POST" else args)
 
     @property
     def args(self) -> dict[str, str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
 from authlib.oauth2.rfc6749.errors import (
+    InvalidRequestError,
     OAuth2Error,
     UnsupportedGrantTypeError,
     UnsupportedResponseTypeError,
@@ -82,6 +83,12 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         except UnsupportedResponseTypeError as error:
             # Authlib 1.9 passes its sentence where the response type belongs, which garbles
             # the description; its own wording with the value reads plainly.
+            if not request.payload.response_type:
+                raise InvalidRequestError(
+                    "Missing 'response_type': use 'code' (authorization code) or 'token' "
+                    "(implicit).",
+                    redirect_uri=error.redirect_uri,
+                ) from None
             error.response_type = request.payload.response_type
             raise
 
@@ -123,6 +130,12 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def token_endpoint(self, request: OAuth2Request, address: str) -> OAuthResponse:
         """POST /ws/oauth/token, throttling failed client authentications (DESIGN §6)."""
+        repeated = [k for k in _SINGLE if len(request.payload.datalist.get(k, [])) > 1]
+        if repeated:
+            # RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
+            return self.handle_error_response(
+                request, InvalidRequestError(f"The parameter '{repeated[0]}' is repeated.")
+            )
         claimed = _claimed_client_id(request)
         keys = self.throttle.client_keys(claimed, address)
         now = self.ctx.clock()
@@ -163,7 +176,9 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             wait = self.throttle.wait(keys, now)
             if wait:
                 raise FatalAuthorizeError(
-                    "slow_down", "Too many failed client authentications; try again later."
+                    "slow_down",
+                    "Too many failed client authentications; try again later.",
+                    retry_after=wait,
                 )
         try:
             grant = self.get_consent_grant(request)
@@ -191,6 +206,18 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         except OAuth2Error as error:
             return self.handle_error_response(grant.request, error)
         return OAuthResponse(status, list(headers), b"")
+
+
+_SINGLE = (
+    "grant_type",
+    "client_id",
+    "client_secret",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+)
 
 
 def _claimed_client_id(request: OAuth2Request) -> str | None:

@@ -182,13 +182,15 @@ class Store:
             return
         uow: contextlib.ExitStack | None = getattr(self._local, "uow", None)
         with contextlib.ExitStack() as own:
-            stack = uow if uow is not None else own
-            conn = self._writer_connection(stack)
-            stack.enter_context(self._exclusive())
-            stack.enter_context(conn.begin())
+            conn = self._writer_connection(own)
+            own.enter_context(self._exclusive())
+            own.enter_context(conn.begin())
             self._local.conn = conn
-            if uow is None:
-                own.callback(setattr, self._local, "conn", None)
+            own.callback(setattr, self._local, "conn", None)
+            if uow is not None:
+                # Opened: from now on the unit of work owns the lock and the transaction (if
+                # opening failed, ``own`` has already released what it took).
+                uow.push(own.pop_all())
             yield conn
 
     def _writer_connection(self, stack: contextlib.ExitStack) -> Connection:

@@ -25,7 +25,7 @@ from ninja_oauth.store.db import Store
 from ninja_oauth.web import sessions
 from ninja_oauth.web.errors import API_EXCEPTION_HANDLERS, EXCEPTION_HANDLERS
 from ninja_oauth.web.oauth_routes import oauth_routes
-from ninja_oauth.web.security import SecurityHeaders
+from ninja_oauth.web.security import SecurityHeaders, install_log_filters
 from ninja_oauth.web.services import Services, templates
 
 
@@ -36,6 +36,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     FastAPI app mounted beneath it (for its OpenAPI docs and models). The token endpoint so
     never pays for FastAPI's layers, and only the browser pages carry the session middleware.
     """
+    install_log_filters()
     own_store = store is None
     the_store = store or Store(settings.url)
     svc = Services.build(settings, the_store)

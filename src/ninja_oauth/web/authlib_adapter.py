@@ -46,8 +46,27 @@ def to_starlette(result: OAuthResponse) -> Response:
     return response
 
 
+def _throttle_address(host: str) -> str:
+    """The address as throttling sees it: IPv4 as is (IPv4-mapped IPv6 unwrapped), IPv6 by its
+    /64, the block one subscriber gets, so rotating addresses inside it does not escape."""
+    try:
+        ip = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
+
+
 def client_address(request: Request, trusted_proxies: list[str]) -> str:
-    """The socket peer, or the first untrusted hop of X-Forwarded-For behind trusted proxies."""
+    """The socket peer, or the first untrusted hop of X-Forwarded-For behind trusted proxies,
+    normalised for throttling."""
+    return _throttle_address(_peer(request, trusted_proxies))
+
+
+def _peer(request: Request, trusted_proxies: list[str]) -> str:
     peer = request.client.host if request.client else "unknown"
     if not trusted_proxies or peer not in trusted_proxies:
         return peer

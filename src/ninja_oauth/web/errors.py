@@ -43,7 +43,7 @@ def error_page(
 
 async def fatal_authorize(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FatalAuthorizeError)
-    return error_page(
+    page = error_page(
         request,
         429 if exc.error == "slow_down" else 400,
         "This sign-in request cannot be accepted",
@@ -51,6 +51,9 @@ async def fatal_authorize(request: Request, exc: Exception) -> Response:
         exc.error,
         _FATAL_ADVICE.get(exc.error, "The application's developer needs to fix its request."),
     )
+    if exc.retry_after:
+        page.headers["Retry-After"] = str(exc.retry_after)
+    return page
 
 
 async def bearer_error(request: Request, exc: Exception) -> Response:

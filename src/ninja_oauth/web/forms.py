@@ -60,9 +60,14 @@ async def login(request: Request) -> Response:
     keys = Throttle.login_keys(email, address)
     now = int(time.time())
     throttle = svc.server.throttle
-    wait = await svc.store.run(lambda: throttle.wait(keys, now))
+
+    def attempt() -> int:
+        with svc.store.transaction():
+            return throttle.login_attempt(keys, now)
+
+    wait = await svc.store.run(attempt)
     if wait:
-        return login_page(
+        page = login_page(
             request,
             request_id,
             await _app_name(request, request_id),
@@ -70,21 +75,24 @@ async def login(request: Request) -> Response:
             status=429,
             error=f"Too many sign-in attempts. Try again in {wait} seconds.",
         )
+        page.headers["Retry-After"] = str(wait)
+        return page
     found = await svc.store.run(lambda: svc.repos.users.find_by_email(email))
     # argon2 takes tens of milliseconds: a worker thread, never the writer path or the loop.
     ok = await run_in_threadpool(verify_password, found[1] if found else None, password)
     if not ok or found is None:
-
-        def fail() -> None:
-            with svc.store.transaction():
-                throttle.login_failed(keys, now)
-
-        await svc.store.run(fail)
+        # Already counted by login_attempt.
         name = await _app_name(request, request_id)
         return login_page(request, request_id, name, email=email, status=401, error=_BAD_LOGIN)
     user = found[0]
     sessions.log_in(request, user.id)
-    await svc.store.run(lambda: svc.repos.audit.record("login", user_id=user.id))
+
+    def succeeded() -> None:
+        with svc.store.transaction():
+            throttle.login_succeeded(keys)
+            svc.repos.audit.record("login", user_id=user.id)
+
+    await svc.store.run(succeeded)
     if not request_id:
         return RedirectResponse("/", status_code=303)
     return _back_to_authorize(request, request_id)

@@ -62,3 +62,22 @@ class SecurityHeaders:
                     status,
                     (time.perf_counter() - start) * 1000,
                 )
+
+
+class WithoutTraceback(logging.Filter):
+    """Starlette re-raises an unexpected exception after answering 500, and uvicorn logs it with
+    its traceback, whose messages could hold request data. Keep the type, drop the rest."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is not None:
+            record.msg = "unexpected %s (details withheld)"
+            record.args = (record.exc_info[0].__name__,)
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def install_log_filters() -> None:
+    error_log = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, WithoutTraceback) for f in error_log.filters):
+        error_log.addFilter(WithoutTraceback())

@@ -48,6 +48,10 @@ class SqlApps:
         self._store = store
 
     def get(self, client_id: str) -> App | None:
+        # PostgreSQL refuses NUL characters in text and values beyond the column; no app has
+        # such an id, so it is simply unknown (an invalid_client, never a 500).
+        if not client_id or len(client_id) > 64 or "\x00" in client_id:
+            return None
         # On every token request: the driver's cursor, not Core (see store.db.Sql).
         row = self._store.fetchone(_GET, {"client_id": client_id})
         if row is None:

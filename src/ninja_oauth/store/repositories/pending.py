@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from dataclasses import dataclass
 
@@ -10,6 +11,8 @@ from sqlalchemy import and_, delete, insert, select, update
 
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.tables import pending_authorizations as pending
+
+_REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 # Long enough to log in, short enough that an abandoned request does not linger.
 PENDING_TTL = 600
@@ -42,6 +45,8 @@ class SqlPending:
         return request_id
 
     def get(self, request_id: str, binding: str, now: int) -> Pending | None:
+        if not _REQUEST_ID.fullmatch(request_id):  # not one we issued (see create)
+            return None
         with self._store.reading() as conn:
             row = conn.execute(
                 select(pending).where(
@@ -57,6 +62,8 @@ class SqlPending:
         return Pending(row.id, json.loads(row.params), row.decision, row.user_id)
 
     def decide(self, request_id: str, binding: str, decision: str, user_id: int) -> bool:
+        if not _REQUEST_ID.fullmatch(request_id):
+            return False
         with self._store.transaction() as conn:
             result = conn.execute(
                 update(pending)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, update
+from sqlalchemy import and_, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ninja_oauth.store.db import Sql, Store
@@ -33,7 +33,7 @@ class SqlThrottle:
                 until = max(until, int(row[0]))
         return max(0, until - now)
 
-    def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> None:
+    def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> int:
         fresh = throttle.c.window_start <= now - window
         stmt = self._insert(throttle).values(key=key, failures=1, window_start=now, blocked_until=0)
         stmt = stmt.on_conflict_do_update(
@@ -52,6 +52,19 @@ class SqlThrottle:
                     .where(throttle.c.key == key)
                     .values(blocked_until=now + seconds)
                 )
+        return failures
+
+    def forget(self, key: str) -> None:
+        with self._store.transaction() as conn:
+            conn.execute(delete(throttle).where(throttle.c.key == key))
+
+    def forgive_one(self, key: str) -> None:
+        with self._store.transaction() as conn:
+            conn.execute(
+                update(throttle)
+                .where(and_(throttle.c.key == key, throttle.c.failures > 0))
+                .values(failures=throttle.c.failures - 1)
+            )
 
 
 def _case(cond: Any, then: Any, otherwise: Any) -> Any:

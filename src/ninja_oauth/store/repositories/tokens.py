@@ -99,7 +99,15 @@ class SqlTokens:
         return str(scope) if scope is not None else None
 
     def revoke_family(self, grant_id: str, now: int) -> int:
+        """Revoke every token of a family, including one a concurrent rotation is inserting.
+
+        On PostgreSQL an UPDATE that waits on a row lock re-checks only the rows of its first
+        snapshot, so a token inserted by the rotation it waited for would escape. Locking the
+        family first waits for that rotation to commit; the UPDATE that follows is a new
+        statement with a new snapshot (READ COMMITTED) and sees the new token. (SQLite
+        serializes writers, and renders no FOR UPDATE.)"""
         with self._store.transaction() as conn:
+            conn.execute(select(tokens.c.id).where(tokens.c.grant_id == grant_id).with_for_update())
             result = conn.execute(
                 update(tokens)
                 .where(and_(tokens.c.grant_id == grant_id, tokens.c.revoked_at.is_(None)))

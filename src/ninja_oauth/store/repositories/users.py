@@ -23,6 +23,8 @@ class SqlUsers:
         return User(row.id, row.email, bool(row.is_admin)) if row else None
 
     def find_by_email(self, email: str) -> tuple[User, str] | None:
+        if len(email) > 320 or "\x00" in email:  # no such account can exist (see apps.get)
+            return None
         with self._store.reading() as conn:
             row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
         if row is None:
