@@ -83,7 +83,20 @@ class NinjaOAuth(TokenManager, httpx.Auth):
 
     # -- httpx.Auth ----------------------------------------------------------------------------
 
+    def _for_api(self, request: httpx.Request) -> bool:
+        """The bearer token goes only to the API's own origin (RFC 6750 §5.3: do not send
+        bearer tokens to other servers), whatever URL the client is asked to fetch."""
+        api = httpx.URL(self.api_base_url)
+        return (request.url.scheme, request.url.host, request.url.port) == (
+            api.scheme,
+            api.host,
+            api.port,
+        )
+
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
+        if not self._for_api(request):
+            yield request
+            return
         token = self.get_token()
         response = yield _with_bearer(request, token)
         if response.status_code == 401:
@@ -96,6 +109,9 @@ class NinjaOAuth(TokenManager, httpx.Auth):
     async def async_auth_flow(
         self, request: httpx.Request
     ) -> AsyncGenerator[httpx.Request, httpx.Response]:
+        if not self._for_api(request):
+            yield request
+            return
         token = await self.aget_token()
         response = yield _with_bearer(request, token)
         if response.status_code == 401:
