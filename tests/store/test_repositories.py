@@ -528,3 +528,39 @@ def test_an_audit_event_is_stored_with_its_detail_as_json(
             )
         ).one()
     assert tuple(row) == ("code_replayed", 7, '{"revoked_tokens": 2}')
+
+
+# -- purging what has expired ---------------------------------------------------------------
+
+
+def test_purge_removes_only_what_can_no_longer_be_used(
+    store: Store, repos: Repositories, register: Register, user: User
+) -> None:
+    from ninja_oauth.store.repositories.maintenance import CODE_GRACE, purge_expired
+
+    app = register()
+    later = NOW + 10 * 86400
+    old_code, fresh_code = _digest(), _digest()
+    repos.codes.save(old_code, _code(app, user, expires_at=later - CODE_GRACE - 1))
+    repos.codes.save(fresh_code, _code(app, user, expires_at=later - 10))  # replay still seen
+    gone = _token(app, user, access_expires_at=later - 1, refresh_expires_at=later - 1)
+    refreshable = _token(app, user, access_expires_at=later - 1, refresh_expires_at=later + 60)
+    no_refresh = _token(
+        app,
+        None,
+        refresh_digest=None,
+        refresh_scope=None,
+        access_expires_at=later - 1,
+        refresh_expires_at=None,
+    )
+    for token in (gone, refreshable, no_refresh):
+        repos.tokens.save(token)
+
+    counts = purge_expired(store, later, throttle_window=300)
+
+    assert counts["authorization_codes"] >= 1 and counts["tokens"] >= 2
+    assert _count(store, authorization_codes, code_digest=old_code) == 0
+    assert _count(store, authorization_codes, code_digest=fresh_code) == 1
+    assert _count(store, tokens, access_digest=gone.access_digest) == 0
+    assert _count(store, tokens, access_digest=no_refresh.access_digest) == 0
+    assert _count(store, tokens, access_digest=refreshable.access_digest) == 1

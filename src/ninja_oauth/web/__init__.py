@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
+import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
@@ -22,6 +26,7 @@ from ninja_oauth.api import build_api_router
 from ninja_oauth.api.errors import install_api_error_handlers
 from ninja_oauth.settings import Settings, load_settings
 from ninja_oauth.store.db import Store
+from ninja_oauth.store.repositories.maintenance import purge_expired
 from ninja_oauth.web import sessions
 from ninja_oauth.web.errors import API_EXCEPTION_HANDLERS, EXCEPTION_HANDLERS
 from ninja_oauth.web.oauth_routes import oauth_routes
@@ -43,9 +48,15 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        if own_store:
-            await the_store.aclose()
+        purger = asyncio.create_task(_purge_periodically(the_store, settings))
+        try:
+            yield
+        finally:
+            purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await purger
+            if own_store:
+                await the_store.aclose()
 
     api = FastAPI(
         title="ninja-oauth Public API v2",
@@ -86,6 +97,21 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         state.store = the_store
         state.hasher = svc.hasher
     return app
+
+
+PURGE_EVERY = 600
+
+
+async def _purge_periodically(store: Store, settings: Settings) -> None:
+    """Expired codes, tokens, pending requests and counters go, every ten minutes."""
+    while True:
+        try:
+            await store.write(
+                lambda: purge_expired(store, int(time.time()), settings.throttle_window)
+            )
+        except Exception as exc:  # a failed purge is retried next time, never fatal
+            logging.getLogger("ninja_oauth.purge").warning("purge failed: %s", type(exc).__name__)
+        await asyncio.sleep(PURGE_EVERY)
 
 
 def app_factory() -> Starlette:
