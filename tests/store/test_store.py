@@ -88,8 +88,8 @@ def test_run_is_the_write_path_and_returns_the_result(database_url: str) -> None
         store = Store(database_url)
         try:
             repos = build_repositories(store)
-            await store.run(lambda: repos.apps.add(app))
-            return await store.run(lambda: repos.apps.delete(app.client_id))
+            await store.write(lambda: repos.apps.add(app))
+            return await store.write(lambda: repos.apps.delete(app.client_id))
         finally:
             await store.aclose()
 

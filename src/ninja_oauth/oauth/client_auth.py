@@ -19,7 +19,7 @@ from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestErro
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.domain import App
 from ninja_oauth.oauth.platforms import GrantType
-from ninja_oauth.oauth.scopes import API_SCOPES, Scope, join_scope, parse_scope
+from ninja_oauth.oauth.scopes import Scope, join_scope, parse_scope
 
 
 class OAuthClient(ClientMixin):  # type: ignore[misc]
@@ -48,14 +48,12 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
         requested = parse_scope(scope)
         if not requested:
             return join_scope(self.app.scopes)
-        allowed = set(self.app.scopes)
-        if self.app.offline_access_allowed():
-            allowed.add(Scope.OFFLINE_ACCESS.value)
-        if not set(requested) <= allowed:
+        if self.unknown_scopes(scope):
             return None
         return join_scope(requested)
 
     def unknown_scopes(self, scope: str | None) -> list[str]:
+        """The requested scopes the app may not have (offline_access needs the refresh grant)."""
         allowed = set(self.app.scopes)
         if self.app.offline_access_allowed():
             allowed.add(Scope.OFFLINE_ACCESS.value)
@@ -83,10 +81,6 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
         return self.app.allows_grant(grant_type)
 
 
-def api_scopes_text() -> str:
-    return " ".join(x.value for x in API_SCOPES)
-
-
 def basic_credentials(headers: Any) -> tuple[str, str] | None:
     """client_id and client_secret from ``Authorization: Basic`` (RFC 6749 §2.3.1: both are
     form-urlencoded before base64), or None when the header is not Basic."""
@@ -111,8 +105,7 @@ def basic_credentials(headers: Any) -> tuple[str, str] | None:
 def authenticate(request: Any, query_client: Any) -> OAuthClient:
     """Find and authenticate the client of a token-endpoint request, or raise invalid_client.
 
-    Records on ``request.auth_method`` which method succeeded, and on ``request.client_id_hint``
-    which client id was claimed (for throttling a failure).
+    Records on ``request.auth_method`` which method succeeded.
     """
     args = request.args or {}
     if "client_secret" in args:
@@ -139,7 +132,6 @@ def authenticate(request: Any, query_client: Any) -> OAuthClient:
         client_id, secret = form_id, form_secret
         method = "client_secret_post" if form_secret else "none"
         status = 400
-    request.client_id_hint = client_id
     if not client_id:
         raise InvalidClientError(
             status_code=401,

@@ -7,6 +7,7 @@ milliseconds that would cap the token endpoint at a few requests per second (iss
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -48,13 +49,7 @@ class SecretHasher:
     def derive(self, label: str) -> str:
         """A stable secret derived from the key (the demo credentials, DESIGN §6)."""
         raw = hmac.new(self._key, b"derive:" + label.encode(), hashlib.sha256).digest()
-        return secrets_b64(raw)
-
-
-def secrets_b64(raw: bytes) -> str:
-    import base64
-
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+        return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 # Purposes, so digests of different kinds never collide.

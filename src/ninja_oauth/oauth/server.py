@@ -4,6 +4,7 @@ composition of grants, extensions and endpoints (STYLE §9)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -136,30 +137,30 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             return self.handle_error_response(
                 request, InvalidRequestError(f"The parameter '{repeated[0]}' is repeated.")
             )
-        claimed = _claimed_client_id(request)
-        keys = self.throttle.client_keys(claimed, address)
-        now = self.ctx.clock()
-        wait = self.throttle.wait(keys, now)
-        if wait:
-            return self.handle_error_response(request, TooManyRequestsError(wait))
-        response: OAuthResponse = self.create_token_response(request)
-        if response.status in (400, 401) and _is_invalid_client(response):
-            self.throttle.client_failed(keys, now)
-        return response
+        return self._throttled(request, address, lambda: self.create_token_response(request))
 
     def revocation_endpoint(self, request: OAuth2Request, address: str) -> OAuthResponse:
-        return self._throttled_endpoint(RevocationEndpoint.ENDPOINT_NAME, request, address)
+        name = RevocationEndpoint.ENDPOINT_NAME
+        return self._throttled(
+            request, address, lambda: self.create_endpoint_response(name, request)
+        )
 
     def introspection_endpoint(self, request: OAuth2Request, address: str) -> OAuthResponse:
-        return self._throttled_endpoint(IntrospectionEndpoint.ENDPOINT_NAME, request, address)
+        name = IntrospectionEndpoint.ENDPOINT_NAME
+        return self._throttled(
+            request, address, lambda: self.create_endpoint_response(name, request)
+        )
 
-    def _throttled_endpoint(self, name: str, request: OAuth2Request, address: str) -> OAuthResponse:
+    def _throttled(
+        self, request: OAuth2Request, address: str, answer: Callable[[], OAuthResponse]
+    ) -> OAuthResponse:
+        """Refuse a blocked (client, address) or address with 429; count an invalid_client."""
         keys = self.throttle.client_keys(_claimed_client_id(request), address)
         now = self.ctx.clock()
         wait = self.throttle.wait(keys, now)
         if wait:
             return self.handle_error_response(request, TooManyRequestsError(wait))
-        response: OAuthResponse = self.create_endpoint_response(name, request)
+        response = answer()
         if response.status in (400, 401) and _is_invalid_client(response):
             self.throttle.client_failed(keys, now)
         return response

@@ -306,10 +306,6 @@ class Store:
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self._executor, fn)
 
-    async def run(self, fn: Callable[[], T]) -> T:
-        """Alias of write() for work that mixes reads and writes (the Authlib token endpoint)."""
-        return await self.write(fn)
-
     def close(self) -> None:
         self._executor.shutdown(wait=False)
         for raw in self._raw_connections:

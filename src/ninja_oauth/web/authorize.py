@@ -108,7 +108,7 @@ async def authorize(request: Request) -> Response:
     rid = request.query_params.get("request_id")
     pending: Pending | None = None
     if rid is not None and len(request.query_params) == 1:
-        pending = await svc.store.run(lambda: svc.pending.get(rid, binding, int(time.time())))
+        pending = await svc.store.write(lambda: svc.pending.get(rid, binding, int(time.time())))
         if pending is None:
             return error_page(
                 request,
@@ -125,7 +125,7 @@ async def authorize(request: Request) -> Response:
         params = {k: v for k, v in request.query_params.items() if k not in _NOT_KEPT}
     address = client_address(request, svc.settings.trusted_proxies)
     uid = sessions.current_user_id(request)
-    outcome = await svc.store.run(
+    outcome = await svc.store.write(
         lambda: _step(svc, oauth_request, address, uid, binding, pending, params)
     )
     if outcome.fatal is not None:

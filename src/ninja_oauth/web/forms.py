@@ -35,7 +35,7 @@ async def _app_name(request: Request, request_id: str) -> str | None:
         app = svc.repos.apps.get(pending.params.get("client_id", "")) if pending else None
         return app.name if app else None
 
-    return await svc.store.run(lookup) if request_id else None
+    return await svc.store.write(lookup) if request_id else None
 
 
 def _expired_form(request: Request) -> Response:
@@ -65,7 +65,7 @@ async def login(request: Request) -> Response:
         with svc.store.transaction():
             return throttle.login_attempt(keys, now)
 
-    wait = await svc.store.run(attempt)
+    wait = await svc.store.write(attempt)
     if wait:
         page = login_page(
             request,
@@ -77,7 +77,7 @@ async def login(request: Request) -> Response:
         )
         page.headers["Retry-After"] = str(wait)
         return page
-    found = await svc.store.run(lambda: svc.repos.users.find_by_email(email))
+    found = await svc.store.write(lambda: svc.repos.users.find_by_email(email))
     # argon2 takes tens of milliseconds: a worker thread, never the writer path or the loop.
     ok = await run_in_threadpool(verify_password, found[1] if found else None, password)
     if not ok or found is None:
@@ -92,7 +92,7 @@ async def login(request: Request) -> Response:
             throttle.login_succeeded(keys)
             svc.repos.audit.record("login", user_id=user.id)
 
-    await svc.store.run(succeeded)
+    await svc.store.write(succeeded)
     if not request_id:
         return RedirectResponse("/", status_code=303)
     return _back_to_authorize(request, request_id)
@@ -113,7 +113,7 @@ async def consent(request: Request) -> Response:
             request, 400, "No decision was sent", "Press Allow or Deny.", "invalid_request"
         )
     binding = sessions.binding(request)
-    recorded = await svc.store.run(
+    recorded = await svc.store.write(
         lambda: svc.pending.decide(request_id, binding, str(decision), uid)
     )
     if not recorded:

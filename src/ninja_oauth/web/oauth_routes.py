@@ -50,7 +50,7 @@ def _endpoint(
                 return method(oauth_request, address)
 
         # Authlib is synchronous: the work runs on the process's writer path, off the event loop.
-        return to_starlette(await svc.store.run(run))
+        return to_starlette(await svc.store.write(run))
 
     return handler
 
