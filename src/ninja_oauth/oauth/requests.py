@@ -6,11 +6,24 @@ reads them synchronously; the web layer awaits the body first and builds one of 
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Mapping
 from typing import Any
 
 from authlib.oauth2.rfc6749 import OAuth2Payload, OAuth2Request
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
+
+# What OAuth2Request.__init__ is given as its URI: an https one passes its transport check at
+# once; the real URI's check is made per origin (below) and the real URI then set.
+_CHECKED = "https://checked.invalid/"
+
+
+@functools.lru_cache(maxsize=64)
+def _check_origin(origin: str) -> None:
+    """Authlib's transport check (https, or http on loopback) of a scheme://host[:port]. It
+    depends on nothing else, and Authlib would parse the whole URI again on every request."""
+    InsecureTransportError.check(origin + "/")
 
 
 class _Payload(OAuth2Payload):  # type: ignore[misc]
@@ -41,7 +54,10 @@ class ReadRequest(OAuth2Request):  # type: ignore[misc]
         args: list[tuple[str, str]],
         form: list[tuple[str, str]],
     ) -> None:
-        super().__init__(method=method, uri=uri, headers=headers)
+        scheme, _, rest = uri.partition("://")
+        _check_origin(scheme + "://" + rest.partition("/")[0])
+        super().__init__(method=method, uri=_CHECKED, headers=headers)
+        self.uri = uri
         self._args = dict(args)
         self._form = dict(form)
         # RFC 6749 §3.2: token-endpoint parameters travel in the body; the query of a POST is

@@ -43,7 +43,9 @@ def parse_scope(value: str | None) -> list[str]:
     return list(seen)
 
 
+_ORDER = {s.value: i for i, s in enumerate(Scope)}
+
+
 def join_scope(scopes: Iterable[str]) -> str:
     """Canonical space-delimited form: configured scopes first in document order."""
-    order = {s.value: i for i, s in enumerate(Scope)}
-    return " ".join(sorted(set(scopes), key=lambda s: (order.get(s, len(order)), s)))
+    return " ".join(sorted(set(scopes), key=lambda s: (_ORDER.get(s, len(_ORDER)), s)))

@@ -11,6 +11,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 
 
 def new_client_id() -> str:
@@ -23,7 +24,10 @@ def new_secret() -> str:
 
 
 def new_grant_id() -> str:
-    return secrets.token_hex(16)
+    """A grant (token family) id: not a secret, so it leads with the time in microseconds and
+    ends in 64 random bits. New ids then land at the end of their index instead of on a random
+    page, which roughly halves the page writes of each token insert on SQLite."""
+    return f"{time.time_ns() // 1000:016x}{secrets.token_hex(8)}"
 
 
 class SecretHasher:

@@ -131,7 +131,8 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def token_endpoint(self, request: OAuth2Request, address: str) -> OAuthResponse:
         """POST /ws/oauth/token, throttling failed client authentications (DESIGN §6)."""
-        repeated = [k for k in _SINGLE if len(request.payload.datalist.get(k, [])) > 1]
+        datalist = request.payload.datalist
+        repeated = [k for k, values in datalist.items() if len(values) > 1 and k in _SINGLE]
         if repeated:
             # RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
             return self.handle_error_response(

@@ -7,6 +7,14 @@ the database file, which wakes a waiter the moment the lock is free. Reads are s
 lookups of a few microseconds, so on SQLite they run on the event loop directly: a threadpool hop
 would cost more than the read. On PostgreSQL, reads use psycopg's async driver and writes a small
 thread pool; every racing state change is one atomic statement there.
+
+A request whose only writes are new rows (a client_credentials token) can run on the event loop
+on SQLite (``deferred``) and hand its rows to a group commit (``commit_deferred``): the rows of
+every request that reached that point in the same turn of the loop are inserted in one
+transaction. The loop writes them itself only when that cannot wait: the write locks are free
+at once (never waited for) and the commit does not touch the disk (WAL with
+``synchronous=NORMAL`` syncs only at checkpoints, which this store runs in a background
+thread). Otherwise the batch goes to the writer path, which waits its turn.
 """
 
 from __future__ import annotations
@@ -14,9 +22,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import os
 import re
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -29,6 +39,33 @@ from sqlalchemy.pool import NullPool
 
 T = TypeVar("T")
 _WRITER_PREFIX = "ninja-writer"
+
+# A statement and its parameters, as collected by a deferred unit of work.
+Write = tuple["Sql", dict[str, Any]]
+# A deferred unit's rows and the future its request awaits.
+Unit = tuple[list[Write], "asyncio.Future[None]"]
+
+# The background checkpointer: how often it copies the WAL into the database, and the WAL
+# length (in 4 KiB pages) past which it holds the writers back for a moment to start the WAL
+# over. Without that the WAL would only grow under a steady load: it starts over only when a
+# writer finds no reader on it, and some worker is always reading.
+CHECKPOINT_EVERY = 0.25
+CHECKPOINT_RESTART_PAGES = 8000
+
+# When the write locks are taken (mostly by another process's batch, for tens of microseconds),
+# the loop tries again on each of its turns for FLUSH_SPIN seconds (other requests run
+# meanwhile), then every millisecond, and after FLUSH_PATIENCE hands the batch to the writer
+# path, which waits for the locks. Handing it over at once would cost more: under load a thread
+# waits for the GIL up to the interpreter's switch interval (5 ms), holding the locks if it has
+# them, which stalls every other process's writes as well.
+FLUSH_SPIN = 0.0005
+FLUSH_PATIENCE = 0.05
+
+
+class NeedsWriter(Exception):
+    """Raised inside a deferred unit of work by a write that cannot wait for the group commit
+    (one whose outcome the request depends on): the caller reruns the request on the writer
+    path. Nothing has been written when it is raised."""
 
 
 class Sql:
@@ -116,6 +153,9 @@ class Store:
         self._raw_connections: list[sqlite3.Connection] = []
         self._raw_lock = threading.Lock()
         self._writer_connections: list[Connection] = []
+        self._sqlite_path = _sqlite_file(url) if self.dialect == "sqlite" else None
+        self._checkpointer: threading.Thread | None = None
+        self._closing = threading.Event()
         if self.dialect == "sqlite":
             path = _sqlite_file(url)
             if path is not None:
@@ -172,10 +212,193 @@ class Store:
             self._local.uow = None
             self._local.conn = None
 
+    # -- deferred units and the group commit (SQLite) ---------------------------------------
+
+    @property
+    def defers_writes(self) -> bool:
+        """Whether ``deferred`` is available: on a SQLite file."""
+        return self._lock_file is not None
+
+    @contextlib.contextmanager
+    def deferred(self) -> Iterator[list[Write]]:
+        """A unit of work run on the calling thread (the event loop) whose only writes are new
+        rows: reads go to the database directly, ``insert`` collects its row into the yielded
+        list instead of writing it, and any other write raises ``NeedsWriter``. The caller
+        hands the list to ``commit_deferred`` and answers only once that returns."""
+        if not self.defers_writes or getattr(self._local, "conn", None) is not None:
+            raise NeedsWriter
+        writes: list[Write] = []
+        self._local.deferred = writes
+        try:
+            yield writes
+        finally:
+            self._local.deferred = None
+
+    async def commit_deferred(self, writes: list[Write]) -> None:
+        """Insert a deferred unit's rows with the group commit; returns once they are
+        committed (raises what the insert or the commit raised)."""
+        if not writes:
+            return
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        queued: list[Unit] | None = getattr(self._local, "queued", None)
+        if queued is None:
+            # The first unit of this turn of the loop: the batch is written once the requests
+            # that are ready now have run up to this point too (a unit that comes while a
+            # flush waits for the lock joins its batch).
+            queued = self._local.queued = []
+            loop.call_soon(self._flush_queued, time.monotonic())
+        queued.append((writes, future))
+        self._start_checkpointer()
+        await future
+
+    def _flush_queued(self, since: float) -> None:
+        """Write the queued batch now if the locks are free; else try again a little later
+        without blocking the loop (another process's batch holds them for tens of
+        microseconds), and after a while leave it to the writer path, which waits."""
+        batch: list[Unit] = self._local.queued
+        if self._insert_now(batch):
+            self._local.queued = None
+            return
+        waited = time.monotonic() - since
+        if waited < FLUSH_SPIN:
+            asyncio.get_running_loop().call_soon(self._flush_queued, since)
+        elif waited < FLUSH_PATIENCE:  # e.g. a restarting checkpoint: a few milliseconds
+            asyncio.get_running_loop().call_later(0.001, self._flush_queued, since)
+        else:
+            self._local.queued = None
+            self._executor.submit(self._insert_on_writer, batch)
+
+    def _insert_now(self, batch: list[Unit]) -> bool:
+        """Write the batch on this thread if that cannot wait (see the module docstring);
+        False, with nothing done, if it would have to."""
+        if not self._thread_lock.acquire(blocking=False):
+            return False
+        try:
+            fd = self._lock_descriptor()
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return False
+            try:
+                driver = self._loop_writer()
+                try:
+                    driver.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError:  # locked by a writer outside this store
+                    return False
+                outcomes = self._insert_batch(driver, batch)
+            finally:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+        _settle(outcomes)
+        return True
+
+    def _insert_on_writer(self, batch: list[Unit]) -> None:
+        """The writer path's side: wait for the locks, write, wake the requests."""
+        with contextlib.ExitStack() as stack:
+            driver = self._writer_connection(stack).connection.dbapi_connection
+            assert driver is not None
+            stack.enter_context(self._exclusive())
+            driver.execute("BEGIN IMMEDIATE")
+            outcomes = self._insert_batch(driver, batch)
+        by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Unit, BaseException | None]]] = {}
+        for unit, failure in outcomes:
+            by_loop.setdefault(unit[1].get_loop(), []).append((unit, failure))
+        for loop, settled in by_loop.items():
+            loop.call_soon_threadsafe(_settle, settled)
+
+    def _insert_batch(
+        self, driver: Any, batch: list[Unit]
+    ) -> list[tuple[Unit, BaseException | None]]:
+        """Insert every unit (a unit of several rows under a savepoint, so that a failed unit
+        leaves the others' rows) in the transaction just begun on ``driver``, and commit once.
+        On the driver directly: SQLAlchemy's transaction machinery costs more than the inserts.
+        A failed commit fails every unit."""
+        cursor = driver.cursor()
+        try:
+            outcomes = [(unit, self._insert_unit(cursor, unit[0])) for unit in batch]
+            cursor.execute("COMMIT")
+        except BaseException as exc:
+            if driver.in_transaction:
+                driver.rollback()
+            if not isinstance(exc, Exception):
+                raise
+            outcomes = [(unit, exc) for unit in batch]
+        finally:
+            cursor.close()
+        return outcomes
+
+    def _insert_unit(self, cursor: Any, writes: list[Write]) -> BaseException | None:
+        several = len(writes) > 1
+        if several:
+            cursor.execute("SAVEPOINT unit")
+        try:
+            for stmt, params in writes:
+                cursor.execute(stmt.text(self.dialect), params)
+        except (sqlite3.IntegrityError, sqlite3.DataError) as exc:
+            # This unit's rows only: one statement undoes itself (SQLite's statement
+            # atomicity), several roll back to the savepoint.
+            if several:
+                cursor.execute("ROLLBACK TO unit")
+                cursor.execute("RELEASE unit")
+            return exc
+        if several:
+            cursor.execute("RELEASE unit")
+        return None
+
+    def _loop_writer(self) -> sqlite3.Connection:
+        """This thread's connection for the group commit: never waits for a lock
+        (busy_timeout 0) and never checkpoints (no disk sync on the event loop)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "loop_writer", None)
+        if conn is None:
+            conn = sqlite3.connect(
+                str(self._sqlite_path), isolation_level=None, check_same_thread=False
+            )
+            for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=0"):
+                conn.execute("PRAGMA " + pragma)
+            conn.execute("PRAGMA wal_autocheckpoint=0")
+            self._local.loop_writer = conn
+            with self._raw_lock:
+                self._raw_connections.append(conn)
+        return conn
+
+    def _start_checkpointer(self) -> None:
+        if self._checkpointer is None:
+            with self._raw_lock:
+                if self._checkpointer is None:
+                    self._checkpointer = threading.Thread(
+                        target=self._checkpoint_loop, name="ninja-checkpoint", daemon=True
+                    )
+                    self._checkpointer.start()
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL back into the database off the event loop (the loop's writes never
+        checkpoint, so never sync to disk). A passive checkpoint runs beside the writers and
+        does the bulk of the copying; a long WAL is then restarted holding the writers back
+        for a few milliseconds (the loops try again meanwhile)."""
+        conn = sqlite3.connect(str(self._sqlite_path), isolation_level=None)
+        conn.execute("PRAGMA busy_timeout=10000")
+        try:
+            while not self._closing.wait(CHECKPOINT_EVERY):
+                try:
+                    _, pages, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    if pages > CHECKPOINT_RESTART_PAGES:
+                        with self._exclusive():
+                            conn.execute("PRAGMA wal_checkpoint(RESTART)")
+                except sqlite3.Error:  # tried again next time; the WAL stays valid meanwhile
+                    continue
+        finally:
+            conn.close()
+
+    # -- write transactions --------------------------------------------------------------
+
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
         """A write transaction; nested calls on the same thread join the outer one, and inside
         a unit of work the transaction stays open until the unit ends."""
+        if getattr(self._local, "deferred", None) is not None:
+            raise NeedsWriter
         current: Connection | None = getattr(self._local, "conn", None)
         if current is not None:
             yield current
@@ -227,6 +450,15 @@ class Store:
             return _fetchone(self._raw_reader(), stmt.text(self.dialect), params)
         with self.engine.connect() as conn:
             return _fetchone(conn.connection.dbapi_connection, stmt.text(self.dialect), params)
+
+    def insert(self, stmt: Sql, params: dict[str, Any]) -> None:
+        """Add a row: now, in the current (or a new) write transaction, or, in a deferred unit
+        of work, with the group commit."""
+        deferred: list[Write] | None = getattr(self._local, "deferred", None)
+        if deferred is not None:
+            deferred.append((stmt, params))
+            return
+        self.execute(stmt, params)
 
     def execute(self, stmt: Sql, params: dict[str, Any]) -> int:
         """Run a hot write in the current (or a new) write transaction; the row count."""
@@ -281,15 +513,19 @@ class Store:
             yield
             return
         with self._thread_lock:
-            if self._lock_fd is None:
-                import os
-
-                self._lock_fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._lock_fd, fcntl.LOCK_EX)
+            fd = self._lock_descriptor()
+            fcntl.flock(fd, fcntl.LOCK_EX)
             try:
                 yield
             finally:
-                fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+                fcntl.flock(fd, fcntl.LOCK_UN)
+
+    def _lock_descriptor(self) -> int:
+        """The lock file, opened once (under ``_thread_lock``)."""
+        if self._lock_fd is None:
+            assert self._lock_file is not None
+            self._lock_fd = os.open(self._lock_file, os.O_RDWR | os.O_CREAT, 0o600)
+        return self._lock_fd
 
     # -- async entry points for the web layer ----------------------------------------------
 
@@ -307,6 +543,9 @@ class Store:
         return await loop.run_in_executor(self._executor, fn)
 
     def close(self) -> None:
+        self._closing.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout=5)
         self._executor.shutdown(wait=False)
         for raw in self._raw_connections:
             raw.close()
@@ -317,8 +556,6 @@ class Store:
         self._writer_connections.clear()
         self.engine.dispose()
         if self._lock_fd is not None:
-            import os
-
             os.close(self._lock_fd)
             self._lock_fd = None
 
@@ -326,6 +563,17 @@ class Store:
         if self.async_engine is not None:
             await self.async_engine.dispose()
         self.close()
+
+
+def _settle(outcomes: list[tuple[Unit, BaseException | None]]) -> None:
+    """On the event loop: wake the requests of a written batch."""
+    for (_, future), failure in outcomes:
+        if future.done():  # its request was cancelled meanwhile
+            continue
+        if failure is None:
+            future.set_result(None)
+        else:
+            future.set_exception(failure)
 
 
 def null_pool_engine(url: str) -> Engine:

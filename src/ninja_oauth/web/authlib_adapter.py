@@ -5,6 +5,7 @@ Authlib reads ``request.form`` synchronously, so the body is awaited here first 
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from urllib.parse import urlencode
 
@@ -19,7 +20,9 @@ from ninja_oauth.oauth.responses import OAuthResponse
 def _uri(issuer: str, request: Request, query: str) -> str:
     # Built on the configured issuer, not the Host header: Authlib refuses plain-http URIs
     # that are not loopback (RFC 6749 §3.1 requires TLS), and the issuer is the public name.
-    return issuer + request.url.path + (("?" + query) if query else "")
+    # The path as the app sees it, as Starlette's request.url.path (without building a URL).
+    path: str = request.scope["path"]
+    return issuer + path + (("?" + query) if query else "")
 
 
 async def read_oauth_request(request: Request, issuer: str) -> OAuth2Request:
@@ -27,10 +30,12 @@ async def read_oauth_request(request: Request, issuer: str) -> OAuth2Request:
     if request.method == "POST":
         parsed = await request.form()
         form = [(k, v) for k, v in parsed.multi_items() if isinstance(v, str)]
-    args = list(request.query_params.multi_items())
-    return ReadRequest(
-        request.method, _uri(issuer, request, request.url.query), request.headers, args, form
-    )
+    args: list[tuple[str, str]] = []
+    query = ""
+    if request.scope["query_string"]:
+        args = list(request.query_params.multi_items())
+        query = request.scope["query_string"].decode("latin-1")
+    return ReadRequest(request.method, _uri(issuer, request, query), request.headers, args, form)
 
 
 def query_oauth_request(request: Request, issuer: str, params: dict[str, str]) -> OAuth2Request:
@@ -41,11 +46,15 @@ def query_oauth_request(request: Request, issuer: str, params: dict[str, str]) -
 
 def to_starlette(result: OAuthResponse) -> Response:
     response = Response(content=result.body, status_code=result.status)
-    for name, value in result.headers:
-        response.headers[name] = value
+    # Appended raw (names are distinct, values ASCII): MutableHeaders' item assignment scans
+    # and rebuilds the list for each header.
+    response.raw_headers.extend(
+        (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in result.headers
+    )
     return response
 
 
+@functools.lru_cache(maxsize=4096)
 def _throttle_address(host: str) -> str:
     """The address as throttling sees it: IPv4 as is (IPv4-mapped IPv6 unwrapped), IPv6 by its
     /64, the block one subscriber gets, so rotating addresses inside it does not escape."""

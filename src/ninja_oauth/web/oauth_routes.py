@@ -13,6 +13,7 @@ from starlette.types import ASGIApp
 from ninja_oauth.oauth.platforms import GrantType
 from ninja_oauth.oauth.responses import OAuthResponse, json_response
 from ninja_oauth.oauth.scopes import Scope
+from ninja_oauth.store.db import NeedsWriter
 from ninja_oauth.web import authorize as authorize_page
 from ninja_oauth.web import forms
 from ninja_oauth.web.authlib_adapter import client_address, read_oauth_request, to_starlette
@@ -23,7 +24,14 @@ _FORM = "application/x-www-form-urlencoded"
 
 def _endpoint(
     call: Callable[[Services], Callable[[OAuth2Request, str], OAuthResponse]],
+    only_new_rows: Callable[[OAuth2Request], bool],
 ) -> Callable[[Request], object]:
+    """An endpoint running Authlib's synchronous core. ``only_new_rows`` says when a request's
+    writes are, on success, only new rows (a client_credentials token, nothing for an
+    introspection): on SQLite it then runs on the event loop, its reads taking microseconds,
+    and its rows join the group commit (Store.deferred); any other write it reaches sends it
+    to the writer path whole. Everything else runs on the writer path, off the event loop."""
+
     async def handler(request: Request) -> Response:
         svc = services(request)
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -49,15 +57,27 @@ def _endpoint(
             with svc.store.unit_of_work():
                 return method(oauth_request, address)
 
-        # Authlib is synchronous: the work runs on the process's writer path, off the event loop.
-        return to_starlette(await svc.store.write(run))
+        store = svc.store
+        if store.defers_writes and only_new_rows(oauth_request):
+            try:
+                with store.deferred() as rows:
+                    response = method(oauth_request, address)
+            except NeedsWriter:
+                pass
+            else:
+                await store.commit_deferred(rows)
+                return to_starlette(response)
+        return to_starlette(await store.write(run))
 
     return handler
 
 
-token = _endpoint(lambda svc: svc.server.token_endpoint)
-revoke = _endpoint(lambda svc: svc.server.revocation_endpoint)
-introspect = _endpoint(lambda svc: svc.server.introspection_endpoint)
+token = _endpoint(
+    lambda svc: svc.server.token_endpoint,
+    lambda request: request.payload.grant_type == GrantType.CLIENT_CREDENTIALS.value,
+)
+revoke = _endpoint(lambda svc: svc.server.revocation_endpoint, lambda _request: False)
+introspect = _endpoint(lambda svc: svc.server.introspection_endpoint, lambda _request: True)
 
 
 async def metadata(request: Request) -> Response:
@@ -114,13 +134,16 @@ def oauth_routes(with_session: Callable[[ASGIApp], ASGIApp]) -> list[BaseRoute]:
     def page(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
         return with_session(request_response(endpoint))
 
-    routes: list[BaseRoute] = [Route("/.well-known/oauth-authorization-server", metadata)]
+    # The token endpoint first: the router tries routes in order, and it is the busiest.
+    routes: list[BaseRoute] = [
+        Route(prefix + "/token", token, methods=["POST"]) for prefix in ("/ws/oauth", "/oauth")
+    ]
+    routes.append(Route("/.well-known/oauth-authorization-server", metadata))
     for prefix in ("/ws/oauth", "/oauth"):
         routes += [
             Route(prefix + "/authorize", page(authorize_page.authorize), methods=["GET"]),
             Route(prefix + "/login", page(forms.login), methods=["POST"]),
             Route(prefix + "/consent", page(forms.consent), methods=["POST"]),
-            Route(prefix + "/token", token, methods=["POST"]),
             Route(prefix + "/token", method_not_allowed, methods=["GET"]),
             Route(prefix + "/revoke", revoke, methods=["POST"]),
             Route(prefix + "/introspect", introspect, methods=["POST"]),

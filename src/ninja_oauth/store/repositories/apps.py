@@ -43,9 +43,15 @@ class _Row(NamedTuple):
     created_at: int
 
 
+# Apps parsed from their rows, by client_id; an entry is used only while its row is unchanged
+# (the row is still read on every request: rotations and deletions take effect at once).
+_PARSED_MAX = 1024
+
+
 class SqlApps:
     def __init__(self, store: Store) -> None:
         self._store = store
+        self._parsed: dict[str, tuple[tuple[Any, ...], App]] = {}
 
     def get(self, client_id: str) -> App | None:
         # PostgreSQL refuses NUL characters in text and values beyond the column; no app has
@@ -56,7 +62,15 @@ class SqlApps:
         row = self._store.fetchone(_GET, {"client_id": client_id})
         if row is None:
             return None
-        return _to_app(_Row(*row))
+        values = tuple(row)
+        parsed = self._parsed.get(client_id)
+        if parsed is not None and parsed[0] == values:
+            return parsed[1]
+        app = _to_app(_Row(*values))
+        if len(self._parsed) >= _PARSED_MAX:
+            self._parsed.clear()
+        self._parsed[client_id] = (values, app)
+        return app
 
     def add(self, app: App) -> None:
         with self._store.transaction() as conn:

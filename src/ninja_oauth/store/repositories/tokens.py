@@ -49,7 +49,7 @@ class SqlTokens:
         self._store = store
 
     def save(self, token: NewToken) -> None:
-        self._store.execute(_INSERT, {f: getattr(token, f) for f in _FIELDS})
+        self._store.insert(_INSERT, {f: getattr(token, f) for f in _FIELDS})
 
     def rotate(
         self, refresh_digest: str, client_id: str, now: int

@@ -1,0 +1,218 @@
+"""The SQLite group commit: deferred units of work, batches, failures, and a lock never waited
+for on the event loop (store/db.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import fcntl
+import os
+import secrets
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from ninja_oauth.oauth.domain import App, NewToken
+from ninja_oauth.oauth.ports import Repositories
+from ninja_oauth.store.db import NeedsWriter, Store
+from ninja_oauth.store.migrate import migrate
+from ninja_oauth.store.repositories import build_repositories
+from ninja_oauth.store.tables import tokens
+from tests.store.conftest import new_app
+
+NOW = int(time.time())
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "group.db"
+
+
+@pytest.fixture
+def store(db_path: Path) -> Iterator[Store]:
+    url = f"sqlite:///{db_path}"
+    migrate(url)
+    opened = Store(url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture
+def repos(store: Store) -> Repositories:
+    return build_repositories(store)
+
+
+@pytest.fixture
+def app(repos: Repositories) -> App:
+    registered = new_app()
+    repos.apps.add(registered)
+    return registered
+
+
+def _token(app: App, access_digest: str | None = None) -> NewToken:
+    return NewToken(
+        access_digest=access_digest or secrets.token_hex(32),
+        refresh_digest=None,
+        client_id=app.client_id,
+        user_id=None,
+        scope="monitoring",
+        refresh_scope=None,
+        grant_id=secrets.token_hex(16),
+        grant_type="client_credentials",
+        issued_at=NOW,
+        access_expires_at=NOW + 3600,
+        refresh_expires_at=None,
+    )
+
+
+def _stored(store: Store, digest: str) -> bool:
+    with store.reading() as conn:
+        query = select(func.count()).where(tokens.c.access_digest == digest)
+        return bool(conn.execute(query).scalar_one())
+
+
+def _deferred_save(store: Store, repos: Repositories, token: NewToken) -> list[Any]:
+    with store.deferred() as rows:
+        repos.tokens.save(token)
+    return rows
+
+
+def test_a_deferred_unit_writes_nothing_until_its_rows_are_committed(
+    store: Store, repos: Repositories, app: App
+) -> None:
+    token = _token(app)
+    rows = _deferred_save(store, repos, token)
+    assert len(rows) == 1
+    assert not _stored(store, token.access_digest)
+
+    asyncio.run(store.commit_deferred(rows))
+    assert _stored(store, token.access_digest)
+
+
+def test_units_that_reach_the_commit_in_one_turn_of_the_loop_share_one_transaction(
+    store: Store, repos: Repositories, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[int] = []
+    insert_batch = store._insert_batch
+
+    def counting(driver: Any, batch: list[Any]) -> Any:
+        batches.append(len(batch))
+        return insert_batch(driver, batch)
+
+    monkeypatch.setattr(store, "_insert_batch", counting)
+    issued = [_token(app) for _ in range(20)]
+
+    async def request(token: NewToken) -> None:
+        await store.commit_deferred(_deferred_save(store, repos, token))
+
+    async def main() -> None:
+        await asyncio.gather(*(request(t) for t in issued))
+
+    asyncio.run(main())
+    assert batches == [20]
+    assert all(_stored(store, t.access_digest) for t in issued)
+
+
+def test_any_other_write_in_a_deferred_unit_raises_needs_writer(
+    store: Store, repos: Repositories, app: App
+) -> None:
+    token = _token(app)
+    with pytest.raises(NeedsWriter), store.deferred():
+        repos.tokens.save(token)
+        repos.throttle.record_failure("client:x", 5, 300, 60, NOW)
+    # Nothing was written: the request is rerun whole on the writer path.
+    assert not _stored(store, token.access_digest)
+    assert repos.throttle.blocked_for(["client:x"], NOW) == 0
+
+
+def test_a_failing_unit_fails_alone_and_the_others_commit(
+    store: Store, repos: Repositories, app: App
+) -> None:
+    existing = _token(app)
+    repos.tokens.save(existing)  # committed at once, outside a deferred unit
+    clash = _token(app, access_digest=existing.access_digest)
+    fine = _token(app)
+
+    async def main() -> list[Any]:
+        units = [_deferred_save(store, repos, clash), _deferred_save(store, repos, fine)]
+        return await asyncio.gather(
+            *(store.commit_deferred(u) for u in units), return_exceptions=True
+        )
+
+    clash_outcome, fine_outcome = asyncio.run(main())
+    assert isinstance(clash_outcome, sqlite3.IntegrityError)
+    assert fine_outcome is None
+    assert _stored(store, fine.access_digest)
+
+
+def test_a_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
+    store: Store, repos: Repositories, app: App
+) -> None:
+    token = _token(app)
+    lock_path = Path(f"{store.url.removeprefix('sqlite:///')}.write-lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+
+    async def main() -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # another process's writer, as far as the store knows
+        try:
+            commit = asyncio.ensure_future(
+                store.commit_deferred(_deferred_save(store, repos, token))
+            )
+            # The loop goes on (this sleep runs) while the batch waits on the writer path.
+            await asyncio.sleep(0.2)
+            assert not commit.done()
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        await asyncio.wait_for(commit, timeout=10)
+
+    try:
+        asyncio.run(main())
+    finally:
+        os.close(fd)
+    assert _stored(store, token.access_digest)
+
+
+def test_the_background_checkpointer_copies_the_wal_into_the_database(
+    store: Store, repos: Repositories, app: App, db_path: Path
+) -> None:
+    before = db_path.stat().st_size
+
+    async def main() -> None:
+        for _ in range(30):
+            units = [_deferred_save(store, repos, _token(app)) for _ in range(50)]
+            await asyncio.gather(*(store.commit_deferred(u) for u in units))
+
+    asyncio.run(main())
+    # The loop's writer never checkpoints; only the checkpointer thread moves pages into the
+    # database file.
+    deadline = time.monotonic() + 10
+    while db_path.stat().st_size <= before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert db_path.stat().st_size > before
+
+
+def test_stores_without_a_sqlite_file_never_defer() -> None:
+    memory = Store("sqlite://")
+    try:
+        assert not memory.defers_writes
+        with pytest.raises(NeedsWriter), memory.deferred():
+            pass
+    finally:
+        memory.close()
+
+
+def test_postgresql_never_defers(pg_database_url: str) -> None:
+    migrate(pg_database_url)
+    pg = Store(pg_database_url)
+    try:
+        assert not pg.defers_writes
+        with pytest.raises(NeedsWriter), pg.deferred():
+            pass
+    finally:
+        pg.close()
