@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/ninja-oauth serve --demo
+	$(BIN)/ninja-oauth serve --demo --access-log
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     throttle_window: int = Field(default=300, ge=1, description="Failure counting window (s).")
     throttle_block: int = Field(default=60, ge=1, description="First block length (s).")
     demo: bool = Field(default=False, description="Create the demo admin, apps and data.")
+    access_log: bool = Field(
+        default=False,
+        description="Log one line per request (method, path without query, status, time).",
+    )
 
     @field_validator("issuer")
     @classmethod

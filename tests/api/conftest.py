@@ -1,5 +1,6 @@
 """Fixtures of the Public API tests: a migrated database with the demo data, the API mounted
-in a small app, and real bearer tokens stored the way the token endpoint stores them."""
+in a small app and reached through its lane as the server reaches it, and real bearer tokens
+stored the way the token endpoint stores them."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from starlette.responses import JSONResponse, Response
 from ninja_oauth.api import build_api_router
 from ninja_oauth.api.errors import install_api_error_handlers
 from ninja_oauth.api.guard import BearerError
+from ninja_oauth.api.lane import ApiLane
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.secrets import SecretHasher
 from ninja_oauth.store.db import Store
@@ -122,6 +124,11 @@ def shared_app() -> Iterator[FastAPI]:
     placeholder.close()
 
 
+@pytest.fixture(scope="session")
+def shared_lane(shared_app: FastAPI) -> ApiLane:
+    return ApiLane(shared_app)
+
+
 @pytest.fixture
 def app(shared_app: FastAPI, store: Store) -> FastAPI:
     shared_app.state.store = store
@@ -129,8 +136,10 @@ def app(shared_app: FastAPI, store: Store) -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+def client(app: FastAPI, shared_lane: ApiLane) -> Iterator[TestClient]:
+    # Through the lane, as the server serves /v2 (web/__init__.py): it answers the reads and
+    # hands everything else to the app. test_lane.py compares the two ways.
+    with TestClient(shared_lane) as test_client:
         yield test_client
 
 

@@ -5,13 +5,14 @@ for each of them in what it wrote to stdout and stderr."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support import flows
-from tests.support.server import LiveServer
+from tests.support.server import LiveServer, start_server
 
 CALLBACK = "http://127.0.0.1/callback"
 
@@ -263,21 +264,32 @@ def _failed_logins(server: LiveServer, kept: Secrets, app: dict[str, Any]) -> No
 
 
 @pytest.fixture(scope="module")
-def traffic(sqlite_server: LiveServer) -> tuple[str, dict[str, str]]:
+def logged_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server with its access log on (it is off by default)."""
+    tmp = tmp_path_factory.mktemp("server")
+    live = start_server(f"sqlite:///{tmp / 'ninja-oauth.db'}", tmp, NINJA_OAUTH_ACCESS_LOG="true")
+    try:
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture(scope="module")
+def traffic(logged_server: LiveServer) -> tuple[str, dict[str, str]]:
     """Run every flow, then stop the server (flushing its log); returns (log, secrets)."""
     kept = Secrets()
-    m2m = sqlite_server.create_app("api_services", scopes=["monitoring"])
+    m2m = logged_server.create_app("api_services", scopes=["monitoring"])
     kept.keep("api_services client_secret", m2m["client_secret"])
-    web = sqlite_server.create_app("web", redirect_uris=[CALLBACK], scopes=["monitoring"])
+    web = logged_server.create_app("web", redirect_uris=[CALLBACK], scopes=["monitoring"])
     kept.keep("web client_secret", web["client_secret"])
-    _client_credentials(sqlite_server, kept, m2m)
-    _authorization_code_with_secret_in_the_query(sqlite_server, kept, web)
-    _native_with_pkce(sqlite_server, kept)
-    implicit_token = _implicit(sqlite_server, kept)
-    _revoke_and_introspect(sqlite_server, kept, m2m, implicit_token)
-    _failed_logins(sqlite_server, kept, web)
-    sqlite_server.stop()
-    return sqlite_server.log_text(), kept.values
+    _client_credentials(logged_server, kept, m2m)
+    _authorization_code_with_secret_in_the_query(logged_server, kept, web)
+    _native_with_pkce(logged_server, kept)
+    implicit_token = _implicit(logged_server, kept)
+    _revoke_and_introspect(logged_server, kept, m2m, implicit_token)
+    _failed_logins(logged_server, kept, web)
+    logged_server.stop()
+    return logged_server.log_text(), kept.values
 
 
 def test_the_log_recorded_the_requests(traffic: tuple[str, dict[str, str]]) -> None:

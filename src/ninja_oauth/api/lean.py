@@ -19,12 +19,16 @@ headers, cookies, generator dependencies, custom response classes...) is never l
 request whose parameters fail validation, a request made while dependency overrides are set,
 or one traced by FastAPI's telemetry is handed to the stock handler whole, which then does
 exactly what it always does (sub-dependencies first, then the 400 naming the field).
+
+``lean_handler`` builds the precomputed sequence alone: it answers None where the stock
+handler must answer. ``LeanRoute`` pairs it with the stock handler inside FastAPI's pipeline;
+``lane.py`` uses it to answer the /v2 reads before that pipeline.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from contextvars import ContextVar
 from typing import Any
 
@@ -49,6 +53,9 @@ except (ImportError, AttributeError):  # pragma: no cover - depends on the FastA
     _EFFECTIVE_ROUTE = None
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+# The answer to await, or None where the stock handler must answer: decided from the request
+# alone (its parameters, the overrides, telemetry) before any sub-dependency runs.
+LeanHandler = Callable[[Request], Awaitable[Response] | None]
 
 # Dependant fields that make a dependency or an endpoint need the general solver.
 _UNSUPPORTED_PARAMS = (
@@ -132,12 +139,22 @@ class LeanRoute(APIRoute):
         context = _EFFECTIVE_ROUTE.get()
         if context is not None and context.original_route is self:
             route = context
-        return _lean_handler(route, stock) or stock
+        lean = lean_handler(route)
+        if lean is None:
+            return stock
+
+        async def handler(request: Request) -> Response:
+            answer = lean(request)
+            return await (answer if answer is not None else stock(request))
+
+        return handler
 
 
-def _lean_handler(route: Any, stock: Handler) -> Handler | None:
+def lean_handler(route: Any) -> LeanHandler | None:
     """The lean handler of ``route`` (an APIRoute or FastAPI's per-inclusion view of one), or
-    None when its shape needs the stock handler."""
+    None when its shape needs the stock handler (see ``LeanHandler``)."""
+    if _EFFECTIVE_ROUTE is None:
+        return None
     dependant: Dependant = route.dependant
     subs = dependant.dependencies
     calls = [sub.call for sub in subs]
@@ -181,25 +198,28 @@ def _lean_handler(route: Any, stock: Handler) -> Handler | None:
         "exclude_none": route.response_model_exclude_none,
     }
 
-    async def handler(request: Request) -> Response:
+    def handler(request: Request) -> Awaitable[Response] | None:
         if (
             overrides_provider is not None
             and getattr(overrides_provider, "dependency_overrides", None)
         ) or _get_request_telemetry() is not None:
-            return await stock(request)
+            return None
         values: dict[str, Any] = {}
         if path_fields:
             path_values, errors = request_params_to_args(path_fields, request.path_params)
             if errors:
-                return await stock(request)
+                return None
             values.update(path_values)
         if no_query is not None and not request.scope["query_string"]:
             values.update(no_query)
         elif query_fields:
             query_values, errors = request_params_to_args(query_fields, request.query_params)
             if errors:
-                return await stock(request)
+                return None
             values.update(query_values)
+        return answer(request, values)
+
+    async def answer(request: Request, values: dict[str, Any]) -> Response:
         for call, request_param, name in steps:
             solved = await call(**{request_param: request})
             if name is not None:

@@ -38,8 +38,16 @@ def register(app: typer.Typer) -> None:
         port: int = typer.Option(8080, "--port", help="Port to listen on."),
         workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
         demo: bool = typer.Option(False, "--demo", help="Create (once) and print demo data."),
+        access_log: bool = typer.Option(
+            False,
+            "--access-log",
+            help="Log each request: method, path (never the query), status, time "
+            "(also NINJA_OAUTH_ACCESS_LOG=true).",
+        ),
     ) -> None:
         """Migrate the database if needed and serve everything on one port."""
+        if access_log:
+            os.environ["NINJA_OAUTH_ACCESS_LOG"] = "true"
         issuer_default = f"http://{'[' + host + ']' if ':' in host else host}:{port}"
         if "NINJA_OAUTH_ISSUER" not in os.environ:
             os.environ["NINJA_OAUTH_ISSUER"] = issuer_default

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.applications import Starlette
@@ -18,12 +19,14 @@ from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Mount, Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ninja_oauth import __version__
 from ninja_oauth.api import build_api_router
-from ninja_oauth.api.errors import install_api_error_handlers
+from ninja_oauth.api.errors import API_PREFIX, install_api_error_handlers
+from ninja_oauth.api.lane import ApiLane
 from ninja_oauth.settings import Settings, load_settings
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories.maintenance import purge_expired
@@ -37,9 +40,11 @@ from ninja_oauth.web.services import Services, templates
 def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     """Build the app for one configuration; the database must already be migrated.
 
-    The root is a plain Starlette app holding the OAuth endpoints and pages; the Public API is a
+    The root is a Starlette app holding the OAuth endpoints and pages; the Public API is a
     FastAPI app mounted beneath it (for its OpenAPI docs and models). The token endpoint so
     never pays for FastAPI's layers, and only the browser pages carry the session middleware.
+    Requests under /v2/ skip the root's routes and go straight to the API (``_Root``), through
+    its lane for the reads (api/lane.py).
     """
     install_log_filters()
     own_store = store is None
@@ -81,7 +86,8 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         same_site="lax",
         https_only=settings.issuer.startswith("https://"),
     )
-    app = Starlette(
+    app = _Root(
+        api=ApiLane(api),
         routes=[
             *oauth_routes(with_session),
             Route("/", home),
@@ -89,7 +95,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
             Mount("", app=api),
         ],
         exception_handlers=dict(EXCEPTION_HANDLERS),
-        middleware=[Middleware(SecurityHeaders)],
+        middleware=[Middleware(SecurityHeaders, access_log=settings.access_log)],
         lifespan=lifespan,
     )
     for state in (app.state, api.state):
@@ -97,6 +103,52 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
         state.store = the_store
         state.hasher = svc.hasher
     return app
+
+
+class _Root(Starlette):
+    """The root app, with one shortcut: an HTTP request under /v2/ goes from the user middleware
+    (SecurityHeaders) straight to ``api``, the Public API's lane, past the root's own layers.
+
+    Those layers would only pass such a request on: no root route but the final
+    ``Mount("", api)`` matches a path under /v2/ (checked here), and the API answers its
+    errors itself, 404 and 405 included (an unexpected error, which the root's error
+    middleware used to log a second time, is now logged once). Every other request and the
+    lifespan take the root's whole stack, as does a request under a ``root_path`` (its routes
+    then match the path without it).
+    """
+
+    def __init__(self, *, api: ASGIApp, routes: list[BaseRoute], **kwargs: Any) -> None:
+        *own, last = routes
+        assert isinstance(last, Mount) and last.path == "", "the API is mounted last, at the root"
+        for route in own:
+            path = getattr(route, "path", None)
+            assert isinstance(path, str) and "{" not in path, route
+            assert not (path + "/").startswith(_API_PATHS), f"{path} is under {_API_PATHS}"
+        super().__init__(routes=routes, **kwargs)
+        self._api = api
+
+    def build_middleware_stack(self) -> ASGIApp:
+        site = super().build_middleware_stack()
+        api = self._api
+        for cls, args, kwargs in reversed(self.user_middleware):
+            api = cls(api, *args, **kwargs)
+        router = self.router
+
+        async def by_path(scope: Scope, receive: Receive, send: Send) -> None:
+            if (
+                scope["type"] == "http"
+                and scope["path"].startswith(_API_PATHS)
+                and not scope.get("root_path")
+            ):
+                scope.setdefault("router", router)  # as the root's router sets it, for url_for
+                await api(scope, receive, send)
+            else:
+                await site(scope, receive, send)
+
+        return by_path
+
+
+_API_PATHS = API_PREFIX + "/"
 
 
 PURGE_EVERY = 600

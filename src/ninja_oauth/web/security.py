@@ -25,10 +25,14 @@ _PAGE_HEADERS = [
 
 
 class SecurityHeaders:
-    """Raw ASGI middleware (no BaseHTTPMiddleware: it costs a task per request)."""
+    """Raw ASGI middleware (no BaseHTTPMiddleware: it costs a task per request), and the access
+    log when it is on (``NINJA_OAUTH_ACCESS_LOG``; off by default, as Keycloak's is: a line
+    through ``logging`` costs about as much as issuing a token's database work, and a reverse
+    proxy usually keeps this log)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access_log: bool = False) -> None:
         self.app = app
+        self.access_log = access_log
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -52,7 +56,7 @@ class SecurityHeaders:
         try:
             await self.app(scope, receive, send_with_headers)
         finally:
-            if access_log.isEnabledFor(logging.INFO):
+            if self.access_log and access_log.isEnabledFor(logging.INFO):
                 # Path only: the query of an OAuth endpoint can hold a secret (DESIGN §6).
                 access_log.info(
                     '%s "%s %s" %d %.1fms',
