@@ -210,6 +210,8 @@ def test_client_secret_in_the_url_query_is_refused(server: LiveServer, m2m: dict
         (b"grant_type=client_credentials", {"Authorization": "Basic !!!"}, 401, "invalid_client"),
         (b"grant_type=client_credentials&grant_type=refresh_token", {}, 400, "invalid_request"),
         (b"client_id=x\xff\xfe&grant_type=client_credentials", {}, 400, "invalid_client"),
+        (b"grant_type=client_credentials&x=" + b"y" * 70_000, {}, 400, "invalid_request"),
+        (b"&".join(b"p%d=1" % i for i in range(101)), {}, 400, "invalid_request"),
     ],
     ids=[
         "nul-client-id",
@@ -218,6 +220,8 @@ def test_client_secret_in_the_url_query_is_refused(server: LiveServer, m2m: dict
         "bad-base64",
         "repeated-grant-type",
         "bad-utf8",
+        "body-over-64-KiB",
+        "over-100-parameters",
     ],
 )
 def test_malformed_requests_get_an_oauth_error_never_a_500(
@@ -247,3 +251,21 @@ def test_token_parameters_in_the_url_query_are_not_read(
         "unsupported_grant_type",
         "Missing 'grant_type'; use authorization_code, client_credentials or refresh_token.",
     )
+
+
+def test_the_body_is_decoded_as_html_forms_encode_it(
+    server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    """'+' is a space, %XX escapes are decoded, empty fields and a bare name are harmless."""
+    client_id = "".join(f"%{b:02X}" for b in m2m["client_id"].encode())
+    with server.client() as http:
+        response = http.post(
+            "/ws/oauth/token",
+            content=(
+                f"&&grant_type=client_credentials&client_id={client_id}&flag"
+                f"&client_secret={m2m['client_secret']}&scope=management+monitoring&"
+            ).encode(),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+    assert response.status_code == 200, response.text
+    assert response.json()["scope"] == "monitoring management"

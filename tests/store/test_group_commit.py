@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from ninja_oauth.oauth.domain import App, NewToken
 from ninja_oauth.oauth.ports import Repositories
+from ninja_oauth.store import db
 from ninja_oauth.store.db import NeedsWriter, Store
 from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.repositories import build_repositories
@@ -41,6 +42,12 @@ def store(db_path: Path) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def lock_path(db_path: Path) -> Path:
+    """The file lock every writer of this store takes (store/db.py)."""
+    return db_path.with_name(db_path.name + ".write-lock")
 
 
 @pytest.fixture
@@ -152,10 +159,9 @@ def test_a_failing_unit_fails_alone_and_the_others_commit(
 
 
 def test_a_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
-    store: Store, repos: Repositories, app: App
+    store: Store, repos: Repositories, app: App, lock_path: Path
 ) -> None:
     token = _token(app)
-    lock_path = Path(f"{store.url.removeprefix('sqlite:///')}.write-lock")
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
 
     async def main() -> None:
@@ -216,3 +222,110 @@ def test_postgresql_never_defers(pg_database_url: str) -> None:
             pass
     finally:
         pg.close()
+
+
+def test_a_failure_before_the_insert_answers_the_request_and_the_next_batch_works(
+    store: Store, repos: Repositories, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No connection (say, out of file descriptors) fails the batch; it never hangs, and the
+    next request's batch is written."""
+    failed, fine = _token(app), _token(app)
+    real = store._loop_writer
+    calls = 0
+
+    def once_broken() -> Any:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise sqlite3.OperationalError("unable to open database file")
+        return real()
+
+    monkeypatch.setattr(store, "_loop_writer", once_broken)
+
+    async def main() -> None:
+        with pytest.raises(sqlite3.OperationalError):
+            await asyncio.wait_for(
+                store.commit_deferred(_deferred_save(store, repos, failed)), timeout=5
+            )
+        await asyncio.wait_for(store.commit_deferred(_deferred_save(store, repos, fine)), 5)
+
+    asyncio.run(main())
+    assert not _stored(store, failed.access_digest)
+    assert _stored(store, fine.access_digest)
+
+
+def test_a_failing_writer_path_answers_the_request(
+    store: Store, repos: Repositories, app: App, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    token = _token(app)
+    monkeypatch.setattr(db, "FLUSH_PATIENCE", 0.0)
+    monkeypatch.setattr(store, "_insert_now", lambda units: False)  # the locks are always taken
+
+    def broken(stack: Any) -> Any:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(store, "_writer_connection", broken)
+
+    async def main() -> None:
+        with pytest.raises(sqlite3.OperationalError):
+            await asyncio.wait_for(
+                store.commit_deferred(_deferred_save(store, repos, token)), timeout=5
+            )
+
+    asyncio.run(main())
+    assert not _stored(store, token.access_digest)
+
+
+def test_a_batch_left_by_a_closed_loop_does_not_hold_up_the_next_loop(
+    store: Store, repos: Repositories, app: App, lock_path: Path
+) -> None:
+    abandoned, later = _token(app), _token(app)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+
+    async def give_up() -> None:
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(
+                store.commit_deferred(_deferred_save(store, repos, abandoned)), timeout=0.02
+            )
+
+    try:
+        asyncio.run(give_up())  # its batch was still waiting for the lock when the loop closed
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+    async def main() -> None:
+        await asyncio.wait_for(store.commit_deferred(_deferred_save(store, repos, later)), 5)
+
+    asyncio.run(main())
+    assert _stored(store, later.access_digest)
+
+
+def test_a_reader_holding_the_wal_never_holds_up_the_writers(
+    store: Store, repos: Repositories, app: App, db_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The checkpointer restarts a long WAL only once a passive checkpoint copied it all; a
+    reader still on it (a backup, a report) just postpones the restart."""
+    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 0.01)
+    monkeypatch.setattr(db, "CHECKPOINT_RESTART_PAGES", 5)
+    reader = sqlite3.connect(db_path, isolation_level=None)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM tokens").fetchone()  # a snapshot kept open
+    slowest = 0.0
+
+    async def main() -> None:
+        nonlocal slowest
+        for _ in range(40):
+            units = [_deferred_save(store, repos, _token(app)) for _ in range(5)]
+            started = time.monotonic()
+            await asyncio.gather(*(store.commit_deferred(u) for u in units))
+            slowest = max(slowest, time.monotonic() - started)
+            await asyncio.sleep(0.01)
+
+    try:
+        asyncio.run(main())
+    finally:
+        reader.execute("ROLLBACK")
+        reader.close()
+    assert slowest < 0.5

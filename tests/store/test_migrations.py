@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+from alembic import command
 from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.exc import IntegrityError
 
 from ninja_oauth.store.migrate import alembic_config, migrate
 from ninja_oauth.store.tables import metadata
@@ -80,3 +83,48 @@ def test_migrating_again_is_a_no_op_that_keeps_the_data(database_url: str) -> No
     finally:
         engine.dispose()
     assert emails == ["kept@example.com"]
+
+
+def _token_sql(n: int, refresh: str | None) -> str:
+    refresh_value = f"'{refresh}'" if refresh else "NULL"
+    return (
+        "INSERT INTO tokens (access_digest, refresh_digest, client_id, scope, grant_id, "
+        "grant_type, issued_at, access_expires_at) VALUES "
+        f"('a{n}', {refresh_value}, 'mig-app', 'monitoring', 'g{n}', 'client_credentials', 1, 2)"
+    )
+
+
+def test_0003_keeps_the_tokens_and_refresh_digests_stay_unique(database_url: str) -> None:
+    """From 0002 (a unique constraint) to the partial unique index: rows survive, NULLs are
+    free to repeat, a real refresh digest still cannot."""
+    config = alembic_config(database_url)
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+            for name in reversed(metadata.sorted_tables):
+                cascade = " CASCADE" if engine.dialect.name == "postgresql" else ""
+                conn.execute(text(f"DROP TABLE IF EXISTS {name.name}{cascade}"))
+        with engine.begin() as conn:
+            config.attributes["connection"] = conn
+            command.upgrade(config, "0002")
+            conn.execute(
+                text(
+                    "INSERT INTO apps (client_id, name, platform, redirect_uris, scopes, "
+                    "grant_types, created_at) VALUES ('mig-app', 'M', 'api_services', '[]', "
+                    "'monitoring', 'client_credentials', 1)"
+                )
+            )
+            conn.execute(text(_token_sql(1, "r1")))
+            conn.execute(text(_token_sql(2, None)))
+        migrate(database_url)
+        with engine.begin() as conn:
+            conn.execute(text(_token_sql(3, None)))
+            assert conn.execute(text("SELECT count(*) FROM tokens")).scalar_one() == 3
+        with pytest.raises(IntegrityError), engine.begin() as conn:
+            conn.execute(text(_token_sql(4, "r1")))
+        with engine.connect() as conn:
+            indexes = {i["name"]: i for i in inspect(conn).get_indexes("tokens")}
+        assert indexes["ix_tokens_refresh_digest"]["unique"]
+    finally:
+        engine.dispose()

@@ -12,9 +12,11 @@ A request whose only writes are new rows (a client_credentials token) can run on
 on SQLite (``deferred``) and hand its rows to a group commit (``commit_deferred``): the rows of
 every request that reached that point in the same turn of the loop are inserted in one
 transaction. The loop writes them itself only when that cannot wait: the write locks are free
-at once (never waited for) and the commit does not touch the disk (WAL with
-``synchronous=NORMAL`` syncs only at checkpoints, which this store runs in a background
-thread). Otherwise the batch goes to the writer path, which waits its turn.
+at once (never waited for), and its commits do not wait for the disk (WAL with
+``synchronous=NORMAL`` syncs at checkpoints, which this store runs in a background thread; the
+one sync a loop's commit can meet is of the WAL's 32-byte header, when it happens to be the
+first write after a completed checkpoint). Otherwise the batch goes to the writer path, which
+waits its turn.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ Unit = tuple[list[Write], "asyncio.Future[None]"]
 # writer finds no reader on it, and some worker is always reading.
 CHECKPOINT_EVERY = 0.25
 CHECKPOINT_RESTART_PAGES = 8000
+RESTART_WAIT_MS = 20
 
 # When the write locks are taken (mostly by another process's batch, for tens of microseconds),
 # the loop tries again on each of its turns for FLUSH_SPIN seconds (other requests run
@@ -241,33 +244,43 @@ class Store:
             return
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        queued: list[Unit] | None = getattr(self._local, "queued", None)
-        if queued is None:
+        batch: _Batch | None = getattr(self._local, "batch", None)
+        if batch is None or batch.loop is not loop:
             # The first unit of this turn of the loop: the batch is written once the requests
             # that are ready now have run up to this point too (a unit that comes while a
-            # flush waits for the lock joins its batch).
-            queued = self._local.queued = []
-            loop.call_soon(self._flush_queued, time.monotonic())
-        queued.append((writes, future))
+            # flush waits for the lock joins its batch). A batch of another, closed loop is
+            # left behind: its requests went with it.
+            batch = self._local.batch = _Batch(loop)
+            loop.call_soon(self._flush, batch, time.monotonic())
+        batch.units.append((writes, future))
         self._start_checkpointer()
         await future
 
-    def _flush_queued(self, since: float) -> None:
-        """Write the queued batch now if the locks are free; else try again a little later
-        without blocking the loop (another process's batch holds them for tens of
-        microseconds), and after a while leave it to the writer path, which waits."""
-        batch: list[Unit] = self._local.queued
-        if self._insert_now(batch):
-            self._local.queued = None
-            return
-        waited = time.monotonic() - since
-        if waited < FLUSH_SPIN:
-            asyncio.get_running_loop().call_soon(self._flush_queued, since)
-        elif waited < FLUSH_PATIENCE:  # e.g. a restarting checkpoint: a few milliseconds
-            asyncio.get_running_loop().call_later(0.001, self._flush_queued, since)
-        else:
-            self._local.queued = None
-            self._executor.submit(self._insert_on_writer, batch)
+    def _flush(self, batch: _Batch, since: float) -> None:
+        """Write the batch now if the locks are free; else try again a little later without
+        blocking the loop (another process's batch holds them for tens of microseconds), and
+        after a while leave it to the writer path, which waits. Whatever fails, every request
+        of the batch is answered."""
+        try:
+            if self._insert_now(batch.units):
+                self._close_batch(batch)
+                return
+            waited = time.monotonic() - since
+            if waited < FLUSH_SPIN:
+                batch.loop.call_soon(self._flush, batch, since)
+            elif waited < FLUSH_PATIENCE:  # e.g. a restarting checkpoint: a few milliseconds
+                batch.loop.call_later(0.001, self._flush, batch, since)
+            else:
+                self._close_batch(batch)
+                self._executor.submit(self._insert_on_writer, batch.units)
+        except Exception as exc:  # no connection, a shut-down executor...: fail, never hang
+            self._close_batch(batch)
+            _settle([(unit, exc) for unit in batch.units])
+
+    def _close_batch(self, batch: _Batch) -> None:
+        """No more units join ``batch``: the next one starts a new batch."""
+        if getattr(self._local, "batch", None) is batch:
+            self._local.batch = None
 
     def _insert_now(self, batch: list[Unit]) -> bool:
         """Write the batch on this thread if that cannot wait (see the module docstring);
@@ -295,18 +308,24 @@ class Store:
         return True
 
     def _insert_on_writer(self, batch: list[Unit]) -> None:
-        """The writer path's side: wait for the locks, write, wake the requests."""
-        with contextlib.ExitStack() as stack:
-            driver = self._writer_connection(stack).connection.dbapi_connection
-            assert driver is not None
-            stack.enter_context(self._exclusive())
-            driver.execute("BEGIN IMMEDIATE")
-            outcomes = self._insert_batch(driver, batch)
+        """The writer path's side: wait for the locks, write, wake the requests (with the
+        error, if the locks or the write failed)."""
+        outcomes: list[tuple[Unit, BaseException | None]]
+        try:
+            with contextlib.ExitStack() as stack:
+                driver = self._writer_connection(stack).connection.dbapi_connection
+                assert driver is not None
+                stack.enter_context(self._exclusive())
+                driver.execute("BEGIN IMMEDIATE")
+                outcomes = self._insert_batch(driver, batch)
+        except Exception as exc:
+            outcomes = [(unit, exc) for unit in batch]
         by_loop: dict[asyncio.AbstractEventLoop, list[tuple[Unit, BaseException | None]]] = {}
         for unit, failure in outcomes:
             by_loop.setdefault(unit[1].get_loop(), []).append((unit, failure))
         for loop, settled in by_loop.items():
-            loop.call_soon_threadsafe(_settle, settled)
+            with contextlib.suppress(RuntimeError):  # a closed loop: its requests are gone
+                loop.call_soon_threadsafe(_settle, settled)
 
     def _insert_batch(
         self, driver: Any, batch: list[Unit]
@@ -374,22 +393,37 @@ class Store:
 
     def _checkpoint_loop(self) -> None:
         """Copy the WAL back into the database off the event loop (the loop's writes never
-        checkpoint, so never sync to disk). A passive checkpoint runs beside the writers and
-        does the bulk of the copying; a long WAL is then restarted holding the writers back
-        for a few milliseconds (the loops try again meanwhile)."""
-        conn = sqlite3.connect(str(self._sqlite_path), isolation_level=None)
-        conn.execute("PRAGMA busy_timeout=10000")
+        checkpoint). Errors are tried again on the next pass; the WAL stays valid meanwhile."""
+        conn: sqlite3.Connection | None = None
         try:
             while not self._closing.wait(CHECKPOINT_EVERY):
                 try:
-                    _, pages, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-                    if pages > CHECKPOINT_RESTART_PAGES:
-                        with self._exclusive():
-                            conn.execute("PRAGMA wal_checkpoint(RESTART)")
-                except sqlite3.Error:  # tried again next time; the WAL stays valid meanwhile
+                    if conn is None:
+                        conn = sqlite3.connect(str(self._sqlite_path), isolation_level=None)
+                        conn.execute(f"PRAGMA busy_timeout={RESTART_WAIT_MS}")
+                    self._checkpoint(conn)
+                except (sqlite3.Error, OSError):
                     continue
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
+
+    def _checkpoint(self, conn: sqlite3.Connection) -> None:
+        """A passive checkpoint runs beside the writers and does the bulk of the copying. A
+        long WAL that it copied whole is then restarted, holding this store's writers back
+        for a moment (their loops try again meanwhile); a reader still on the WAL makes the
+        restart give up after RESTART_WAIT_MS, to be tried on a later pass. The first write
+        into a restarted WAL syncs its new header to disk: it is made here too, not by a
+        request on the event loop."""
+        _, pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+        if pages <= CHECKPOINT_RESTART_PAGES or copied < pages:
+            return
+        with self._exclusive():
+            busy, _, _ = conn.execute("PRAGMA wal_checkpoint(RESTART)").fetchone()
+            if not busy:
+                # Rewriting the header's user_version with its value is a one-page write.
+                version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+                conn.execute(f"PRAGMA user_version={version}")
 
     # -- write transactions --------------------------------------------------------------
 
@@ -545,7 +579,7 @@ class Store:
     def close(self) -> None:
         self._closing.set()
         if self._checkpointer is not None:
-            self._checkpointer.join(timeout=5)
+            self._checkpointer.join()  # a pass takes milliseconds (RESTART_WAIT_MS at most waiting)
         self._executor.shutdown(wait=False)
         for raw in self._raw_connections:
             raw.close()
@@ -555,14 +589,25 @@ class Store:
                 writer.close()
         self._writer_connections.clear()
         self.engine.dispose()
-        if self._lock_fd is not None:
-            os.close(self._lock_fd)
-            self._lock_fd = None
+        with self._thread_lock:
+            if self._lock_fd is not None:
+                os.close(self._lock_fd)
+                self._lock_fd = None
 
     async def aclose(self) -> None:
         if self.async_engine is not None:
             await self.async_engine.dispose()
         self.close()
+
+
+class _Batch:
+    """The units queued on one event loop for the next group commit."""
+
+    __slots__ = ("loop", "units")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+        self.units: list[Unit] = []
 
 
 def _settle(outcomes: list[tuple[Unit, BaseException | None]]) -> None:

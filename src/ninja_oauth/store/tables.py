@@ -19,6 +19,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 metadata = MetaData(
@@ -83,7 +84,7 @@ tokens = Table(
     metadata,
     Column("id", Integer, primary_key=True),
     Column("access_digest", String(64), nullable=False, unique=True),
-    Column("refresh_digest", String(64), nullable=True, unique=True),
+    Column("refresh_digest", String(64), nullable=True),
     Column(
         "client_id", String(64), ForeignKey("apps.client_id", ondelete="CASCADE"), nullable=False
     ),
@@ -99,6 +100,14 @@ tokens = Table(
     Column("refresh_used_at", BigInteger, nullable=True),
     Column("revoked_at", BigInteger, nullable=True),
     Index("ix_tokens_grant_id", "grant_id"),
+    # Partial: most tokens have no refresh token, and indexing their NULLs is costly (0003).
+    Index(
+        "ix_tokens_refresh_digest",
+        "refresh_digest",
+        unique=True,
+        sqlite_where=text("refresh_digest IS NOT NULL"),
+        postgresql_where=text("refresh_digest IS NOT NULL"),
+    ),
 )
 
 consents = Table(

@@ -16,10 +16,23 @@ from ninja_oauth.oauth.scopes import Scope
 from ninja_oauth.store.db import NeedsWriter
 from ninja_oauth.web import authorize as authorize_page
 from ninja_oauth.web import forms
-from ninja_oauth.web.authlib_adapter import client_address, read_oauth_request, to_starlette
+from ninja_oauth.web.authlib_adapter import (
+    MAX_FORM_BYTES,
+    MAX_FORM_FIELDS,
+    FormTooLarge,
+    client_address,
+    read_oauth_request,
+    to_starlette,
+)
 from ninja_oauth.web.services import Services, services
 
 _FORM = "application/x-www-form-urlencoded"
+
+
+def _invalid_request(description: str) -> Response:
+    return to_starlette(
+        json_response(400, {"error": "invalid_request", "error_description": description})
+    )
 
 
 def _endpoint(
@@ -37,17 +50,15 @@ def _endpoint(
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
         if content_type != _FORM:
             # RFC 6749 §3.2: "using the application/x-www-form-urlencoded format".
-            return to_starlette(
-                json_response(
-                    400,
-                    {
-                        "error": "invalid_request",
-                        "error_description": "Send the parameters form-urlencoded "
-                        "(application/x-www-form-urlencoded).",
-                    },
-                )
+            return _invalid_request(
+                "Send the parameters form-urlencoded (application/x-www-form-urlencoded)."
             )
-        oauth_request = await read_oauth_request(request, svc.settings.issuer)
+        try:
+            oauth_request = await read_oauth_request(request, svc.settings.issuer)
+        except FormTooLarge:
+            return _invalid_request(
+                f"The request body is over {MAX_FORM_BYTES} bytes or {MAX_FORM_FIELDS} parameters."
+            )
         address = client_address(request, svc.settings.trusted_proxies)
         method = call(svc)
 
