@@ -165,3 +165,41 @@ def test_revocation_without_a_token_is_invalid_request(
             auth=(m2m["client_id"], m2m["client_secret"]),
         )
     assert_oauth_error(response, 400, "invalid_request", "Missing 'token' in request.")
+
+
+def test_an_unknown_token_type_hint_is_ignored(server: LiveServer, m2m: dict[str, Any]) -> None:
+    """RFC 7009 §2.1 and RFC 7662 §2.1: an unknown hint neither fails the request nor hides the
+    token (the search covers every token type)."""
+    token = _cc_token(server, m2m)
+    auth = (m2m["client_id"], m2m["client_secret"])
+    form = {"token": token, "token_type_hint": "id_token"}
+    with server.client() as http:
+        info = http.post("/ws/oauth/introspect", data=form, auth=auth)
+        assert info.status_code == 200
+        assert info.json()["active"] is True
+        assert http.post("/ws/oauth/revoke", data=form, auth=auth).status_code == 200
+        after = http.post("/ws/oauth/introspect", data={"token": token}, auth=auth)
+    assert after.json() == {"active": False}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("POST", "/ws/oauth/authorize", "GET"),
+        ("PUT", "/oauth/authorize", "GET"),
+        ("GET", "/ws/oauth/revoke", "POST"),
+        ("GET", "/ws/oauth/introspect", "POST"),
+        ("DELETE", "/oauth/token", "POST"),
+    ],
+)
+def test_another_method_on_an_oauth_endpoint_is_a_405_naming_the_right_one(
+    server: LiveServer, method: str, path: str, allowed: str
+) -> None:
+    with server.client() as http:
+        response = http.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allowed
+    assert response.json() == {
+        "error": "invalid_request",
+        "error_description": f"Use {allowed} for {path}.",
+    }

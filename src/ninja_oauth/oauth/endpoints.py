@@ -25,6 +25,18 @@ def _find(ctx: CoreContext, token: str, hint: str | None) -> TokenInfo | None:
     )
 
 
+_HINTS = ("access_token", "refresh_token")
+
+
+def _check_token_params(request: Any) -> None:
+    """RFC 7009 §2.1 and RFC 7662 §2.1: the hint is optional, a value the server does not know
+    is ignored (the search covers every token type) rather than refused."""
+    if not request.form.get("token"):
+        raise InvalidRequestError("Missing 'token' in request.")
+    if request.form.get("token_type_hint") not in (None, *_HINTS):
+        del request.form["token_type_hint"]
+
+
 class RevocationEndpoint(_Revocation):  # type: ignore[misc]
     CLIENT_AUTH_METHODS = _ALL_METHODS
 
@@ -34,8 +46,7 @@ class RevocationEndpoint(_Revocation):  # type: ignore[misc]
         return ctx
 
     def check_params(self, request: Any, client: Any) -> None:
-        if not request.form.get("token"):
-            raise InvalidRequestError("Missing 'token' in request.")
+        _check_token_params(request)
         super().check_params(request, client)
 
     def authenticate_token(self, request: Any, client: OAuthClient) -> TokenInfo | None:
@@ -74,8 +85,7 @@ class IntrospectionEndpoint(_Introspection):  # type: ignore[misc]
         return client
 
     def check_params(self, request: Any, client: Any) -> None:
-        if not request.form.get("token"):
-            raise InvalidRequestError("Missing 'token' in request.")
+        _check_token_params(request)
         super().check_params(request, client)
 
     def query_token(self, token_string: str, token_type_hint: str | None) -> TokenInfo | None:

@@ -126,17 +126,29 @@ async def metadata(request: Request) -> Response:
     )
 
 
-async def method_not_allowed(request: Request) -> Response:
-    return to_starlette(
-        json_response(
-            405,
-            {
-                "error": "invalid_request",
-                "error_description": f"Use POST for {request.url.path}.",
-            },
-            [("Allow", "POST")],
+def method_not_allowed(allowed: str) -> Callable[[Request], Awaitable[Response]]:
+    """A 405 naming the method to use. Without it, another method on an endpoint's path would
+    fall through to the Public API's catch-all mount and get its 404."""
+
+    async def answer(request: Request) -> Response:
+        return to_starlette(
+            json_response(
+                405,
+                {
+                    "error": "invalid_request",
+                    "error_description": f"Use {allowed} for {request.url.path}.",
+                },
+                [("Allow", allowed)],
+            )
         )
-    )
+
+    return answer
+
+
+# Each endpoint's one method; every other method gets a 405 (HEAD goes with GET).
+_ALLOWED = {"/authorize": "GET", "/token": "POST", "/revoke": "POST", "/introspect": "POST"}
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+_OTHER_METHODS = {m: [x for x in _METHODS if x != m] for m in ("GET", "POST")}
 
 
 def oauth_routes(with_session: Callable[[ASGIApp], ASGIApp]) -> list[BaseRoute]:
@@ -155,8 +167,11 @@ def oauth_routes(with_session: Callable[[ASGIApp], ASGIApp]) -> list[BaseRoute]:
             Route(prefix + "/authorize", page(authorize_page.authorize), methods=["GET"]),
             Route(prefix + "/login", page(forms.login), methods=["POST"]),
             Route(prefix + "/consent", page(forms.consent), methods=["POST"]),
-            Route(prefix + "/token", method_not_allowed, methods=["GET"]),
             Route(prefix + "/revoke", revoke, methods=["POST"]),
             Route(prefix + "/introspect", introspect, methods=["POST"]),
         ]
+        for path, allowed in _ALLOWED.items():
+            routes.append(
+                Route(prefix + path, method_not_allowed(allowed), methods=_OTHER_METHODS[allowed])
+            )
     return routes
