@@ -4,6 +4,10 @@ read."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import delete, insert, update
+
+from ninja_oauth.store.api_tables import organizations
+from ninja_oauth.store.db import Store
 
 ORG_ONE_LOCATIONS = ["Main Clinic", "Northside Clinic", "Lab"]
 
@@ -235,3 +239,41 @@ def test_an_organizations_devices_page_by_id(
     assert {d["organizationId"] for d in all_of_them} == {1}
     page = client.get("/v2/organization/1/devices?pageSize=3&after=3", headers=monitoring)
     assert [d["id"] for d in page.json()] == [4, 5, 6]
+
+
+def test_the_organizations_list_follows_every_change_whoever_makes_it(
+    client: TestClient, store: Store, everything: dict[str, str]
+) -> None:
+    """The list's body is kept per version of the organizations table (api/versioned.py); a
+    change through the API, or straight in the database as the CLI or another worker would
+    make it, shows on the very next read."""
+
+    def listed() -> list[object]:
+        response = client.get("/v2/organizations", headers=everything)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "application/json"
+        return names(response.json())
+
+    first = listed()
+    assert listed() == first  # the kept body
+    patched = client.patch("/v2/organization/2", json={"name": "Renamed"}, headers=everything)
+    assert patched.status_code == 204
+    assert listed()[1] == "Renamed"
+    with store.transaction() as conn:
+        conn.execute(update(organizations).where(organizations.c.id == 3).values(name="By SQL"))
+    assert listed()[2] == "By SQL"
+    with store.transaction() as conn:
+        conn.execute(
+            insert(organizations).values(
+                name="Inserted by SQL",
+                node_approval_mode="AUTOMATIC",
+                user_data={},
+                tags=[],
+                fields={},
+                created_at=1,
+            )
+        )
+    assert listed() == [first[0], "Renamed", "By SQL", *first[3:], "Inserted by SQL"]
+    with store.transaction() as conn:
+        conn.execute(delete(organizations).where(organizations.c.name == "Inserted by SQL"))
+    assert len(listed()) == len(first)

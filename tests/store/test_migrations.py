@@ -105,6 +105,8 @@ def test_0003_keeps_the_tokens_and_refresh_digests_stay_unique(database_url: str
             for name in reversed(metadata.sorted_tables):
                 cascade = " CASCADE" if engine.dialect.name == "postgresql" else ""
                 conn.execute(text(f"DROP TABLE IF EXISTS {name.name}{cascade}"))
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("DROP FUNCTION IF EXISTS organizations_changed()"))
         with engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "0002")

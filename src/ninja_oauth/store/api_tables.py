@@ -36,6 +36,15 @@ organizations = Table(
     Column("created_at", BigInteger, nullable=False),
 )
 
+# A counter per table, bumped by triggers on every change (migration 0004): what readers
+# derive from a table stays valid while its version does.
+data_versions = Table(
+    "data_versions",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
 locations = Table(
     "locations",
     metadata,

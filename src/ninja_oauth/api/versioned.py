@@ -1,0 +1,33 @@
+"""Serialized response bodies kept per table version (store/repositories/versions.py).
+
+A list read whose answer depends on one table only can keep the bytes it sent, keyed by its
+query parameters, and send them again while the table's version is unchanged: the bearer check
+and the scope check still run on every request; what is skipped is reading the rows, building
+the response models and serializing them. The version is read before the rows, so a body is
+never older than the version it is kept under (a write in between only bumps the version past
+it, and the next request reads afresh).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+
+
+class VersionedBodies:
+    """Bodies by key, each valid for one version; at most ``size`` keys (then all are dropped:
+    the keys are query parameters, which a caller can vary at will)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._bodies: dict[Hashable, tuple[int, bytes]] = {}
+
+    def get(self, key: Hashable, version: int) -> bytes | None:
+        kept = self._bodies.get(key)
+        if kept is None or kept[0] != version:
+            return None
+        return kept[1]
+
+    def put(self, key: Hashable, version: int, body: bytes) -> None:
+        if len(self._bodies) >= self._size and key not in self._bodies:
+            self._bodies.clear()
+        self._bodies[key] = (version, body)
