@@ -17,6 +17,7 @@ import contextlib
 import json
 import os
 import platform
+import re
 import secrets
 import signal
 import socket
@@ -24,9 +25,11 @@ import string
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -185,6 +188,7 @@ class Case:
     server: Server
     result: WrkResult | None = None
     cpu_us_per_request: float | None = None
+    split: str = "-"  # how the server's worker processes shared wrk's connections
 
 
 def ninja_env(tmp: Path, port: int) -> dict[str, str]:
@@ -213,12 +217,35 @@ def prepare_ninja(env: dict[str, str]) -> dict[str, Any]:
     return app
 
 
+def connection_split(port: int) -> str:
+    """Established connections to ``port`` per server process, busiest first ("6/2"), read
+    with ``ss`` (uvicorn's workers accept from one shared socket: one that wakes first takes
+    every pending connection, and a busier worker caps the throughput). "-" without ss."""
+    try:
+        out = subprocess.run(
+            ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        ).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return "-"
+    pids = re.findall(r"pid=(\d+)", out)
+    counts = sorted(Counter(pids).values(), reverse=True)
+    return "/".join(str(c) for c in counts) if counts else "-"
+
+
 def measure(case: Case, args: argparse.Namespace) -> None:
     common = {"connections": args.connections, "threads": args.threads}
     if args.warmup > 0:
         run_wrk(case.url, case.script, case.env, duration=args.warmup, **common)
     cpu_before = case.server.cpu_seconds()
+    port = int(case.url.split(":")[2].split("/")[0])
+    sampler = threading.Timer(min(2.0, args.duration / 2), _sample_split, (case, port))
+    sampler.start()
     result = run_wrk(case.url, case.script, case.env, duration=args.duration, **common)
+    sampler.join()
     cpu_after = case.server.cpu_seconds()
     if args.verbose:
         print(f"--- {case.label}\n{result.output}", file=sys.stderr)
@@ -226,6 +253,10 @@ def measure(case: Case, args: argparse.Namespace) -> None:
     if cpu_before is not None and cpu_after is not None and result.requests:
         # Requests still in flight at the end are few (8 connections): ignore them.
         case.cpu_us_per_request = (cpu_after - cpu_before) / result.requests * 1e6
+
+
+def _sample_split(case: Case, port: int) -> None:
+    case.split = connection_split(port)
 
 
 def fmt_ms(value: float) -> str:
@@ -252,7 +283,7 @@ def _ratio_checks(
 
 
 def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float]) -> None:
-    line = "-" * 95
+    line = "-" * 102
     print()
     print(
         f"ninja-oauth bench: wrk {args.threads} threads x {args.connections} connections, "
@@ -267,7 +298,7 @@ def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float
     print(line)
     print(
         f"{'endpoint':44} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8} {'body':>6}"
-        f" {'CPU/req':>9}"
+        f" {'CPU/req':>9} {'conns':>6}"
     )
     print(line)
     results: dict[tuple[str, str], WrkResult] = {}
@@ -280,7 +311,7 @@ def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float
         cpu = "-" if case.cpu_us_per_request is None else f"{case.cpu_us_per_request:.0f}us"
         print(
             f"{case.label:44} {r.requests_per_s:9.1f} {fmt_ms(r.p50_ms):>9} "
-            f"{fmt_ms(r.p99_ms):>9} {bad:>8} {case.body_bytes:>5}B {cpu:>9}"
+            f"{fmt_ms(r.p99_ms):>9} {bad:>8} {case.body_bytes:>5}B {cpu:>9} {case.split:>6}"
         )
     print(line)
 
@@ -315,6 +346,10 @@ def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float
             )
     met = sum(1 for *_, ok in checks if ok)
     print(f"{met}/{len(checks)} targets met (informational: `make bench` never fails on them).")
+    print(
+        "conns: wrk's connections per worker process, busiest first; an uneven split caps "
+        "req/s at what the busiest worker serves."
+    )
 
 
 @dataclass
