@@ -146,22 +146,41 @@ def test_native_app_with_pkce_and_no_secret_on_any_loopback_port(
     assert refreshed.status_code == 200
 
 
-def test_wrong_code_verifier_is_invalid_grant(server: LiveServer, spa: dict[str, Any]) -> None:
-    _, challenge = pkce_pair()
+def test_wrong_code_verifier_is_invalid_grant_and_does_not_burn_the_code(
+    server: LiveServer, spa: dict[str, Any]
+) -> None:
+    """Someone who intercepted the code but has no verifier (or redirect URI) is refused, and
+    the app's own exchange then still succeeds: the code is consumed only by a request that
+    passes every check."""
+    verifier, challenge = pkce_pair()
     params = _code_params(spa, SPA_CB, code_challenge=challenge, code_challenge_method="S256")
+    form = {"grant_type": "authorization_code", "client_id": spa["client_id"]}
     with server.client() as browser:
         code = query_of(authorize(browser, params, user=server.user()).headers["location"])["code"]
-        response = browser.post(
+        form["code"] = code
+        wrong_verifier = browser.post(
             "/ws/oauth/token",
-            data={
-                "grant_type": "authorization_code",
-                "client_id": spa["client_id"],
-                "code": code,
-                "code_verifier": pkce_pair()[0],
-                "redirect_uri": SPA_CB,
-            },
+            data={**form, "code_verifier": pkce_pair()[0], "redirect_uri": SPA_CB},
         )
-    assert_oauth_error(response, 400, "invalid_grant", "Code challenge failed.")
+        wrong_redirect = browser.post(
+            "/ws/oauth/token",
+            data={**form, "code_verifier": verifier, "redirect_uri": SPA_CB + "/other"},
+        )
+        right = browser.post(
+            "/ws/oauth/token", data={**form, "code_verifier": verifier, "redirect_uri": SPA_CB}
+        )
+        replay = browser.post(
+            "/ws/oauth/token", data={**form, "code_verifier": verifier, "redirect_uri": SPA_CB}
+        )
+    assert_oauth_error(wrong_verifier, 400, "invalid_grant", "Code challenge failed.")
+    assert_oauth_error(wrong_redirect, 400, "invalid_grant", "Invalid 'redirect_uri' in request.")
+    assert right.status_code == 200, right.text
+    assert_oauth_error(
+        replay,
+        400,
+        "invalid_grant",
+        "The code was already used; the tokens issued from it have been revoked.",
+    )
 
 
 def test_missing_code_verifier_is_invalid_request(server: LiveServer, spa: dict[str, Any]) -> None:

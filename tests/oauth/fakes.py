@@ -105,6 +105,15 @@ class FakeCodes:
     def save(self, code_digest: str, code: AuthorizationCode) -> None:
         self.rows[code_digest] = _CodeRow(code)
 
+    def peek(self, code_digest: str, client_id: str) -> Consumed | AlreadyUsed | Missing:
+        with self._lock:
+            row = self.rows.get(code_digest)
+            if row is None or row.code.client_id != client_id:
+                return Missing()
+            if row.consumed_at is not None:
+                return AlreadyUsed(grant_id=row.code.grant_id, client_id=client_id)
+            return Consumed(row.code)
+
     def consume(
         self, code_digest: str, client_id: str, now: int
     ) -> Consumed | AlreadyUsed | Missing:

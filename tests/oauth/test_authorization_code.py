@@ -69,6 +69,9 @@ def test_a_wrong_s256_verifier_is_invalid_grant(core: Core) -> None:
     response = core.exchange(native, code, code_verifier=other_verifier)
     assert_oauth_error(response, 400, "invalid_grant", "Code challenge failed.")
     assert core.fakes.tokens.rows == []
+    # The failed exchange did not consume the code.
+    ((_, code_row),) = core.fakes.codes.rows.items()
+    assert code_row.consumed_at is None
 
 
 def test_the_s256_challenge_itself_is_not_accepted_as_the_verifier(core: Core) -> None:

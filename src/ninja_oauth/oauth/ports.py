@@ -59,6 +59,10 @@ class UserRepository(Protocol):
 
 class CodeRepository(Protocol):
     def save(self, code_digest: str, code: AuthorizationCode) -> None: ...
+    def peek(self, code_digest: str, client_id: str) -> Consumed | AlreadyUsed | Missing:
+        """The code as it stands, changing nothing (``Consumed`` here: not yet redeemed)."""
+        ...
+
     def consume(
         self, code_digest: str, client_id: str, now: int
     ) -> Consumed | AlreadyUsed | Missing: ...

@@ -19,7 +19,7 @@ from ninja_oauth.oauth.grants._authorize import (
     resolve_scope,
     success_redirect,
 )
-from ninja_oauth.oauth.ports import AlreadyUsed, Consumed
+from ninja_oauth.oauth.ports import AlreadyUsed, Consumed, Missing
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
@@ -81,30 +81,46 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         self.ctx.repos.codes.save(self.ctx.hasher.digest(code, s.CODE), record)
 
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
-        """Consume the code in one atomic statement (STYLE §4). RFC 6749 §4.1.2: "If an
-        authorization code is used more than once, the authorization server MUST deny the
-        request and SHOULD revoke ... all tokens previously issued based on that code"."""
+        """The code as it stands, for Authlib's checks (redirect_uri, then PKCE); it is consumed
+        only once they pass (``validate_token_request``), so a request that fails them, e.g.
+        from someone who intercepted the code but has no verifier, cannot burn it."""
         now = self.ctx.clock()
-        result = self.ctx.repos.codes.consume(
-            self.ctx.hasher.digest(code, s.CODE), client.client_id, now
-        )
-        if isinstance(result, AlreadyUsed):
-            revoked = self.ctx.repos.tokens.revoke_family(result.grant_id, now)
+        digest = self.ctx.hasher.digest(code, s.CODE)
+        return self._usable(self.ctx.repos.codes.peek(digest, client.client_id), client, now)
+
+    def validate_token_request(self) -> None:
+        super().validate_token_request()  # Authlib's checks, PKCE's hook included
+        request = self.request
+        client: OAuthClient = request.client
+        now = self.ctx.clock()
+        digest = self.ctx.hasher.digest(request.form["code"], s.CODE)
+        # Single use, in one atomic statement (STYLE §4): of two racing redemptions that both
+        # passed the checks, one consumes it and the other is a replay.
+        consumed = self.ctx.repos.codes.consume(digest, client.client_id, now)
+        request.grant_id = self._usable(consumed, client, now).grant_id
+
+    def _usable(
+        self, found: Consumed | AlreadyUsed | Missing, client: OAuthClient, now: int
+    ) -> AuthorizationCode:
+        """The code, or InvalidGrantError. RFC 6749 §4.1.2: "If an authorization code is used
+        more than once, the authorization server MUST deny the request and SHOULD revoke ...
+        all tokens previously issued based on that code"."""
+        if isinstance(found, AlreadyUsed):
+            revoked = self.ctx.repos.tokens.revoke_family(found.grant_id, now)
             self.ctx.repos.audit.record(
                 "code_replayed", client_id=client.client_id, revoked_tokens=revoked
             )
             raise InvalidGrantError(
                 "The code was already used; the tokens issued from it have been revoked."
             )
-        if not isinstance(result, Consumed):
+        if not isinstance(found, Consumed):
             raise InvalidGrantError("The code is not valid: unknown, or issued to another app.")
-        if result.code.expires_at <= now:
+        if found.code.expires_at <= now:
             raise InvalidGrantError("The code has expired; start the authorization again.")
-        self.request.grant_id = result.code.grant_id
-        return result.code
+        return found.code
 
     def delete_authorization_code(self, authorization_code: AuthorizationCode) -> None:
-        # Already consumed atomically in query_authorization_code.
+        # Already consumed atomically in validate_token_request.
         return None
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> User | None:
