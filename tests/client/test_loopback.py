@@ -10,6 +10,7 @@ import pytest
 
 from ninja_oauth.client import (
     AccessDenied,
+    IssuerMismatch,
     LoginTimeout,
     LoopbackReceiver,
     NinjaOAuth,
@@ -113,3 +114,19 @@ def test_the_callback_may_be_a_url_a_query_string_or_a_mapping(callback: object)
 def test_an_error_with_a_foreign_state_is_a_state_mismatch_not_the_error() -> None:
     with pytest.raises(StateMismatch):
         code_from_callback({"error": "access_denied", "state": "s0"}, REQUEST)
+
+
+def test_a_callback_from_the_server_asked_passes_its_iss_check() -> None:
+    callback = {"code": "c1", "state": "s1", "iss": "https://ninja.example"}
+    assert code_from_callback(callback, REQUEST) == "c1"
+
+
+@pytest.mark.parametrize(
+    "iss", ["https://attacker.example", "https://ninja.example.attacker.example", ""]
+)
+def test_a_callback_naming_another_issuer_is_refused(iss: str) -> None:
+    """RFC 9207 §2.4: a mix-up attack's callback (a code or an error) names its own issuer."""
+    with pytest.raises(IssuerMismatch):
+        code_from_callback({"code": "c1", "state": "s1", "iss": iss}, REQUEST)
+    with pytest.raises(IssuerMismatch):
+        code_from_callback({"error": "access_denied", "state": "s1", "iss": iss}, REQUEST)

@@ -102,6 +102,11 @@ class StateMismatch(NinjaOAuthError):
     """The callback's `state` is not the one sent: a possible CSRF (RFC 6749 §10.12)."""
 
 
+class IssuerMismatch(NinjaOAuthError):
+    """The callback's `iss` names another server than the one asked: a possible mix-up
+    attack (RFC 9207 §2.4)."""
+
+
 class LoginRequired(NinjaOAuthError):
     """There is no usable token and none can be obtained without the user logging in."""
 

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, quote_plus, urlencode, urlsplit, urlunsplit
 
 import httpx
 
-from ninja_oauth.client.errors import ProtocolError, StateMismatch, oauth_error
+from ninja_oauth.client.errors import IssuerMismatch, ProtocolError, StateMismatch, oauth_error
 from ninja_oauth.client.pkce import PKCE, generate_state
 from ninja_oauth.client.tokens import Token
 
@@ -201,12 +201,27 @@ def code_from_callback(callback: str | Mapping[str, str], request: Authorization
     # The state is checked first: an error redirect with a foreign state is not ours to report.
     if params.get("state") != request.state:
         raise StateMismatch("the callback's state does not match the request: log in again")
+    issuer = params.get("iss")
+    if issuer is not None and not _authorization_endpoint_of(issuer, request.url):
+        # RFC 9207 §2.4: a response naming another issuer is refused, error or code. A server
+        # that sends no `iss` (NinjaOne's regions) is not held to it.
+        raise IssuerMismatch(
+            "the callback comes from another authorization server than the one asked "
+            f"({issuer}): log in again"
+        )
     if "error" in params:
         raise oauth_error(params["error"], params.get("error_description") or None)
     code = params.get("code")
     if not code:
         raise ProtocolError("the callback has neither 'code' nor 'error'")
     return code
+
+
+def _authorization_endpoint_of(issuer: str, authorization_url: str) -> bool:
+    """Whether the authorization endpoint asked lives under ``issuer`` (its URL is the
+    issuer's, plus a path: RFC 8414 §2 and RFC 9207 §2)."""
+    base = issuer.rstrip("/")
+    return bool(base) and authorization_url.startswith(base + "/")
 
 
 def code_exchange_params(code: str, request: AuthorizationRequest) -> dict[str, str | None]:
