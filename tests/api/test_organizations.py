@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, insert, update
 
+from ninja_oauth.api.versioned import VersionedBodies
 from ninja_oauth.store.api_tables import organizations
 from ninja_oauth.store.db import Store
 
@@ -277,3 +278,15 @@ def test_the_organizations_list_follows_every_change_whoever_makes_it(
     with store.transaction() as conn:
         conn.execute(delete(organizations).where(organizations.c.name == "Inserted by SQL"))
     assert len(listed()) == len(first)
+
+
+def test_kept_bodies_stay_within_their_byte_budget() -> None:
+    kept = VersionedBodies(max_bytes=100)
+    kept.put("a", 1, b"x" * 60)
+    assert kept.get("a", 1) == b"x" * 60
+    assert kept.get("a", 2) is None  # another version
+    kept.put("b", 1, b"y" * 60)  # over budget: what was kept goes
+    assert kept.get("a", 1) is None
+    assert kept.get("b", 1) == b"y" * 60
+    kept.put("c", 1, b"z" * 101)  # larger than the budget: never kept
+    assert kept.get("c", 1) is None

@@ -17,7 +17,11 @@ from ninja_oauth.client import (
     StateMismatch,
     TokenCache,
 )
-from ninja_oauth.client.flows import AuthorizationRequest, code_from_callback
+from ninja_oauth.client.flows import (
+    AuthorizationRequest,
+    authorization_request,
+    code_from_callback,
+)
 
 from .authlib_server import RunningServer
 
@@ -116,13 +120,29 @@ def test_an_error_with_a_foreign_state_is_a_state_mismatch_not_the_error() -> No
         code_from_callback({"error": "access_denied", "state": "s0"}, REQUEST)
 
 
-def test_a_callback_from_the_server_asked_passes_its_iss_check() -> None:
-    callback = {"code": "c1", "state": "s1", "iss": "https://ninja.example"}
+@pytest.mark.parametrize(
+    "iss",
+    [
+        "https://ninja.example",
+        "https://ninja.example/",
+        "HTTPS://Ninja.Example:443",
+    ],
+)
+def test_a_callback_from_the_server_asked_passes_its_iss_check(iss: str) -> None:
+    callback = {"code": "c1", "state": "s1", "iss": iss}
     assert code_from_callback(callback, REQUEST) == "c1"
 
 
 @pytest.mark.parametrize(
-    "iss", ["https://attacker.example", "https://ninja.example.attacker.example", ""]
+    "iss",
+    [
+        "https://attacker.example",
+        "https://ninja.example.attacker.example",
+        "https://ninja.example/tenant",
+        "http://ninja.example",
+        "https://",
+        "",
+    ],
 )
 def test_a_callback_naming_another_issuer_is_refused(iss: str) -> None:
     """RFC 9207 §2.4: a mix-up attack's callback (a code or an error) names its own issuer."""
@@ -130,3 +150,25 @@ def test_a_callback_naming_another_issuer_is_refused(iss: str) -> None:
         code_from_callback({"code": "c1", "state": "s1", "iss": iss}, REQUEST)
     with pytest.raises(IssuerMismatch):
         code_from_callback({"error": "access_denied", "state": "s1", "iss": iss}, REQUEST)
+
+
+def test_a_server_that_names_itself_otherwise_is_accepted_when_told() -> None:
+    request = authorization_request(
+        "http://localhost:8080/ws/oauth/authorize",
+        "app",
+        redirect_uri="http://127.0.0.1:5000/callback",
+        scope=None,
+        pkce=True,
+        issuer="http://127.0.0.1:8080",
+    )
+    callback = {"code": "c1", "state": request.state, "iss": "http://127.0.0.1:8080"}
+    assert code_from_callback(callback, request) == "c1"
+    default = authorization_request(
+        "http://localhost:8080/ws/oauth/authorize",
+        "app",
+        redirect_uri="http://127.0.0.1:5000/callback",
+        scope=None,
+        pkce=True,
+    )
+    with pytest.raises(IssuerMismatch, match="pass issuer="):
+        code_from_callback({**callback, "state": default.state}, default)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import delete, insert, update
 
 from ninja_oauth.store.api_tables import organizations
@@ -45,3 +46,43 @@ def test_every_change_to_organizations_bumps_its_version(store: Store) -> None:
     with store.reading() as conn:
         conn.execute(organizations.select())
     assert _version(store) == seen[-1]
+
+
+def test_writers_of_organizations_do_not_deadlock_on_the_version_counter(store: Store) -> None:
+    """On PostgreSQL the counter's row is locked only at commit (a deferred trigger): two
+    transactions updating two organizations in opposite orders wait for each other's row, as
+    they would without the counter, and never form a cycle through it."""
+    if store.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    with store.transaction() as conn:
+        ids = [
+            conn.execute(
+                insert(organizations)
+                .values(
+                    name=f"Deadlock {n}",
+                    node_approval_mode="AUTOMATIC",
+                    user_data={},
+                    tags=[],
+                    fields={},
+                    created_at=1,
+                )
+                .returning(organizations.c.id)
+            ).scalar_one()
+            for n in (1, 2)
+        ]
+    first, second = store.engine.connect(), store.engine.connect()
+    try:
+        first.begin()
+        second.begin()
+        touch = update(organizations).values(description="t")
+        first.execute(touch.where(organizations.c.id == ids[0]))
+        # With an immediate trigger this update would wait here for first's lock on the
+        # counter (and a later update of ids[1] by first would be a deadlock).
+        second.execute(touch.where(organizations.c.id == ids[1]))
+        first.commit()
+        second.commit()
+    finally:
+        first.close()
+        second.close()
+        with store.transaction() as conn:
+            conn.execute(delete(organizations).where(organizations.c.id.in_(ids)))

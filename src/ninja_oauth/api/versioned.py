@@ -14,11 +14,12 @@ from collections.abc import Hashable
 
 
 class VersionedBodies:
-    """Bodies by key, each valid for one version; at most ``size`` keys (then all are dropped:
-    the keys are query parameters, which a caller can vary at will)."""
+    """Bodies by key, each valid for one version, at most ``max_bytes`` of them in all (then
+    all are dropped: the keys are query parameters, which a caller can vary at will)."""
 
-    def __init__(self, size: int = 256) -> None:
-        self._size = size
+    def __init__(self, max_bytes: int = 4 * 1024 * 1024) -> None:
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._bodies: dict[Hashable, tuple[int, bytes]] = {}
 
     def get(self, key: Hashable, version: int) -> bytes | None:
@@ -28,6 +29,13 @@ class VersionedBodies:
         return kept[1]
 
     def put(self, key: Hashable, version: int, body: bytes) -> None:
-        if len(self._bodies) >= self._size and key not in self._bodies:
+        if len(body) > self._max_bytes:
+            return
+        replaced = self._bodies.pop(key, None)
+        if replaced is not None:
+            self._bytes -= len(replaced[1])
+        if self._bytes + len(body) > self._max_bytes:
             self._bodies.clear()
+            self._bytes = 0
         self._bodies[key] = (version, body)
+        self._bytes += len(body)

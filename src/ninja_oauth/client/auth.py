@@ -131,10 +131,13 @@ class NinjaOAuth(TokenManager, httpx.Auth):
         state: str | None = None,
         pkce: bool = True,
         extra: Mapping[str, str] | None = None,
+        issuer: str | None = None,
     ) -> AuthorizationRequest:
         """The URL to send the user's browser to, with a fresh state and PKCE challenge.
 
-        PKCE is on for confidential apps too, as RFC 9700 §2.1.1 recommends.
+        PKCE is on for confidential apps too, as RFC 9700 §2.1.1 recommends. ``issuer`` is
+        what the callback's `iss` must name, if the server sends one (default: the
+        authorization endpoint's origin).
         """
         target = redirect_uri or self.redirect_uri
         if not target:
@@ -147,6 +150,7 @@ class NinjaOAuth(TokenManager, httpx.Auth):
             pkce=pkce,
             state=state,
             extra=extra,
+            issuer=issuer,
         )
 
     def _code_exchange(

@@ -146,6 +146,9 @@ class AuthorizationRequest:
     redirect_uri: str
     scope: str | None = None
     code_verifier: str | None = None
+    # The issuer the callback's `iss` must name (RFC 9207); by default the authorization
+    # endpoint's origin.
+    issuer: str | None = None
 
     def __repr__(self) -> str:
         return f"AuthorizationRequest(redirect_uri={self.redirect_uri!r}, scope={self.scope!r})"
@@ -160,6 +163,7 @@ def authorization_request(
     pkce: bool,
     state: str | None = None,
     extra: Mapping[str, str] | None = None,
+    issuer: str | None = None,
 ) -> AuthorizationRequest:
     """Build the `response_type=code` request URL (RFC 6749 §4.1.1, RFC 7636 §4.3)."""
     state = state or generate_state()
@@ -184,6 +188,7 @@ def authorization_request(
         redirect_uri=redirect_uri,
         scope=scope,
         code_verifier=challenge.verifier if challenge else None,
+        issuer=issuer,
     )
 
 
@@ -202,12 +207,14 @@ def code_from_callback(callback: str | Mapping[str, str], request: Authorization
     if params.get("state") != request.state:
         raise StateMismatch("the callback's state does not match the request: log in again")
     issuer = params.get("iss")
-    if issuer is not None and not _authorization_endpoint_of(issuer, request.url):
+    parts = urlsplit(request.url)
+    expected = request.issuer or f"{parts.scheme}://{parts.netloc}"
+    if issuer is not None and _same_issuer(issuer) != _same_issuer(expected):
         # RFC 9207 §2.4: a response naming another issuer is refused, error or code. A server
         # that sends no `iss` (NinjaOne's regions) is not held to it.
         raise IssuerMismatch(
-            "the callback comes from another authorization server than the one asked "
-            f"({issuer}): log in again"
+            f"the callback names the issuer {issuer!r}, not {expected!r}: if that is the "
+            "server you meant, pass issuer= with its exact value; else log in again"
         )
     if "error" in params:
         raise oauth_error(params["error"], params.get("error_description") or None)
@@ -217,11 +224,27 @@ def code_from_callback(callback: str | Mapping[str, str], request: Authorization
     return code
 
 
-def _authorization_endpoint_of(issuer: str, authorization_url: str) -> bool:
-    """Whether the authorization endpoint asked lives under ``issuer`` (its URL is the
-    issuer's, plus a path: RFC 8414 §2 and RFC 9207 §2)."""
-    base = issuer.rstrip("/")
-    return bool(base) and authorization_url.startswith(base + "/")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _same_issuer(url: str) -> str:
+    """An issuer URL compared as RFC 9207 §2.4 asks (simple string comparison) once the
+    spellings that name the same URL are made one: scheme and host case, a default port, a
+    trailing slash. Anything that is not an absolute http(s) URL compares as itself."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return url
+    if parts.scheme.lower() not in _DEFAULT_PORTS or not parts.hostname:
+        return url
+    scheme = parts.scheme.lower()
+    netloc = parts.hostname.lower()
+    if ":" in netloc:
+        netloc = f"[{netloc}]"
+    if port is not None and port != _DEFAULT_PORTS[scheme]:
+        netloc += f":{port}"
+    return f"{scheme}://{netloc}{parts.path.rstrip('/')}"
 
 
 def code_exchange_params(code: str, request: AuthorizationRequest) -> dict[str, str | None]:

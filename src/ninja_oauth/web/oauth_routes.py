@@ -138,7 +138,7 @@ def method_not_allowed(allowed: str) -> Callable[[Request], Awaitable[Response]]
                     "error": "invalid_request",
                     "error_description": f"Use {allowed} for {request.url.path}.",
                 },
-                [("Allow", allowed)],
+                [("Allow", "GET, HEAD" if allowed == "GET" else allowed)],
             )
         )
 

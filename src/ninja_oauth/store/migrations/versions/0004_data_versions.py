@@ -38,9 +38,16 @@ def upgrade() -> None:
                 f"CREATE FUNCTION {table}_changed() RETURNS trigger LANGUAGE plpgsql AS "
                 f"$$ BEGIN {bump} RETURN NULL; END $$"
             )
+            # Deferred to the commit: the counter's row is locked only then, so writers of
+            # the table never hold it while waiting for each other (no new deadlock).
             op.execute(
-                f"CREATE TRIGGER {table}_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE "
-                f"ON {table} FOR EACH STATEMENT EXECUTE FUNCTION {table}_changed()"
+                f"CREATE CONSTRAINT TRIGGER {table}_changed AFTER INSERT OR UPDATE OR DELETE "
+                f"ON {table} DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+                f"EXECUTE FUNCTION {table}_changed()"
+            )
+            op.execute(
+                f"CREATE TRIGGER {table}_truncated AFTER TRUNCATE ON {table} "
+                f"FOR EACH STATEMENT EXECUTE FUNCTION {table}_changed()"
             )
         else:
             for event in ("INSERT", "UPDATE", "DELETE"):
@@ -54,6 +61,7 @@ def downgrade() -> None:
     postgresql = op.get_bind().dialect.name == "postgresql"
     for table in VERSIONED:
         if postgresql:
+            op.execute(f"DROP TRIGGER {table}_truncated ON {table}")
             op.execute(f"DROP TRIGGER {table}_changed ON {table}")
             op.execute(f"DROP FUNCTION {table}_changed()")
         else:
