@@ -107,24 +107,24 @@ class FakeCodes:
 
     def peek(self, code_digest: str, client_id: str) -> Consumed | AlreadyUsed | Missing:
         with self._lock:
-            row = self.rows.get(code_digest)
-            if row is None or row.code.client_id != client_id:
-                return Missing()
-            if row.consumed_at is not None:
-                return AlreadyUsed(grant_id=row.code.grant_id, client_id=client_id)
-            return Consumed(row.code)
+            return self._state(code_digest, client_id)
 
     def consume(
         self, code_digest: str, client_id: str, now: int
     ) -> Consumed | AlreadyUsed | Missing:
         with self._lock:
-            row = self.rows.get(code_digest)
-            if row is None or row.code.client_id != client_id:
-                return Missing()
-            if row.consumed_at is not None:
-                return AlreadyUsed(grant_id=row.code.grant_id, client_id=client_id)
-            row.consumed_at = now
-            return Consumed(row.code)
+            found = self._state(code_digest, client_id)
+            if isinstance(found, Consumed):
+                self.rows[code_digest].consumed_at = now
+            return found
+
+    def _state(self, code_digest: str, client_id: str) -> Consumed | AlreadyUsed | Missing:
+        row = self.rows.get(code_digest)
+        if row is None or row.code.client_id != client_id:
+            return Missing()
+        if row.consumed_at is not None:
+            return AlreadyUsed(grant_id=row.code.grant_id, client_id=client_id)
+        return Consumed(row.code)
 
 
 @dataclass
