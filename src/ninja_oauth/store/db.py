@@ -369,18 +369,10 @@ class Store:
     def _loop_writer(self) -> sqlite3.Connection:
         """This thread's connection for the group commit: never waits for a lock
         (busy_timeout 0) and never checkpoints (no disk sync on the event loop)."""
-        conn: sqlite3.Connection | None = getattr(self._local, "loop_writer", None)
-        if conn is None:
-            conn = sqlite3.connect(
-                str(self._sqlite_path), isolation_level=None, check_same_thread=False
-            )
-            for pragma in ("synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=0"):
-                conn.execute("PRAGMA " + pragma)
-            conn.execute("PRAGMA wal_autocheckpoint=0")
-            self._local.loop_writer = conn
-            with self._raw_lock:
-                self._raw_connections.append(conn)
-        return conn
+        return self._thread_connection(
+            "loop_writer",
+            ("synchronous=NORMAL", "foreign_keys=ON", "busy_timeout=0", "wal_autocheckpoint=0"),
+        )
 
     def _start_checkpointer(self) -> None:
         if self._checkpointer is None:
@@ -492,15 +484,10 @@ class Store:
         if deferred is not None:
             deferred.append((stmt, params))
             return
-        self.execute(stmt, params)
-
-    def execute(self, stmt: Sql, params: dict[str, Any]) -> int:
-        """Run a hot write in the current (or a new) write transaction; the row count."""
         with self.transaction() as conn:
             cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
             try:
                 cursor.execute(stmt.text(self.dialect), params)
-                return int(cursor.rowcount)
             finally:
                 cursor.close()
 
@@ -529,17 +516,22 @@ class Store:
     def _raw_reader(self) -> sqlite3.Connection:
         """This thread's own autocommit SQLite connection for hot reads (no pool checkout,
         no BEGIN/ROLLBACK around a single SELECT)."""
-        raw: sqlite3.Connection | None = getattr(self._local, "raw", None)
-        if raw is None:
-            raw = sqlite3.connect(
-                str(_sqlite_file(self.url)), isolation_level=None, check_same_thread=False
+        return self._thread_connection("raw", ("busy_timeout=10000", "query_only=ON"))
+
+    def _thread_connection(self, name: str, pragmas: tuple[str, ...]) -> sqlite3.Connection:
+        """This thread's autocommit driver connection called ``name``, opened once with
+        ``pragmas`` and closed with the store."""
+        conn: sqlite3.Connection | None = getattr(self._local, name, None)
+        if conn is None:
+            conn = sqlite3.connect(
+                str(self._sqlite_path), isolation_level=None, check_same_thread=False
             )
-            raw.execute("PRAGMA busy_timeout=10000")
-            raw.execute("PRAGMA query_only=ON")
-            self._local.raw = raw
+            for pragma in pragmas:
+                conn.execute("PRAGMA " + pragma)
+            setattr(self._local, name, conn)
             with self._raw_lock:
-                self._raw_connections.append(raw)
-        return raw
+                self._raw_connections.append(conn)
+        return conn
 
     @contextlib.contextmanager
     def _exclusive(self) -> Iterator[None]:
