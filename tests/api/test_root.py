@@ -1,5 +1,6 @@
-"""The server's root app hands a request under /v2/ straight to the Public API
-(web/__init__.py): the answer is the API's own, with the root's security headers."""
+"""The server's root app hands a request under /v2/ straight to the Public API, and a POST to
+a protocol endpoint straight to its lane (web/__init__.py): the answer is the one the routes
+would give, with the root's security headers."""
 
 from __future__ import annotations
 
@@ -106,3 +107,75 @@ def test_every_other_path_takes_the_roots_routes(
     through_root, _ = clients
     assert through_root.get(path).status_code == status
     assert root_router_calls == [path]
+
+
+# -- the POST lanes of the protocol endpoints --------------------------------------------------
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+@pytest.fixture
+def site(store: Store) -> Starlette:
+    """The root app under an https issuer, which the protocol endpoints require."""
+    settings = Settings(
+        database_url=store.url, secret_key=KEY.decode(), issuer="https://testserver"
+    )
+    return create_app(settings, store)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/ws/oauth/token", "grant_type=client_credentials&client_id=test-integration"),
+        ("/oauth/token", "grant_type=password"),
+        ("/ws/oauth/revoke", "token=abc&client_id=no-such-app"),
+        ("/oauth/introspect", "token=abc"),
+    ],
+)
+def test_a_post_to_a_protocol_endpoint_takes_its_lane_and_gets_its_routes_answer(
+    site: Starlette,
+    store: Store,
+    monkeypatch: pytest.MonkeyPatch,
+    root_router_calls: list[str],
+    path: str,
+    body: str,
+) -> None:
+    monkeypatch.setattr("ninja_oauth.web.post_lanes", dict)  # the same app, without lanes
+    settings = Settings(
+        database_url=store.url, secret_key=KEY.decode(), issuer="https://testserver"
+    )
+    without_lanes = create_app(settings, store)
+    with TestClient(site) as through_lane, TestClient(without_lanes) as through_routes:
+        expected = through_routes.post(path, content=body, headers=FORM)
+        assert root_router_calls == [path]
+        answer = through_lane.post(path, content=body, headers=FORM)
+    assert root_router_calls == [path]  # the lane's request did not reach the router
+    assert (answer.status_code, answer.json()) == (expected.status_code, expected.json())
+    assert answer.headers.multi_items() == expected.headers.multi_items()
+
+
+def test_other_methods_on_a_protocol_endpoint_take_the_roots_routes(
+    site: Starlette, root_router_calls: list[str]
+) -> None:
+    with TestClient(site) as client:
+        answer = client.get("/ws/oauth/token")
+    assert (answer.status_code, answer.headers["allow"]) == (405, "POST")
+    assert root_router_calls == ["/ws/oauth/token"]
+
+
+def test_an_unexpected_error_in_a_lane_is_a_500_logged_once_by_type(
+    site: Starlette, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(*_args: object) -> None:
+        raise RuntimeError("client_secret=do-not-log-me")
+
+    monkeypatch.setattr(site.state.services.server, "token_endpoint", broken)
+    with TestClient(site, raise_server_exceptions=False) as client:
+        answer = client.post("/ws/oauth/token", content="grant_type=x", headers=FORM)
+    assert answer.status_code == 500
+    assert answer.json()["error"] == "server_error"
+    assert answer.headers["cache-control"] == "no-store"
+    assert answer.headers["x-frame-options"] == "DENY"
+    logged = [r.getMessage() for r in caplog.records]
+    assert logged.count("unexpected RuntimeError on POST /ws/oauth/token") == 1
+    assert not any("do-not-log-me" in line for line in logged)

@@ -43,9 +43,16 @@ class FakeClock:
 class FakeApps:
     def __init__(self) -> None:
         self.rows: dict[str, App] = {}
+        self.throttle: FakeThrottle | None = None  # for get_guarded, set by FakeRepositories
 
     def get(self, client_id: str) -> App | None:
         return self.rows.get(client_id)
+
+    def get_guarded(
+        self, client_id: str | None, block_keys: list[str], now: int
+    ) -> tuple[int, App | None]:
+        wait = self.throttle.blocked_for(block_keys, now) if self.throttle else 0
+        return wait, self.rows.get(client_id) if client_id else None
 
     def add(self, app: App) -> None:
         if app.client_id in self.rows:
@@ -310,6 +317,9 @@ class FakeRepositories:
     consents: FakeConsents = field(default_factory=FakeConsents)
     throttle: FakeThrottle = field(default_factory=FakeThrottle)
     audit: FakeAudit = field(default_factory=FakeAudit)
+
+    def __post_init__(self) -> None:
+        self.apps.throttle = self.throttle
 
     def as_ports(self) -> Repositories:
         return Repositories(

@@ -46,6 +46,13 @@ class _Payload(OAuth2Payload):  # type: ignore[misc]
 class ReadRequest(OAuth2Request):  # type: ignore[misc]
     """Query arguments, form body and headers, all already read."""
 
+    # Set by the grants that continue a token family (code redemption, refresh); read by
+    # token_row. Declared so that reading an unset one is a plain lookup, not an exception.
+    grant_id: str | None = None
+    refresh_scope: str | None = None
+    # The client_id the request claims and its app, as read before authenticating it.
+    claimed_app: tuple[str | None, Any] | None = None
+
     def __init__(
         self,
         method: str,

@@ -66,7 +66,15 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def authenticate_client(
         self, request: Any, methods: list[str], endpoint: str = "token"
     ) -> client_auth.OAuthClient:
-        return client_auth.authenticate(request, self.query_client)
+        claimed: tuple[str | None, Any] | None = getattr(request, "claimed_app", None)
+
+        def query_client(client_id: str) -> client_auth.OAuthClient | None:
+            if claimed is not None and claimed[0] == client_id:  # read by _throttled
+                app = claimed[1]
+                return client_auth.OAuthClient(app, self.ctx.hasher) if app else None
+            return self.query_client(client_id)
+
+        return client_auth.authenticate(request, query_client)
 
     def create_oauth2_request(self, request: Any) -> OAuth2Request:
         return request
@@ -155,12 +163,17 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def _throttled(
         self, request: OAuth2Request, address: str, answer: Callable[[], OAuthResponse]
     ) -> OAuthResponse:
-        """Refuse a blocked (client, address) or address with 429; count an invalid_client."""
-        keys = self.throttle.client_keys(_claimed_client_id(request), address)
+        """Refuse a blocked (client, address) or address with 429; count an invalid_client.
+
+        The block and the claimed app are read together, and the app is kept on the request
+        for the client authentication that follows (``authenticate_client``)."""
+        claimed = _claimed_client_id(request)
+        keys = self.throttle.client_keys(claimed, address)
         now = self.ctx.clock()
-        wait = self.throttle.wait(keys, now)
+        wait, app = self.ctx.repos.apps.get_guarded(claimed, list(keys), now)
         if wait:
             return self.handle_error_response(request, TooManyRequestsError(wait))
+        request.claimed_app = (claimed, app)
         response = answer()
         if response.status in (400, 401) and _is_invalid_client(response):
             self.throttle.client_failed(keys, now)

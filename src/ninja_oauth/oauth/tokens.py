@@ -53,7 +53,7 @@ def token_row(ctx: CoreContext, token: dict[str, Any], request: Any) -> NewToken
         access_digest=ctx.hasher.digest(token["access_token"], s.ACCESS_TOKEN),
         refresh_digest=ctx.hasher.digest(refresh, s.REFRESH_TOKEN) if refresh else None,
         client_id=request.client.client_id,
-        user_id=getattr(user, "id", None),
+        user_id=None if user is None else user.id,
         scope=token.get("scope", ""),
         refresh_scope=(getattr(request, "refresh_scope", None) or token.get("scope"))
         if refresh

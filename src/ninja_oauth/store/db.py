@@ -141,6 +141,21 @@ def _configure_sqlite(engine: Engine) -> None:
         )
 
 
+class _PerThread(threading.local):
+    """A Store's state on one thread. Class-level defaults: ``getattr(local, name, None)`` on an
+    unset name raises and formats an AttributeError inside, which cost several microseconds
+    per token request on the hot path."""
+
+    uow: contextlib.ExitStack | None = None  # the current unit of work
+    conn: Connection | None = None  # its write transaction, once opened
+    deferred: list[Write] | None = None  # the rows of the current deferred unit
+    batch: _Batch | None = None  # the group commit being formed on this thread's loop
+    writer: Connection | None = None  # a writer-path thread's own connection
+
+    def __init__(self) -> None:
+        self.opened: dict[str, sqlite3.Connection] = {}  # the thread's own driver connections
+
+
 class Store:
     """The database: engines, the writer path, and the current unit of work."""
 
@@ -152,7 +167,7 @@ class Store:
         self._lock_fd: int | None = None
         self._thread_lock = threading.Lock()
         # The current write transaction of each thread, per Store (two stores never mix).
-        self._local = threading.local()
+        self._local = _PerThread()
         self._raw_connections: list[sqlite3.Connection] = []
         self._raw_lock = threading.Lock()
         self._writer_connections: list[Connection] = []
@@ -203,7 +218,7 @@ class Store:
         """One request's writes: the write transaction opens at the first write (so reads
         before it never hold the write lock) and commits when the unit ends, errors included;
         only an unexpected exception rolls it back."""
-        if getattr(self._local, "uow", None) is not None:
+        if self._local.uow is not None:
             yield
             return
         stack = contextlib.ExitStack()
@@ -228,7 +243,7 @@ class Store:
         rows: reads go to the database directly, ``insert`` collects its row into the yielded
         list instead of writing it, and any other write raises ``NeedsWriter``. The caller
         hands the list to ``commit_deferred`` and answers only once that returns."""
-        if not self.defers_writes or getattr(self._local, "conn", None) is not None:
+        if not self.defers_writes or self._local.conn is not None:
             raise NeedsWriter
         writes: list[Write] = []
         self._local.deferred = writes
@@ -244,7 +259,7 @@ class Store:
             return
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
-        batch: _Batch | None = getattr(self._local, "batch", None)
+        batch: _Batch | None = self._local.batch
         if batch is None or batch.loop is not loop:
             # The first unit of this turn of the loop: the batch is written once the requests
             # that are ready now have run up to this point too (a unit that comes while a
@@ -279,7 +294,7 @@ class Store:
 
     def _close_batch(self, batch: _Batch) -> None:
         """No more units join ``batch``: the next one starts a new batch."""
-        if getattr(self._local, "batch", None) is batch:
+        if self._local.batch is batch:
             self._local.batch = None
 
     def _insert_now(self, batch: list[Unit]) -> bool:
@@ -423,13 +438,13 @@ class Store:
     def transaction(self) -> Iterator[Connection]:
         """A write transaction; nested calls on the same thread join the outer one, and inside
         a unit of work the transaction stays open until the unit ends."""
-        if getattr(self._local, "deferred", None) is not None:
+        if self._local.deferred is not None:
             raise NeedsWriter
-        current: Connection | None = getattr(self._local, "conn", None)
+        current: Connection | None = self._local.conn
         if current is not None:
             yield current
             return
-        uow: contextlib.ExitStack | None = getattr(self._local, "uow", None)
+        uow: contextlib.ExitStack | None = self._local.uow
         with contextlib.ExitStack() as own:
             conn = self._writer_connection(own)
             own.enter_context(self._exclusive())
@@ -447,7 +462,7 @@ class Store:
         token costs more than the INSERT itself); other threads borrow one from the pool."""
         if not threading.current_thread().name.startswith(_WRITER_PREFIX):
             return stack.enter_context(self._write_engine.connect())
-        conn: Connection | None = getattr(self._local, "writer", None)
+        conn: Connection | None = self._local.writer
         if conn is None or conn.closed or conn.invalidated:
             conn = self._write_engine.connect()
             self._local.writer = conn
@@ -458,7 +473,7 @@ class Store:
     @contextlib.contextmanager
     def reading(self) -> Iterator[Connection]:
         """A read-only connection (or the current write transaction's, if there is one)."""
-        current: Connection | None = getattr(self._local, "conn", None)
+        current: Connection | None = self._local.conn
         if current is not None:
             yield current
             return
@@ -469,7 +484,7 @@ class Store:
 
     def fetchone(self, stmt: Sql, params: dict[str, Any]) -> Any:
         """One row of a hot read (inside the current write transaction if there is one)."""
-        current: Connection | None = getattr(self._local, "conn", None)
+        current: Connection | None = self._local.conn
         if current is not None:
             return _fetchone(current.connection.dbapi_connection, stmt.text(self.dialect), params)
         if self.dialect == "sqlite":
@@ -480,7 +495,7 @@ class Store:
     def insert(self, stmt: Sql, params: dict[str, Any]) -> None:
         """Add a row: now, in the current (or a new) write transaction, or, in a deferred unit
         of work, with the group commit."""
-        deferred: list[Write] | None = getattr(self._local, "deferred", None)
+        deferred: list[Write] | None = self._local.deferred
         if deferred is not None:
             deferred.append((stmt, params))
             return
@@ -521,14 +536,14 @@ class Store:
     def _thread_connection(self, name: str, pragmas: tuple[str, ...]) -> sqlite3.Connection:
         """This thread's autocommit driver connection called ``name``, opened once with
         ``pragmas`` and closed with the store."""
-        conn: sqlite3.Connection | None = getattr(self._local, name, None)
+        conn: sqlite3.Connection | None = self._local.opened.get(name)
         if conn is None:
             conn = sqlite3.connect(
                 str(self._sqlite_path), isolation_level=None, check_same_thread=False
             )
             for pragma in pragmas:
                 conn.execute("PRAGMA " + pragma)
-            setattr(self._local, name, conn)
+            self._local.opened[name] = conn
             with self._raw_lock:
                 self._raw_connections.append(conn)
         return conn

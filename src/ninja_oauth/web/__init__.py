@@ -32,7 +32,7 @@ from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories.maintenance import purge_expired
 from ninja_oauth.web import sessions
 from ninja_oauth.web.errors import API_EXCEPTION_HANDLERS, EXCEPTION_HANDLERS
-from ninja_oauth.web.oauth_routes import oauth_routes
+from ninja_oauth.web.oauth_routes import oauth_routes, post_lanes
 from ninja_oauth.web.security import SecurityHeaders, install_log_filters
 from ninja_oauth.web.services import Services, templates
 
@@ -88,6 +88,7 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
     )
     app = _Root(
         api=ApiLane(api),
+        post_lanes=post_lanes(),
         routes=[
             *oauth_routes(with_session),
             Route("/", home),
@@ -106,46 +107,67 @@ def create_app(settings: Settings, store: Store | None = None) -> Starlette:
 
 
 class _Root(Starlette):
-    """The root app, with one shortcut: an HTTP request under /v2/ goes from the user middleware
-    (SecurityHeaders) straight to ``api``, the Public API's lane, past the root's own layers.
+    """The root app, with two shortcuts from the user middleware (SecurityHeaders) past the
+    root's own layers:
 
-    Those layers would only pass such a request on: no root route but the final
-    ``Mount("", api)`` matches a path under /v2/ (checked here), and the API answers its
-    errors itself, 404 and 405 included (an unexpected error, which the root's error
-    middleware used to log a second time, is now logged once). Every other request and the
-    lifespan take the root's whole stack, as does a request under a ``root_path`` (its routes
-    then match the path without it).
+    * an HTTP request under /v2/ goes straight to ``api``, the Public API's lane. Those layers
+      would only pass it on: no root route but the final ``Mount("", api)`` matches a path
+      under /v2/ (checked here), and the API answers its errors itself, 404 and 405 included
+      (an unexpected error, which the root's error middleware used to log a second time, is
+      now logged once);
+    * a POST to a path of ``post_lanes`` (the token, revocation and introspection endpoints)
+      goes straight to its lane, the endpoint its route would call (oauth_routes.post_lanes).
+
+    Every other request and the lifespan take the root's whole stack, as does a request under
+    a ``root_path`` (its routes then match the path without it).
     """
 
-    def __init__(self, *, api: ASGIApp, routes: list[BaseRoute], **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *,
+        api: ASGIApp,
+        post_lanes: dict[str, ASGIApp],
+        routes: list[BaseRoute],
+        **kwargs: Any,
+    ) -> None:
         *own, last = routes
         assert isinstance(last, Mount) and last.path == "", "the API is mounted last, at the root"
         for route in own:
             path = getattr(route, "path", None)
             assert isinstance(path, str) and "{" not in path, route
             assert not (path + "/").startswith(_API_PATHS), f"{path} is under {_API_PATHS}"
+        routed = {getattr(route, "path", None) for route in own}
+        assert routed.issuperset(post_lanes), "each lane is the shortcut of a route"
         super().__init__(routes=routes, **kwargs)
         self._api = api
+        self._post_lanes = post_lanes
 
     def build_middleware_stack(self) -> ASGIApp:
         site = super().build_middleware_stack()
-        api = self._api
-        for cls, args, kwargs in reversed(self.user_middleware):
-            api = cls(api, *args, **kwargs)
+        api = self._with_user_middleware(self._api)
+        posts = {path: self._with_user_middleware(lane) for path, lane in self._post_lanes.items()}
         router = self.router
 
         async def by_path(scope: Scope, receive: Receive, send: Send) -> None:
-            if (
-                scope["type"] == "http"
-                and scope["path"].startswith(_API_PATHS)
-                and not scope.get("root_path")
-            ):
-                scope.setdefault("router", router)  # as the root's router sets it, for url_for
-                await api(scope, receive, send)
-            else:
-                await site(scope, receive, send)
+            if scope["type"] == "http" and not scope.get("root_path"):
+                path = scope["path"]
+                if path.startswith(_API_PATHS):
+                    scope.setdefault("router", router)  # as the root's router sets it
+                    await api(scope, receive, send)
+                    return
+                lane = posts.get(path) if scope["method"] == "POST" else None
+                if lane is not None:
+                    scope.setdefault("router", router)
+                    await lane(scope, receive, send)
+                    return
+            await site(scope, receive, send)
 
         return by_path
+
+    def _with_user_middleware(self, app: ASGIApp) -> ASGIApp:
+        for cls, args, kwargs in reversed(self.user_middleware):
+            app = cls(app, *args, **kwargs)
+        return app
 
 
 _API_PATHS = API_PREFIX + "/"

@@ -8,7 +8,8 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, request_response
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as ASGIScope
 
 from ninja_oauth.oauth.platforms import GrantType
 from ninja_oauth.oauth.responses import OAuthResponse, json_response
@@ -24,6 +25,7 @@ from ninja_oauth.web.authlib_adapter import (
     read_oauth_request,
     to_starlette,
 )
+from ninja_oauth.web.errors import unexpected
 from ninja_oauth.web.services import Services, services
 
 _FORM = "application/x-www-form-urlencoded"
@@ -38,7 +40,7 @@ def _invalid_request(description: str) -> Response:
 def _endpoint(
     call: Callable[[Services], Callable[[OAuth2Request, str], OAuthResponse]],
     only_new_rows: Callable[[OAuth2Request], bool],
-) -> Callable[[Request], object]:
+) -> Callable[[Request], Awaitable[Response]]:
     """An endpoint running Authlib's synchronous core. ``only_new_rows`` says when a request's
     writes are, on success, only new rows (a client_credentials token, nothing for an
     introspection): on SQLite it then runs on the event loop, its reads taking microseconds,
@@ -151,19 +153,44 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 _OTHER_METHODS = {m: [x for x in _METHODS if x != m] for m in ("GET", "POST")}
 
 
+def _lane(handler: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+    """``handler`` as a bare ASGI app: what its route does through the root's router, without
+    the router's scan and the two error middlewares around it. Its one error path is theirs
+    (``unexpected``: a logged type and a 500 server_error); the handler raises no other
+    exception that they map."""
+
+    async def app(scope: ASGIScope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        try:
+            response = await handler(request)
+        except Exception as exc:
+            response = await unexpected(request, exc)
+        await response(scope, receive, send)
+
+    return app
+
+
+def post_lanes() -> dict[str, ASGIApp]:
+    """The POST endpoints of the token path, by exact path, for the root's shortcut (``_Root``).
+    The routes below stay: they answer under a root path."""
+    lanes: dict[str, ASGIApp] = {}
+    for prefix in ("/ws/oauth", "/oauth"):
+        lanes[prefix + "/token"] = _lane(token)
+        lanes[prefix + "/revoke"] = _lane(revoke)
+        lanes[prefix + "/introspect"] = _lane(introspect)
+    return lanes
+
+
 def oauth_routes(with_session: Callable[[ASGIApp], ASGIApp]) -> list[BaseRoute]:
     """The endpoints; ``with_session`` wraps the browser pages (the only ones with a session)."""
 
     def page(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
         return with_session(request_response(endpoint))
 
-    # The token endpoint first: the router tries routes in order, and it is the busiest.
-    routes: list[BaseRoute] = [
-        Route(prefix + "/token", token, methods=["POST"]) for prefix in ("/ws/oauth", "/oauth")
-    ]
-    routes.append(Route("/.well-known/oauth-authorization-server", metadata))
+    routes: list[BaseRoute] = [Route("/.well-known/oauth-authorization-server", metadata)]
     for prefix in ("/ws/oauth", "/oauth"):
         routes += [
+            Route(prefix + "/token", token, methods=["POST"]),
             Route(prefix + "/authorize", page(authorize_page.authorize), methods=["GET"]),
             Route(prefix + "/login", page(forms.login), methods=["POST"]),
             Route(prefix + "/consent", page(forms.consent), methods=["POST"]),

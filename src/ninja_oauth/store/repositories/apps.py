@@ -30,6 +30,13 @@ _GET = Sql(
     "SELECT client_id, name, platform, redirect_uris, scopes, grant_types, secret_digest, "
     "created_at FROM apps WHERE client_id = :client_id"
 )
+# The block on the callers and the app: one row, whether the app exists or not.
+_GET_GUARDED = Sql(
+    "SELECT (SELECT max(blocked_until) FROM throttle WHERE key IN (:a, :b)), "
+    "apps.client_id, apps.name, apps.platform, apps.redirect_uris, apps.scopes, "
+    "apps.grant_types, apps.secret_digest, apps.created_at "
+    "FROM (SELECT 1 AS here) AS here LEFT JOIN apps ON apps.client_id = :client_id"
+)
 
 
 class _Row(NamedTuple):
@@ -48,21 +55,37 @@ class _Row(NamedTuple):
 _PARSED_MAX = 1024
 
 
+def _possible(client_id: str) -> bool:
+    """PostgreSQL refuses NUL characters in text and values beyond the column; no app has
+    such an id, so it is simply unknown (an invalid_client, never a 500)."""
+    return bool(client_id) and len(client_id) <= 64 and "\x00" not in client_id
+
+
 class SqlApps:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._parsed: dict[str, tuple[tuple[Any, ...], App]] = {}
 
     def get(self, client_id: str) -> App | None:
-        # PostgreSQL refuses NUL characters in text and values beyond the column; no app has
-        # such an id, so it is simply unknown (an invalid_client, never a 500).
-        if not client_id or len(client_id) > 64 or "\x00" in client_id:
+        if not _possible(client_id):
             return None
-        # On every token request: the driver's cursor, not Core (see store.db.Sql).
         row = self._store.fetchone(_GET, {"client_id": client_id})
-        if row is None:
-            return None
-        values = tuple(row)
+        return None if row is None else self._app(tuple(row))
+
+    def get_guarded(
+        self, client_id: str | None, block_keys: list[str], now: int
+    ) -> tuple[int, App | None]:
+        # On every token request: the driver's cursor, not Core (see store.db.Sql).
+        first, last = block_keys[0], block_keys[-1]
+        wanted = client_id if client_id and _possible(client_id) else None
+        row = self._store.fetchone(_GET_GUARDED, {"a": first, "b": last, "client_id": wanted})
+        blocked_until, *values = row
+        wait = max(0, int(blocked_until or 0) - now)
+        return wait, None if values[0] is None else self._app(tuple(values))
+
+    def _app(self, values: tuple[Any, ...]) -> App:
+        """The App of a row's values, parsed once while the row is unchanged."""
+        client_id = values[0]
         parsed = self._parsed.get(client_id)
         if parsed is not None and parsed[0] == values:
             return parsed[1]
