@@ -8,6 +8,11 @@ Starts ``ninja-oauth serve --workers 2`` on a fresh SQLite database and ``bench/
 
 and prints req/s, p50, p99, the ninja/bare ratios and whether the targets are met. It only
 prints: the exit status is 0 whatever the numbers (non-zero only if something broke).
+
+Each pair is measured in rounds that alternate the two sides (bare then ninja, then ninja then
+bare...), each round on new connections: a drift in the machine's speed, or a lucky or unlucky
+split of the connections between the workers, then weighs on both sides alike instead of on
+whichever ran at the time. req/s is the mean over the rounds, p50 and p99 the medians.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import string
 import subprocess
 import sys
@@ -31,7 +37,7 @@ import urllib.error
 import urllib.request
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import urlencode
@@ -186,9 +192,36 @@ class Case:
     env: dict[str, str]
     body_bytes: int
     server: Server
-    result: WrkResult | None = None
-    cpu_us_per_request: float | None = None
-    split: str = "-"  # how the server's worker processes shared wrk's connections
+    rounds: list[WrkResult] = field(default_factory=list)
+    cpu_seconds: float | None = 0.0  # None once a reading failed
+    splits: list[str] = field(default_factory=list)  # per round: how the workers shared wrk's
+
+    @property
+    def result(self) -> WrkResult | None:
+        """The rounds together: mean req/s (the rounds last the same), median p50 and p99."""
+        if not self.rounds:
+            return None
+        return WrkResult(
+            requests_per_s=statistics.fmean(r.requests_per_s for r in self.rounds),
+            p50_ms=statistics.median(r.p50_ms for r in self.rounds),
+            p99_ms=statistics.median(r.p99_ms for r in self.rounds),
+            requests=sum(r.requests for r in self.rounds),
+            non_2xx=sum(r.non_2xx for r in self.rounds),
+            socket_errors=sum(r.socket_errors for r in self.rounds),
+            output="\n".join(r.output for r in self.rounds),
+        )
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        result = self.result
+        if self.cpu_seconds is None or result is None or not result.requests:
+            return None
+        # Requests still in flight at the end of a round are few (8 connections): ignored.
+        return self.cpu_seconds / result.requests * 1e6
+
+    @property
+    def split(self) -> str:
+        return ",".join(self.splits) or "-"
 
 
 def ninja_env(tmp: Path, port: int) -> dict[str, str]:
@@ -237,6 +270,7 @@ def connection_split(port: int) -> str:
 
 
 def measure(case: Case, args: argparse.Namespace) -> None:
+    """One round: a warm-up, then a measured run on new connections."""
     common = {"connections": args.connections, "threads": args.threads}
     if args.warmup > 0:
         run_wrk(case.url, case.script, case.env, duration=args.warmup, **common)
@@ -249,14 +283,15 @@ def measure(case: Case, args: argparse.Namespace) -> None:
     cpu_after = case.server.cpu_seconds()
     if args.verbose:
         print(f"--- {case.label}\n{result.output}", file=sys.stderr)
-    case.result = result
-    if cpu_before is not None and cpu_after is not None and result.requests:
-        # Requests still in flight at the end are few (8 connections): ignore them.
-        case.cpu_us_per_request = (cpu_after - cpu_before) / result.requests * 1e6
+    case.rounds.append(result)
+    if cpu_before is None or cpu_after is None or case.cpu_seconds is None:
+        case.cpu_seconds = None
+    else:
+        case.cpu_seconds += cpu_after - cpu_before
 
 
 def _sample_split(case: Case, port: int) -> None:
-    case.split = connection_split(port)
+    case.splits.append(connection_split(port))
 
 
 def fmt_ms(value: float) -> str:
@@ -283,12 +318,12 @@ def _ratio_checks(
 
 
 def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float]) -> None:
-    line = "-" * 102
+    line = "-" * 110
     print()
     print(
         f"ninja-oauth bench: wrk {args.threads} threads x {args.connections} connections, "
-        f"{args.duration:g}s runs after {args.warmup:g}s warm-up, {args.workers} uvicorn "
-        f"workers each, SQLite WAL"
+        f"{args.rounds} rounds per side alternating bare and ninja, each {args.duration:g}s after "
+        f"{args.warmup:g}s warm-up; {args.workers} uvicorn workers each, SQLite WAL"
     )
     print(
         f"host: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
@@ -298,7 +333,7 @@ def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float
     print(line)
     print(
         f"{'endpoint':44} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8} {'body':>6}"
-        f" {'CPU/req':>9} {'conns':>6}"
+        f" {'CPU/req':>9} {'conns':>14}"
     )
     print(line)
     results: dict[tuple[str, str], WrkResult] = {}
@@ -311,7 +346,7 @@ def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float
         cpu = "-" if case.cpu_us_per_request is None else f"{case.cpu_us_per_request:.0f}us"
         print(
             f"{case.label:44} {r.requests_per_s:9.1f} {fmt_ms(r.p50_ms):>9} "
-            f"{fmt_ms(r.p99_ms):>9} {bad:>8} {case.body_bytes:>5}B {cpu:>9} {case.split:>6}"
+            f"{fmt_ms(r.p99_ms):>9} {bad:>8} {case.body_bytes:>5}B {cpu:>9} {case.split:>14}"
         )
     print(line)
 
@@ -347,8 +382,9 @@ def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float
     met = sum(1 for *_, ok in checks if ok)
     print(f"{met}/{len(checks)} targets met (informational: `make bench` never fails on them).")
     print(
-        "conns: wrk's connections per worker process, busiest first; an uneven split caps "
-        "req/s at what the busiest worker serves."
+        "req/s: mean of the rounds; p50, p99: medians. conns: wrk's connections per worker "
+        "process in each round, busiest first; an uneven split caps req/s at what the busiest "
+        "worker serves."
     )
 
 
@@ -469,16 +505,20 @@ def run(args: argparse.Namespace) -> None:
         cases = [
             c for c in build_cases(setup(Path(tmp), args, stack)) if args.only in (None, c.kind)
         ]
-        for case in cases:
-            log(f"wrk: {case.side} {case.url.split('/', 3)[3]} ...")
-            measure(case, args)
+        for kind in ("token", "get"):
+            pair = [c for c in cases if c.kind == kind]
+            for number in range(args.rounds):
+                for case in pair if number % 2 == 0 else reversed(pair):
+                    log(f"wrk: round {number + 1}, {case.side} {case.url.split('/', 3)[3]} ...")
+                    measure(case, args)
     report(cases, args, (load_before, os.getloadavg()[0]))
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="ninja-oauth vs a bare Starlette app, under wrk.")
-    parser.add_argument("--duration", type=float, default=10, help="seconds per measured run")
-    parser.add_argument("--warmup", type=float, default=2, help="seconds of warm-up per run")
+    parser.add_argument("--rounds", type=int, default=3, help="measured runs per side")
+    parser.add_argument("--duration", type=float, default=5, help="seconds per measured run")
+    parser.add_argument("--warmup", type=float, default=1, help="seconds of warm-up per run")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
