@@ -179,6 +179,39 @@ def test_the_lane_steps_aside_while_fastapis_telemetry_is_enabled(
     assert (response.status_code, handed_on) == (204, ["/v2/organizations"])
 
 
+def test_telemetry_turned_on_while_serving_reaches_the_lane_within_a_second(
+    app: FastAPI, monitoring: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handed_on: list[str] = []
+    asked: list[bool] = []
+    state = {"on": False, "now": 1000.0}
+
+    async def app_itself(self: FastAPI, scope: Scope, receive: Receive, send: Send) -> None:
+        handed_on.append(scope["path"])
+        await Response(status_code=204)(scope, receive, send)
+
+    def enabled() -> bool:
+        asked.append(state["on"])
+        return state["on"]
+
+    monkeypatch.setattr(app._native_telemetry, "enabled", enabled)
+    monkeypatch.setattr("ninja_oauth.api.lane.time.monotonic", lambda: state["now"])
+    monkeypatch.setattr(FastAPI, "__call__", app_itself)
+    client = TestClient(ApiLane(app))
+
+    def status() -> int:
+        return client.get("/v2/organizations", headers=monitoring).status_code
+
+    assert [status(), status()] == [200, 200]  # the lane answers; asked once
+    state["on"] = True
+    state["now"] += 0.5
+    assert status() == 200  # not asked again within the second
+    state["now"] += 0.5
+    assert [status(), status()] == [204, 204]  # asked again: on, and on for good
+    assert asked == [False, True]
+    assert handed_on == ["/v2/organizations"] * 2
+
+
 # --- errors: an app of lean routes that fail, with the server's handler for the unexpected
 
 

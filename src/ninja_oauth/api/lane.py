@@ -19,7 +19,8 @@ with the same parts, and hands every other request, untouched, to the FastAPI ap
 * the layers left out do nothing for such a request: FastAPI's AsyncExitStackMiddleware and the
   route's exit stacks (used by dependencies with yield and uploaded files: a lean route has
   neither), the body limits (the lane steps aside where one is set, and a lean route never
-  reads the body), telemetry (the lane steps aside while FastAPI's telemetry is enabled).
+  reads the body), telemetry (the lane steps aside while FastAPI's telemetry is enabled,
+  which it checks at most once a second).
 
 Where the app has anything the lane does not reproduce (user middleware, a root path, a body
 limit, routes other than APIRoute and Route), the lane hands everything to the app.
@@ -28,6 +29,7 @@ limit, routes other than APIRoute and Route), the lane hands everything to the a
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -181,8 +183,30 @@ class ApiLane:
 
         self._errors = errors(_raise)
         self._errors_after_start = errors(_start_then_raise)
-        self._telemetry_enabled = telemetry
+        self._telemetry_enabled = _checked_at_most_every_second(telemetry)
         self._entries = entries
+
+
+def _checked_at_most_every_second(enabled: Callable[[], bool]) -> Callable[[], bool]:
+    """FastAPI's telemetry check, cached: it asks OpenTelemetry for each of its three global
+    providers, reading the environment each time, which cost a twentieth of a read request.
+    It can only turn on (FastAPI reads its settings once, and an OpenTelemetry provider once
+    set is never unset): once on, it stays on; while off, it is asked again after a second. A
+    provider set while serving so reaches the lane's requests within a second."""
+    on = False
+    asked = -1.0
+
+    def check() -> bool:
+        nonlocal on, asked
+        if on:
+            return True
+        now = time.monotonic()
+        if now - asked >= 1.0:
+            asked = now
+            on = enabled()
+        return on
+
+    return check
 
 
 # The scope key carrying an exception into the error middlewares (ASGI passes per-request data
