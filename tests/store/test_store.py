@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Callable
 
 import pytest
@@ -17,6 +18,12 @@ from ninja_oauth.store.tables import apps
 from tests.store.conftest import new_app
 
 Register = Callable[..., App]
+
+
+@pytest.fixture
+def migrated(store: Store) -> Store:
+    """The module's store, whose database is migrated."""
+    return store
 
 
 class Boom(Exception):
@@ -94,6 +101,34 @@ def test_run_is_the_write_path_and_returns_the_result(database_url: str) -> None
             await store.aclose()
 
     assert asyncio.run(scenario()) is True
+
+
+def test_closing_waits_for_a_write_still_running_on_the_writer_path(migrated: Store) -> None:
+    """As at shutdown: the request (or the periodic purge) that awaited the write is cancelled,
+    the write goes on on its thread, and the store closes: the write finishes first, on a
+    connection that is closed only afterwards."""
+    app = new_app()
+    started = threading.Event()
+
+    def slow_write() -> None:
+        started.set()
+        time.sleep(0.2)
+        repos.apps.add(app)
+
+    async def scenario() -> None:
+        task = asyncio.ensure_future(store.write(slow_write))
+        await asyncio.to_thread(started.wait)
+        task.cancel()
+        store.close()
+
+    store = Store(migrated.url)  # a store of its own, to close
+    repos = build_repositories(store)
+    asyncio.run(scenario())
+    again = Store(migrated.url)
+    try:
+        assert build_repositories(again).apps.get(app.client_id) == app
+    finally:
+        again.close()
 
 
 def test_a_transaction_on_one_store_does_not_capture_writes_meant_for_another(

@@ -587,7 +587,9 @@ class Store:
         self._closing.set()
         if self._checkpointer is not None:
             self._checkpointer.join()  # a pass takes milliseconds (RESTART_WAIT_MS at most waiting)
-        self._executor.shutdown(wait=False)
+        # A write still running (a purge started by an app that has shut down, say) finishes
+        # before its connection is closed under it; writes not yet started are dropped.
+        self._executor.shutdown(wait=True, cancel_futures=True)
         for raw in self._raw_connections:
             raw.close()
         self._raw_connections.clear()
