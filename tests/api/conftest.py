@@ -143,14 +143,22 @@ def client(app: FastAPI, shared_lane: ApiLane) -> Iterator[TestClient]:
         yield test_client
 
 
-def mint(store: Store, scope: str, *, user_id: int | None = None, expires_in: int = 3600) -> str:
-    """A real opaque token: stored as its keyed digest, as the token endpoint stores it."""
-    token = secrets.token_urlsafe(32)
+def mint(
+    store: Store,
+    scope: str,
+    *,
+    user_id: int | None = None,
+    expires_in: int = 3600,
+    legacy: bool = False,
+) -> str:
+    """A real opaque token, stored by its key as the token endpoint stores it; ``legacy``: in
+    the format issued before tokens led with their time (43 characters, plain digest)."""
+    token = secrets.token_urlsafe(32) if legacy else s.new_access_token()
     issued = int(time.time())
     with store.transaction() as conn:
         conn.execute(
             insert(tokens).values(
-                access_digest=SecretHasher(KEY).digest(token, s.ACCESS_TOKEN),
+                access_digest=SecretHasher(KEY).access_key(token),
                 client_id=APP_ID,
                 user_id=user_id,
                 scope=scope,
@@ -165,8 +173,8 @@ def mint(store: Store, scope: str, *, user_id: int | None = None, expires_in: in
 
 @pytest.fixture
 def token(store: Store) -> MintToken:
-    def factory(scope: str = "monitoring", *, user_id: int | None = None, **kw: int) -> str:
-        return mint(store, scope, user_id=user_id, **kw)
+    def factory(scope: str = "monitoring", *, user_id: int | None = None, **kw: int | bool) -> str:
+        return mint(store, scope, user_id=user_id, **kw)  # type: ignore[arg-type]
 
     return factory
 

@@ -66,6 +66,14 @@ def test_an_unknown_token_gets_401_invalid_token(client: TestClient, e: Endpoint
     }
 
 
+def test_a_token_issued_before_tokens_led_with_their_time_still_works(
+    client: TestClient, token: MintToken
+) -> None:
+    legacy = token("monitoring", legacy=True)
+    assert len(legacy) == 43
+    assert client.get("/v2/organizations", headers=bearer(legacy)).status_code == 200
+
+
 def test_an_expired_token_gets_401_invalid_token(client: TestClient, token: MintToken) -> None:
     expired = token("monitoring", expires_in=-1)
     response = client.get("/v2/organizations", headers=bearer(expired))

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.config import Issuer, Lifetimes, ThrottleLimits
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import AccessGrant, NewApp, User
@@ -230,4 +229,4 @@ class Core:
 
     def access(self, access_token: str) -> AccessGrant | None:
         """The resource server's view of a bearer token (None once revoked)."""
-        return self.fakes.tokens.find_access(self.hasher.digest(access_token, s.ACCESS_TOKEN))
+        return self.fakes.tokens.find_access(self.hasher.access_key(access_token))

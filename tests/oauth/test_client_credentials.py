@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from ninja_oauth.oauth import secrets as s
 from tests.oauth.harness import Core, assert_oauth_error, basic
 
 
@@ -21,7 +22,8 @@ def test_client_credentials_returns_a_bearer_token_for_every_configured_scope_by
         3600,
         "monitoring management",
     )
-    assert len(body["access_token"]) == 43  # 256 bits, base64url without padding
+    # The time of issue (14 hex digits), then 256 random bits (base64url without padding).
+    assert re.fullmatch(r"[0-9a-f]{14}[A-Za-z0-9_-]{43}", body["access_token"])
     assert response.headers == [
         ("Content-Type", "application/json"),
         ("Cache-Control", "no-store"),
@@ -35,7 +37,7 @@ def test_the_issued_token_is_stored_only_as_a_digest_with_its_owner_scope_and_ex
     m2m = core.register_app("api_services", scopes=["monitoring"])
     token = core.token({"grant_type": "client_credentials", **core.client_form(m2m)}).json()
     (row,) = core.fakes.tokens.rows
-    assert row.token.access_digest == core.hasher.digest(token["access_token"], s.ACCESS_TOKEN)
+    assert row.token.access_digest == core.hasher.access_key(token["access_token"])
     assert token["access_token"] not in repr(row)
     assert row.token.refresh_digest is None
     assert row.token.client_id == m2m.app.client_id

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
+import time
 
 import pytest
 
@@ -80,6 +82,37 @@ def test_secrets_are_256_bit_url_safe_and_unique() -> None:
     for value in made:
         assert len(value) == 43
         assert set(value) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+
+
+def test_access_tokens_lead_with_their_time_then_256_random_bits() -> None:
+    before = time.time_ns() // 1000
+    made = [s.new_access_token() for _ in range(200)]
+    after = time.time_ns() // 1000
+    assert len(set(made)) == 200
+    for value in made:
+        assert re.fullmatch(r"[0-9a-f]{14}[A-Za-z0-9_-]{43}", value)
+        assert before <= int(value[:14], 16) <= after
+
+
+def test_an_access_tokens_key_leads_with_its_time_so_keys_sort_in_issue_order() -> None:
+    tokens = [s.new_access_token() for _ in range(50)]
+    keys = [HASHER.access_key(t) for t in tokens]
+    assert all(len(k) == 64 and k[:14] == t[:14] for k, t in zip(keys, tokens, strict=True))
+    assert keys == sorted(keys)
+    assert len(set(keys)) == 50
+    assert HASHER.access_key(tokens[0]) == keys[0]
+    assert s.SecretHasher(b"j" * 32).access_key(tokens[0]) != keys[0]
+
+
+def test_a_forged_time_or_another_format_gives_a_key_that_matches_nothing_issued() -> None:
+    token = s.new_access_token()
+    forged = f"{int(token[:14], 16) + 1:014x}" + token[14:]
+    assert HASHER.access_key(forged)[14:] != HASHER.access_key(token)[14:]
+    # Tokens issued before (43 characters) and other strings: the plain digest.
+    legacy = s.new_secret()
+    assert HASHER.access_key(legacy) == HASHER.digest(legacy, s.ACCESS_TOKEN)
+    not_hex = "g" * 14 + token[14:]
+    assert HASHER.access_key(not_hex) == HASHER.digest(not_hex, s.ACCESS_TOKEN)
 
 
 def test_client_ids_and_grant_ids_are_random_and_distinct() -> None:

@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
 
-from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.scopes import Scope
 from ninja_oauth.store.repositories.tokens import ACCESS_LOOKUP, access_grant
@@ -66,7 +65,7 @@ async def authenticate_bearer(request: Request) -> AccessGrant:
         # RFC 6750 §3.1: no error code when the request carries no authentication.
         raise BearerError(401)
     state = request.app.state
-    digest = state.hasher.digest(token, s.ACCESS_TOKEN)
+    digest = state.hasher.access_key(token)
     grant = access_grant(await state.store.fetchone_async(ACCESS_LOOKUP, {"digest": digest}))
     if grant is None:
         raise BearerError(401, "invalid_token", "The access token is unknown or revoked.")

@@ -18,7 +18,7 @@ _ALL_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
 def _find(ctx: CoreContext, token: str, hint: str | None) -> TokenInfo | None:
     return ctx.repos.tokens.find(
-        ctx.hasher.digest(token, s.ACCESS_TOKEN),
+        ctx.hasher.access_key(token),
         ctx.hasher.digest(token, s.REFRESH_TOKEN),
         ctx.clock(),
         hint,

@@ -27,7 +27,7 @@ class TokenGenerator:
         include_refresh_token: bool = True,
     ) -> dict[str, Any]:
         token: dict[str, Any] = {
-            "access_token": s.new_secret(),
+            "access_token": s.new_access_token(),
             "token_type": "bearer",
             "expires_in": expires_in or self._ctx.lifetimes.access_token,
             "scope": scope or "",
@@ -50,7 +50,7 @@ def token_row(ctx: CoreContext, token: dict[str, Any], request: Any) -> NewToken
     grant_id: str = getattr(request, "grant_id", None) or s.new_grant_id()
     user = request.user
     return NewToken(
-        access_digest=ctx.hasher.digest(token["access_token"], s.ACCESS_TOKEN),
+        access_digest=ctx.hasher.access_key(token["access_token"]),
         refresh_digest=ctx.hasher.digest(refresh, s.REFRESH_TOKEN) if refresh else None,
         client_id=request.client.client_id,
         user_id=None if user is None else user.id,
