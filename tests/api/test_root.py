@@ -29,7 +29,9 @@ SECURITY_HEADERS = [
 
 @pytest.fixture
 def root(store: Store) -> Starlette:
-    settings = Settings(database_url=store.url, secret_key=KEY.decode(), issuer="http://testserver")
+    settings = Settings(
+        database_url=store.url, secret_key=KEY.decode(), issuer="https://testserver"
+    )
     return create_app(settings, store)
 
 
@@ -114,15 +116,6 @@ def test_every_other_path_takes_the_roots_routes(
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-@pytest.fixture
-def site(store: Store) -> Starlette:
-    """The root app under an https issuer, which the protocol endpoints require."""
-    settings = Settings(
-        database_url=store.url, secret_key=KEY.decode(), issuer="https://testserver"
-    )
-    return create_app(settings, store)
-
-
 @pytest.mark.parametrize(
     ("path", "body"),
     [
@@ -133,7 +126,7 @@ def site(store: Store) -> Starlette:
     ],
 )
 def test_a_post_to_a_protocol_endpoint_takes_its_lane_and_gets_its_routes_answer(
-    site: Starlette,
+    root: Starlette,
     store: Store,
     monkeypatch: pytest.MonkeyPatch,
     root_router_calls: list[str],
@@ -145,7 +138,7 @@ def test_a_post_to_a_protocol_endpoint_takes_its_lane_and_gets_its_routes_answer
         database_url=store.url, secret_key=KEY.decode(), issuer="https://testserver"
     )
     without_lanes = create_app(settings, store)
-    with TestClient(site) as through_lane, TestClient(without_lanes) as through_routes:
+    with TestClient(root) as through_lane, TestClient(without_lanes) as through_routes:
         expected = through_routes.post(path, content=body, headers=FORM)
         assert root_router_calls == [path]
         answer = through_lane.post(path, content=body, headers=FORM)
@@ -155,22 +148,22 @@ def test_a_post_to_a_protocol_endpoint_takes_its_lane_and_gets_its_routes_answer
 
 
 def test_other_methods_on_a_protocol_endpoint_take_the_roots_routes(
-    site: Starlette, root_router_calls: list[str]
+    root: Starlette, root_router_calls: list[str]
 ) -> None:
-    with TestClient(site) as client:
+    with TestClient(root) as client:
         answer = client.get("/ws/oauth/token")
     assert (answer.status_code, answer.headers["allow"]) == (405, "POST")
     assert root_router_calls == ["/ws/oauth/token"]
 
 
 def test_an_unexpected_error_in_a_lane_is_a_500_logged_once_by_type(
-    site: Starlette, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    root: Starlette, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     def broken(*_args: object) -> None:
         raise RuntimeError("client_secret=do-not-log-me")
 
-    monkeypatch.setattr(site.state.services.server, "token_endpoint", broken)
-    with TestClient(site, raise_server_exceptions=False) as client:
+    monkeypatch.setattr(root.state.services.server, "token_endpoint", broken)
+    with TestClient(root, raise_server_exceptions=False) as client:
         answer = client.post("/ws/oauth/token", content="grant_type=x", headers=FORM)
     assert answer.status_code == 500
     assert answer.json()["error"] == "server_error"

@@ -191,6 +191,24 @@ def test_a_bad_setting_stops_with_one_line_naming_it(env: dict[str, str]) -> Non
     assert "NINJA_OAUTH_SECRET_KEY is required" in pg_without_key.stderr
 
 
+def test_serve_on_all_interfaces_without_an_https_issuer_stops_with_one_line(
+    env: dict[str, str],
+) -> None:
+    """The default issuer would be http://0.0.0.0:PORT, which the protocol endpoints refuse."""
+    plain = {k: v for k, v in env.items() if k != "NINJA_OAUTH_ISSUER"}
+    refused = _run(plain, "serve", "--host", "0.0.0.0", "--port", "1")
+    assert refused.returncode == 2
+    assert refused.stderr.startswith("ninja-oauth: NINJA_OAUTH_ISSUER: ")
+    assert "http://0.0.0.0:1 is plain http on a host that is not loopback" in refused.stderr
+    assert refused.stderr.count("\n") == 1
+    for issuer in ("http://192.0.2.7:8080", "http://auth.example.com"):
+        other = _run({**env, "NINJA_OAUTH_ISSUER": issuer}, "apps", "list")
+        assert other.returncode == 2, issuer
+    for issuer in ("https://auth.example.com", "http://localhost:8080", "http://[::1]:8080"):
+        fine = _run({**env, "NINJA_OAUTH_ISSUER": issuer}, "apps", "list")
+        assert fine.returncode == 0, (issuer, fine.stderr)
+
+
 def test_serve_demo_prints_the_admin_and_one_app_per_platform(
     sqlite_server: LiveServer, tmp_path: Path
 ) -> None:
