@@ -195,7 +195,7 @@ def test_telemetry_turned_on_while_serving_reaches_the_lane_within_a_second(
         return state["on"]
 
     monkeypatch.setattr(app._native_telemetry, "enabled", enabled)
-    monkeypatch.setattr("ninja_oauth.api.lane.time.monotonic", lambda: state["now"])
+    monkeypatch.setattr("ninja_oauth.api.lane._clock", lambda: state["now"])
     monkeypatch.setattr(FastAPI, "__call__", app_itself)
     client = TestClient(ApiLane(app))
 

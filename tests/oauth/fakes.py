@@ -49,9 +49,9 @@ class FakeApps:
         return self.rows.get(client_id)
 
     def get_guarded(
-        self, client_id: str | None, block_keys: list[str], now: int
+        self, client_id: str | None, block_keys: tuple[str, str], now: int
     ) -> tuple[int, App | None]:
-        wait = self.throttle.blocked_for(block_keys, now) if self.throttle else 0
+        wait = self.throttle.blocked_for(list(block_keys), now) if self.throttle else 0
         return wait, self.rows.get(client_id) if client_id else None
 
     def add(self, app: App) -> None:

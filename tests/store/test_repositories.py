@@ -92,12 +92,12 @@ def test_get_guarded_reads_the_app_and_the_longest_block_on_its_callers(
 ) -> None:
     app = register()
     caller, address = _key(), _key()
-    assert repos.apps.get_guarded(app.client_id, [caller, address], NOW) == (0, app)
+    assert repos.apps.get_guarded(app.client_id, (caller, address), NOW) == (0, app)
     for i in range(3):
         repos.throttle.record_failure(address, limit=3, window=300, block=60, now=NOW + i)
     repos.throttle.record_failure(caller, limit=1, window=300, block=30, now=NOW)
-    assert repos.apps.get_guarded(app.client_id, [caller, address], NOW + 2) == (60, app)
-    assert repos.apps.get_guarded(app.client_id, [caller, address], NOW + 62) == (0, app)
+    assert repos.apps.get_guarded(app.client_id, (caller, address), NOW + 2) == (60, app)
+    assert repos.apps.get_guarded(app.client_id, (caller, address), NOW + 62) == (0, app)
 
 
 @pytest.mark.parametrize("client_id", [None, "", "no-such-app", "x" * 65, "nul\x00id"])
@@ -107,8 +107,8 @@ def test_get_guarded_reads_the_block_when_there_is_no_app(
     """A guessed client_id still meets the block on its address (and never a database error)."""
     address = _key()
     repos.throttle.record_failure(address, limit=1, window=300, block=60, now=NOW)
-    assert repos.apps.get_guarded(client_id, [_key(), address], NOW) == (60, None)
-    assert repos.apps.get_guarded(client_id, [_key(), _key()], NOW) == (0, None)
+    assert repos.apps.get_guarded(client_id, (_key(), address), NOW) == (60, None)
+    assert repos.apps.get_guarded(client_id, (_key(), _key()), NOW) == (0, None)
 
 
 def test_a_client_id_is_unique(repos: Repositories, register: Register) -> None:

@@ -45,7 +45,7 @@ class Rotated:
 class AppRepository(Protocol):
     def get(self, client_id: str) -> App | None: ...
     def get_guarded(
-        self, client_id: str | None, block_keys: list[str], now: int
+        self, client_id: str | None, block_keys: tuple[str, str], now: int
     ) -> tuple[int, App | None]:
         """In one read, what the token endpoint reads first on every request: the seconds
         until the longest block among ``block_keys`` ends (ThrottleRepository.blocked_for), and

@@ -170,7 +170,7 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         claimed = _claimed_client_id(request)
         keys = self.throttle.client_keys(claimed, address)
         now = self.ctx.clock()
-        wait, app = self.ctx.repos.apps.get_guarded(claimed, list(keys), now)
+        wait, app = self.ctx.repos.apps.get_guarded(claimed, keys, now)
         if wait:
             return self.handle_error_response(request, TooManyRequestsError(wait))
         request.claimed_app = (claimed, app)

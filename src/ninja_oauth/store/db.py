@@ -587,9 +587,10 @@ class Store:
         self._closing.set()
         if self._checkpointer is not None:
             self._checkpointer.join()  # a pass takes milliseconds (RESTART_WAIT_MS at most waiting)
-        # A write still running (a purge started by an app that has shut down, say) finishes
-        # before its connection is closed under it; writes not yet started are dropped.
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        # Writes still queued or running (a purge started by an app that has shut down, a
+        # group commit handed to the writer) finish before their connections are closed under
+        # them, and the requests waiting on a batch are answered.
+        self._executor.shutdown(wait=True)
         for raw in self._raw_connections:
             raw.close()
         self._raw_connections.clear()

@@ -155,9 +155,11 @@ _OTHER_METHODS = {m: [x for x in _METHODS if x != m] for m in ("GET", "POST")}
 
 def _lane(handler: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
     """``handler`` as a bare ASGI app: what its route does through the root's router, without
-    the router's scan and the two error middlewares around it. Its one error path is theirs
-    (``unexpected``: a logged type and a 500 server_error); the handler raises no other
-    exception that they map."""
+    the router's scan and the two error middlewares around it. An unexpected exception gets
+    their answer (``unexpected``: a 500 server_error, the type logged), once: the router's
+    ServerErrorMiddleware would also raise it again for the server to log, and its 500 would
+    lack the security headers, which sit inside it. The handler raises no exception that the
+    ExceptionMiddleware maps."""
 
     async def app(scope: ASGIScope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive, send)

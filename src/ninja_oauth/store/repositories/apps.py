@@ -73,12 +73,12 @@ class SqlApps:
         return None if row is None else self._app(tuple(row))
 
     def get_guarded(
-        self, client_id: str | None, block_keys: list[str], now: int
+        self, client_id: str | None, block_keys: tuple[str, str], now: int
     ) -> tuple[int, App | None]:
         # On every token request: the driver's cursor, not Core (see store.db.Sql).
-        first, last = block_keys[0], block_keys[-1]
+        first, second = block_keys
         wanted = client_id if client_id and _possible(client_id) else None
-        row = self._store.fetchone(_GET_GUARDED, {"a": first, "b": last, "client_id": wanted})
+        row = self._store.fetchone(_GET_GUARDED, {"a": first, "b": second, "client_id": wanted})
         blocked_until, *values = row
         wait = max(0, int(blocked_until or 0) - now)
         return wait, None if values[0] is None else self._app(tuple(values))
