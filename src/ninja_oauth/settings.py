@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import os
 import secrets
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
+from authlib.common.security import is_secure_transport
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -21,15 +20,6 @@ DEFAULT_ISSUER = "http://127.0.0.1:8080"
 
 class SettingsError(Exception):
     """A setting is missing or unsafe; the message names it (and never its value)."""
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Settings(BaseSettings):
@@ -76,10 +66,10 @@ class Settings(BaseSettings):
     def _issuer_is_a_base_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")) or "?" in value or "#" in value:
             raise ValueError("must be an http(s) URL with no query or fragment")
-        if value.startswith("http://") and not _is_loopback(urlsplit(value).hostname or ""):
-            # The protocol endpoints refuse any other plain-http URL (RFC 6749 §3.1 requires
-            # TLS; Authlib checks it on every request): say so now rather than answer every
-            # token request with a 500. `serve --host 0.0.0.0` alone comes here.
+        if not is_secure_transport(value):
+            # Authlib's own check, which the protocol endpoints make on every request (RFC 6749
+            # §3.1 requires TLS off loopback): say so now rather than answer every token
+            # request with a 500. `serve --host 0.0.0.0` alone comes here.
             raise ValueError(
                 f"{value} is plain http on a host that is not loopback; set it to the https URL "
                 "clients reach this server at (or http://127.0.0.1, http://localhost or "
