@@ -71,7 +71,7 @@ class Settings(BaseSettings):
             # §3.1 requires TLS off loopback): say so now rather than answer every token
             # request with a 500. `serve --host 0.0.0.0` alone comes here.
             raise ValueError(
-                f"{value} is plain http on a host that is not loopback; set it to the https URL "
+                "plain http on a host that is not loopback; set it to the https URL "
                 "clients reach this server at (or http://127.0.0.1, http://localhost or "
                 "http://[::1] with the port, for local use)"
             )

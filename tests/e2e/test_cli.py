@@ -199,7 +199,8 @@ def test_serve_on_all_interfaces_without_an_https_issuer_stops_with_one_line(
     refused = _run(plain, "serve", "--host", "0.0.0.0", "--port", "1")
     assert refused.returncode == 2
     assert refused.stderr.startswith("ninja-oauth: NINJA_OAUTH_ISSUER: ")
-    assert "http://0.0.0.0:1 is plain http on a host that is not loopback" in refused.stderr
+    assert "plain http on a host that is not loopback" in refused.stderr
+    assert "0.0.0.0" not in refused.stderr  # SettingsError never shows a value
     assert refused.stderr.count("\n") == 1
     for issuer in ("http://192.0.2.7:8080", "http://auth.example.com"):
         other = _run({**env, "NINJA_OAUTH_ISSUER": issuer}, "apps", "list")
