@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Protocol
 
 from ninja_oauth.oauth.domain import (
@@ -17,6 +18,21 @@ from ninja_oauth.oauth.domain import (
     TokenInfo,
     User,
 )
+
+
+class Writes(Enum):
+    """What a request's work writes when it succeeds, as its grant or endpoint declares it; the
+    store decides from this how to run and commit it (``Store.run``).
+
+    ``APPENDS``: at most new rows (a client_credentials token; nothing at all for an
+    introspection), so the store may run it beside other requests and commit their rows
+    together. A write of another kind reached on the way (a failed authentication's count)
+    makes the store run the work again as ``CHANGES``; nothing was written before that.
+    ``CHANGES``: it may change existing rows (redeem a code, rotate a refresh token, revoke):
+    one transaction, run where writes are serialized."""
+
+    APPENDS = "appends"
+    CHANGES = "changes"
 
 
 @dataclass(frozen=True, slots=True)
