@@ -1,4 +1,4 @@
-"""The package's dependency rule (STYLE §3): cli → web, api, store, oauth, settings;
+"""The package's dependency rule (STYLE §3): cli → web, api, store, oauth, settings, client;
 web → api, oauth, store, settings; api → oauth, store; store → oauth, settings;
 oauth → authlib and the standard library; client → httpx (never the server's modules)."""
 
@@ -19,9 +19,8 @@ ALLOWED: dict[str, set[str]] = {
     "store": {"oauth", "settings", "passwords"},
     "api": {"oauth", "store"},
     "web": {"api", "oauth", "store", "settings", "passwords"},
-    "cli": {"web", "api", "store", "oauth", "settings", "passwords", "cli_client"},
+    "cli": {"web", "api", "store", "oauth", "settings", "passwords", "client"},
     "client": set(),
-    "cli_client": {"client"},
 }
 
 

@@ -1,6 +1,5 @@
-"""Fixtures of the Public API tests: a migrated database with the demo data, the API mounted
-in a small app and reached through its lane as the server reaches it, and real bearer tokens
-stored the way the token endpoint stores them."""
+"""Fixtures of the Public API tests: a migrated database with the demo data, the Public API app
+as the server builds it, and real bearer tokens stored the way the token endpoint stores them."""
 
 from __future__ import annotations
 
@@ -14,14 +13,8 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
 
-from ninja_oauth.api import build_api_router
-from ninja_oauth.api.errors import install_api_error_handlers
-from ninja_oauth.api.guard import BearerError
-from ninja_oauth.api.lane import ApiLane
+from ninja_oauth.api import build_public_api
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.secrets import SecretHasher
 from ninja_oauth.store.db import Store
@@ -86,33 +79,9 @@ def store(template_db: Path, tmp_path: Path) -> Iterator[Store]:
     the_store.close()
 
 
-async def _bearer_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BearerError)
-    body = {"error": exc.error or "", "error_description": exc.description or ""}
-    return JSONResponse(
-        body, status_code=exc.status, headers={"WWW-Authenticate": exc.www_authenticate()}
-    )
-
-
-async def _http_error(_request: Request, exc: Exception) -> Response:
-    # As web/errors.py renders them: e.g. a body that cannot be decoded, an unknown /v2 path.
-    assert isinstance(exc, HTTPException)
-    error = "not_found" if exc.status_code == 404 else "invalid_request"
-    return JSONResponse(
-        {"error": error, "error_description": str(exc.detail)}, status_code=exc.status_code
-    )
-
-
 def build_app(store: Store) -> FastAPI:
-    """What create_app (web/__init__.py) does for /v2, without the OAuth routes and pages."""
-    app = FastAPI(title="ninja-oauth Public API v2 (test app)")
-    app.state.store = store
-    app.state.hasher = SecretHasher(KEY)
-    app.include_router(build_api_router())
-    install_api_error_handlers(app)
-    app.add_exception_handler(BearerError, _bearer_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    return app
+    """The Public API as the server builds it (web/__init__.py mounts it at /v2)."""
+    return build_public_api(store, SecretHasher(KEY))
 
 
 @pytest.fixture(scope="session")
@@ -124,11 +93,6 @@ def shared_app() -> Iterator[FastAPI]:
     placeholder.close()
 
 
-@pytest.fixture(scope="session")
-def shared_lane(shared_app: FastAPI) -> ApiLane:
-    return ApiLane(shared_app)
-
-
 @pytest.fixture
 def app(shared_app: FastAPI, store: Store) -> FastAPI:
     shared_app.state.store = store
@@ -136,10 +100,8 @@ def app(shared_app: FastAPI, store: Store) -> FastAPI:
 
 
 @pytest.fixture
-def client(app: FastAPI, shared_lane: ApiLane) -> Iterator[TestClient]:
-    # Through the lane, as the server serves /v2 (web/__init__.py): it answers the reads and
-    # hands everything else to the app. test_lane.py compares the two ways.
-    with TestClient(shared_lane) as test_client:
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
         yield test_client
 
 

@@ -6,8 +6,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from ninja_oauth.api.errors import install_api_error_handlers
-
 
 @pytest.mark.parametrize(
     ("path", "description"),
@@ -56,20 +54,6 @@ def test_a_body_of_the_wrong_shape_names_the_nested_field(
     assert response.json()["error_description"] == (
         "locations.1.name: String should have at least 1 character"
     )
-
-
-def test_validation_errors_outside_v2_keep_fastapis_answer() -> None:
-    app = FastAPI()
-
-    @app.get("/other")
-    async def other(n: int) -> int:
-        return n
-
-    install_api_error_handlers(app)
-    with TestClient(app) as client:
-        response = client.get("/other?n=x")
-    assert response.status_code == 422
-    assert response.json()["detail"][0]["loc"] == ["query", "n"]
 
 
 def test_the_openapi_document_declares_the_bearer_scheme_and_400_not_422(app: FastAPI) -> None:

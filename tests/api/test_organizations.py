@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy import delete, insert, update
 
-from ninja_oauth.api.versioned import VersionedBodies
+from ninja_oauth.api.response_cache import ResponseCache
 from ninja_oauth.store.api_tables import organizations
 from ninja_oauth.store.db import Store
 
@@ -245,7 +245,7 @@ def test_an_organizations_devices_page_by_id(
 def test_the_organizations_list_follows_every_change_whoever_makes_it(
     client: TestClient, store: Store, everything: dict[str, str]
 ) -> None:
-    """The list's body is kept per version of the organizations table (api/versioned.py); a
+    """The list's body is kept per version of the organizations table (api/response_cache.py); a
     change through the API, or straight in the database as the CLI or another worker would
     make it, shows on the very next read."""
 
@@ -281,7 +281,7 @@ def test_the_organizations_list_follows_every_change_whoever_makes_it(
 
 
 def test_kept_bodies_stay_within_their_byte_budget() -> None:
-    kept = VersionedBodies(max_bytes=100)
+    kept = ResponseCache(max_bytes=100)
     kept.put("a", 1, b"x" * 60)
     assert kept.get("a", 1) == b"x" * 60
     assert kept.get("a", 2) is None  # another version

@@ -1,174 +1,195 @@
-"""The server's root app hands a request under /v2/ straight to the Public API, and a POST to
-a protocol endpoint straight to its lane (web/__init__.py): the answer is the one the routes
-would give, with the root's security headers."""
+"""The whole server, as a client sees it through its front door (web/root.py): a request under
+/v2/ gets the Public API's answer, a POST to token, revoke or introspect gets the protocol's
+answer, everything else the site's, and every answer carries the security headers."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from fastapi.testclient import TestClient
-from starlette.applications import Starlette
-from starlette.routing import Mount, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp
 
+from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.settings import Settings
 from ninja_oauth.store.db import Store
 from ninja_oauth.web import create_app
 
-from .conftest import KEY, MintToken, bearer
+from .conftest import APP_ID, KEY, MintToken, bearer
 
-SECURITY_HEADERS = [
-    ("content-security-policy", "default-src 'self'; frame-ancestors 'none'; base-uri 'none'"),
-    ("x-frame-options", "DENY"),
-    ("x-content-type-options", "nosniff"),
-    ("referrer-policy", "no-referrer"),
-]
+T = TypeVar("T")
 
-
-@pytest.fixture
-def root(store: Store) -> Starlette:
-    settings = Settings(
-        database_url=store.url, secret_key=KEY.decode(), issuer="https://testserver"
-    )
-    return create_app(settings, store)
+SECURITY_HEADERS = {
+    "content-security-policy": "default-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+}
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
-@pytest.fixture
-def root_router_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The paths the root's router (a plain Starlette router) receives."""
-    paths: list[str] = []
-    original = Router.__call__
-
-    async def spy(self: Router, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and type(self) is Router:
-            paths.append(scope["path"])
-        await original(self, scope, receive, send)
-
-    monkeypatch.setattr(Router, "__call__", spy)
-    return paths
+def _settings(store: Store) -> Settings:
+    return Settings(database_url=store.url, secret_key=KEY.decode(), issuer="https://testserver")
 
 
 @pytest.fixture
-def clients(root: Starlette) -> Iterator[tuple[TestClient, TestClient]]:
-    mount = root.routes[-1]
-    assert isinstance(mount, Mount)
-    with TestClient(root) as through_root, TestClient(mount.app) as api_alone:
-        yield through_root, api_alone
+def server(store: Store) -> Iterator[TestClient]:
+    with TestClient(create_app(_settings(store), store)) as client:
+        yield client
+
+
+def _secured(answer: Any) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        assert answer.headers.get_list(name) == [value], name
 
 
 @pytest.mark.parametrize(
-    ("method", "path", "scope"),
+    ("method", "path", "scope", "status", "body"),
     [
-        ("GET", "/v2/organizations", "monitoring"),
-        ("GET", "/v2/organizations", None),
-        ("GET", "/v2/organizations", "management"),
-        ("GET", "/v2/organizations?pageSize=abc", "monitoring"),
-        ("GET", "/v2/organization/999", "monitoring"),
-        ("GET", "/v2/organizations/", "monitoring"),
-        ("DELETE", "/v2/organizations", "monitoring"),
-        ("PATCH", "/v2/organization/1", "management"),
-        ("GET", "/v2/nothing-here", "monitoring"),
+        ("GET", "/v2/organizations", None, 401, {
+            "error_description": "Send an access token as 'Authorization: Bearer <token>'."}),
+        ("GET", "/v2/organizations", "management", 403, {
+            "error": "insufficient_scope",
+            "error_description": "This call needs the 'monitoring' scope."}),
+        ("GET", "/v2/organizations?pageSize=abc", "monitoring", 400, {
+            "error": "invalid_request",
+            "error_description":
+                "pageSize: Input should be a valid integer, unable to parse string as an integer"}),
+        ("GET", "/v2/organization/999", "monitoring", 404, {
+            "error": "not_found", "error_description": "Organization 999 not found."}),
+        ("DELETE", "/v2/organizations", "monitoring", 405, {
+            "error": "invalid_request", "error_description": "Method Not Allowed"}),
+        ("GET", "/v2/nothing-here", "monitoring", 404, {
+            "error": "not_found", "error_description": "Not Found"}),
     ],
-)
+)  # fmt: skip
 def test_a_request_under_v2_gets_the_apis_answer_with_the_security_headers(
-    clients: tuple[TestClient, TestClient],
-    root_router_calls: list[str],
+    server: TestClient,
     token: MintToken,
     method: str,
     path: str,
     scope: str | None,
+    status: int,
+    body: dict[str, str],
 ) -> None:
-    through_root, api_alone = clients
-    kwargs: dict[str, Any] = {
-        "headers": bearer(token(scope)) if scope else {},
-        "follow_redirects": False,
-    }
-    if method == "PATCH":
-        kwargs["json"] = {"description": "Same"}
-    expected = api_alone.request(method, path, **kwargs)
-    answer = through_root.request(method, path, **kwargs)
-    assert (answer.status_code, answer.content) == (expected.status_code, expected.content)
-    assert answer.headers.multi_items() == expected.headers.multi_items() + SECURITY_HEADERS
-    assert root_router_calls == []
+    headers = bearer(token(scope)) if scope else {}
+    answer = server.request(method, path, headers=headers)
+    assert (answer.status_code, answer.json()) == (status, body)
+    _secured(answer)
 
 
-@pytest.mark.parametrize(
-    ("path", "status"),
-    [
-        ("/v2", 404),
-        ("/openapi.json", 200),
-        ("/docs", 200),
-        ("/.well-known/oauth-authorization-server", 200),
-    ],
-)
-def test_every_other_path_takes_the_roots_routes(
-    clients: tuple[TestClient, TestClient], root_router_calls: list[str], path: str, status: int
+def test_reads_and_writes_under_v2_work_through_the_server(
+    server: TestClient, token: MintToken
 ) -> None:
-    through_root, _ = clients
-    assert through_root.get(path).status_code == status
-    assert root_router_calls == [path]
-
-
-# -- the POST lanes of the protocol endpoints --------------------------------------------------
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest.mark.parametrize(
-    ("path", "body"),
-    [
-        ("/ws/oauth/token", "grant_type=client_credentials&client_id=test-integration"),
-        ("/oauth/token", "grant_type=password"),
-        ("/ws/oauth/revoke", "token=abc&client_id=no-such-app"),
-        ("/oauth/introspect", "token=abc"),
-    ],
-)
-def test_a_post_to_a_protocol_endpoint_takes_its_lane_and_gets_its_routes_answer(
-    root: Starlette,
-    store: Store,
-    monkeypatch: pytest.MonkeyPatch,
-    root_router_calls: list[str],
-    path: str,
-    body: str,
-) -> None:
-    monkeypatch.setattr("ninja_oauth.web.post_lanes", dict)  # the same app, without lanes
-    settings = Settings(
-        database_url=store.url, secret_key=KEY.decode(), issuer="https://testserver"
+    everything = bearer(token("monitoring management"))
+    orgs = server.get("/v2/organizations?pageSize=2", headers=everything)
+    assert orgs.status_code == 200
+    assert [o["id"] for o in orgs.json()] == [1, 2]
+    _secured(orgs)
+    changed = server.patch("/v2/organization/1", json={"description": "Now"}, headers=everything)
+    assert changed.status_code == 204
+    assert server.get("/v2/organization/1", headers=everything).json()["description"] == "Now"
+    moved = server.get("/v2/organizations/", headers=everything, follow_redirects=False)
+    assert (moved.status_code, moved.headers["location"]) == (
+        307,
+        "http://testserver/v2/organizations",
     )
-    without_lanes = create_app(settings, store)
-    with TestClient(root) as through_lane, TestClient(without_lanes) as through_routes:
-        expected = through_routes.post(path, content=body, headers=FORM)
-        assert root_router_calls == [path]
-        answer = through_lane.post(path, content=body, headers=FORM)
-    assert root_router_calls == [path]  # the lane's request did not reach the router
-    assert (answer.status_code, answer.json()) == (expected.status_code, expected.json())
-    assert answer.headers.multi_items() == expected.headers.multi_items()
 
 
-def test_other_methods_on_a_protocol_endpoint_take_the_roots_routes(
-    root: Starlette, root_router_calls: list[str]
+@pytest.mark.parametrize(
+    ("path", "status", "content_type"),
+    [
+        ("/v2", 404, "application/json"),
+        ("/nothing-here", 404, "application/json"),
+        ("/openapi.json", 200, "application/json"),
+        ("/docs", 200, "text/html; charset=utf-8"),
+        ("/.well-known/oauth-authorization-server", 200, "application/json"),
+        ("/", 200, "text/html; charset=utf-8"),
+    ],
+)
+def test_the_site_and_the_docs_answer_every_other_path(
+    server: TestClient, path: str, status: int, content_type: str
 ) -> None:
-    with TestClient(root) as client:
-        answer = client.get("/ws/oauth/token")
+    answer = server.get(path)
+    assert (answer.status_code, answer.headers["content-type"]) == (status, content_type)
+    _secured(answer)
+
+
+def test_an_unknown_page_asked_by_a_browser_is_an_error_page(server: TestClient) -> None:
+    answer = server.get("/nothing-here", headers={"Accept": "text/html"})
+    assert answer.status_code == 404
+    assert "Not available" in answer.text
+
+
+# -- the protocol endpoints ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "status", "error"),
+    [
+        ("/ws/oauth/token", f"grant_type=client_credentials&client_id={APP_ID}", 401,
+         "invalid_client"),
+        ("/oauth/token", "grant_type=password", 400, "unsupported_grant_type"),
+        ("/ws/oauth/revoke", "token=abc&client_id=no-such-app", 400, "invalid_client"),
+        ("/oauth/introspect", "token=abc", 401, "invalid_client"),
+    ],
+)  # fmt: skip
+def test_a_post_to_a_protocol_endpoint_gets_the_protocols_answer(
+    server: TestClient, path: str, body: str, status: int, error: str
+) -> None:
+    answer = server.post(path, content=body, headers=FORM)
+    assert (answer.status_code, answer.json()["error"]) == (status, error)
+    assert answer.headers["cache-control"] == "no-store"
+    _secured(answer)
+
+
+def test_a_protocol_post_that_is_not_a_form_is_refused(server: TestClient) -> None:
+    answer = server.post("/ws/oauth/token", json={"grant_type": "client_credentials"})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "invalid_request",
+        "error_description": "Send the parameters form-urlencoded "
+        "(application/x-www-form-urlencoded).",
+    }
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_other_methods_on_a_protocol_endpoint_are_405(server: TestClient, method: str) -> None:
+    answer = server.request(method, "/ws/oauth/token")
     assert (answer.status_code, answer.headers["allow"]) == (405, "POST")
-    assert root_router_calls == ["/ws/oauth/token"]
+    assert answer.json() == {
+        "error": "invalid_request",
+        "error_description": "Use POST for /ws/oauth/token.",
+    }
+    _secured(answer)
 
 
-def test_an_unexpected_error_in_a_lane_is_a_500_logged_once_by_type(
-    root: Starlette, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
-) -> None:
-    def broken(*_args: object) -> None:
+class _BrokenStore(Store):
+    """A store whose every unit of work fails: the fault a test injects through create_app."""
+
+    async def run(self, work: Callable[[], T], writes: Writes) -> T:
         raise RuntimeError("client_secret=do-not-log-me")
 
-    monkeypatch.setattr(root.state.services.server, "token_endpoint", broken)
-    with TestClient(root, raise_server_exceptions=False) as client:
-        answer = client.post("/ws/oauth/token", content="grant_type=x", headers=FORM)
+
+@pytest.mark.parametrize("path", ["/ws/oauth/token", "/oauth/revoke", "/ws/oauth/introspect"])
+def test_an_unexpected_error_at_a_protocol_endpoint_is_a_500_logged_once_by_type(
+    store: Store, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    broken = _BrokenStore(store.url)
+    app: ASGIApp = create_app(_settings(broken), broken)
+    try:
+        with TestClient(app, raise_server_exceptions=False) as client:
+            answer = client.post(path, content="grant_type=x&token=y", headers=FORM)
+    finally:
+        broken.close()
     assert answer.status_code == 500
-    assert answer.json()["error"] == "server_error"
+    assert answer.json() == {
+        "error": "server_error",
+        "error_description": "The server could not complete the request.",
+    }
     assert answer.headers["cache-control"] == "no-store"
-    assert answer.headers["x-frame-options"] == "DENY"
-    logged = [r.getMessage() for r in caplog.records]
-    assert logged.count("unexpected RuntimeError on POST /ws/oauth/token") == 1
-    assert not any("do-not-log-me" in line for line in logged)
+    _secured(answer)
+    logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert logged == [f"unexpected RuntimeError on POST {path}"]

@@ -11,10 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-import typer
 from typer.testing import CliRunner, Result
 
-from ninja_oauth import cli_client
+from ninja_oauth.cli import app, client_commands
 from ninja_oauth.client import NinjaOAuth
 
 from .authlib_server import ORGANIZATIONS, Client, RunningServer
@@ -24,8 +23,7 @@ Run = Callable[..., Result]
 
 @pytest.fixture
 def run() -> Run:
-    app = typer.Typer()
-    cli_client.register(app)
+    """The `ninja-oauth` command itself, as registered, run in-process."""
     runner = CliRunner()
 
     def invoke(*args: str, env: dict[str, str] | None = None, input: str | None = None) -> Result:
@@ -326,7 +324,7 @@ def test_json_is_pretty_on_a_terminal(
     monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
     response = httpx.Response(200, json=ORGANIZATIONS)
 
-    cli_client._print_response(response)
+    client_commands._print_response(response)
 
     printed = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
     assert json.loads(printed) == ORGANIZATIONS

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 from typing import Any
 
@@ -242,12 +244,30 @@ def test_help_is_available_for_every_command() -> None:
         ["serve", "--help"],
         ["apps", "create", "--help"],
         ["users", "create", "--help"],
+        ["token", "--help"],
+        ["login", "--help"],
+        ["logout", "--help"],
+        ["api", "--help"],
     ):
         result = subprocess.run(
             [sys.executable, "-m", "ninja_oauth", *args], capture_output=True, text=True, timeout=60
         )
         assert result.returncode == 0
         assert "Usage" in result.stdout
+
+
+def test_the_installed_command_lists_the_server_and_the_client_commands() -> None:
+    """The console script of pyproject.toml, not `python -m`: what a user runs."""
+    script = Path(sysconfig.get_path("scripts")) / "ninja-oauth"
+    env = {**os.environ, "COLUMNS": "200"}  # one line per command, however rich wraps
+    result = subprocess.run(
+        [str(script), "--help"], capture_output=True, text=True, timeout=60, env=env
+    )
+
+    assert (result.returncode, result.stderr) == (0, "")
+    commands = result.stdout.split("Commands", 1)[1]
+    listed = re.findall(r"^[│|]?\s*([a-z][a-z-]*)\s{2,}\S", commands, flags=re.MULTILINE)
+    assert listed == ["serve", "demo-data", "token", "login", "logout", "api", "apps", "users"]
 
 
 def test_a_secret_key_file_that_is_too_short_is_refused(

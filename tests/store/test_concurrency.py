@@ -1,5 +1,7 @@
 """Single use under contention: many threads (each its own transaction) race for one code or one
-refresh token, and exactly one wins (SQLite: the writer lock; PostgreSQL: row locks)."""
+refresh token, and exactly one wins (SQLite: the writer lock; PostgreSQL: row locks). The races
+of two transactions hold the first open at the point that matters and prove that the second
+waited for it (``Holdup``) before letting the first go on."""
 
 from __future__ import annotations
 
@@ -9,6 +11,9 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import TypeVar
+
+import pytest
+from sqlalchemy import Connection, text
 
 from ninja_oauth.oauth.domain import App, AuthorizationCode, NewToken, User
 from ninja_oauth.oauth.ports import AlreadyUsed, Consumed, Missing, Repositories, Rotated
@@ -31,6 +36,108 @@ def _race(store: Store, attempt: Callable[[], T]) -> list[T]:
     with ThreadPoolExecutor(max_workers=THREADS) as pool:
         futures = [pool.submit(one) for _ in range(THREADS)]
         return [f.result(timeout=60) for f in futures]
+
+
+class _WatchedLock:
+    """Stands in for the thread lock of the store's write lock (writer.FileLock): the same lock,
+    which also records that a thread found it taken and is waiting for it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.waited = threading.Event()
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        if self._lock.acquire(blocking=False):
+            return True
+        if not blocking:
+            return False
+        self.waited.set()
+        return self._lock.acquire(timeout=timeout)
+
+    def release(self) -> None:
+        self._lock.release()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class Holdup:
+    """Transaction 1 held open at one point (``hold``) while transaction 2 is proven to wait for
+    it, then let go. SQLite: 2 is blocked on the store's write lock. PostgreSQL: 2's backend
+    waits on a lock (wait_event_type 'Lock') that 1's backend holds (pg_blocking_pids), as a
+    third connection sees it in pg_stat_activity."""
+
+    def __init__(self, store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+        self._store = store
+        self._held = threading.Event()
+        self._release = threading.Event()
+        self._second_began = threading.Event()
+        self._pids: dict[str, int] = {}
+        self._lock = _WatchedLock()
+        if store.dialect == "sqlite":
+            monkeypatch.setattr(store._lock, "_threads", self._lock)
+
+    def first(self, conn: Connection) -> None:
+        """Transaction 1 has begun on ``conn``."""
+        self._record("first", conn)
+
+    def hold(self) -> None:
+        """In transaction 1: wait here until transaction 2 is proven to wait."""
+        self._held.set()
+        assert self._release.wait(timeout=10)
+
+    def second(self, conn: Connection) -> None:
+        """Transaction 2 has begun on ``conn`` (on SQLite: once 1 has committed)."""
+        self._record("second", conn)
+        self._second_began.set()
+
+    def run(self, first: Callable[[], None], second: Callable[[], None]) -> None:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            one = pool.submit(first)
+            try:
+                assert self._held.wait(timeout=10), "transaction 1 never reached its hold"
+                two = pool.submit(second)
+                self._assert_second_waits()
+                assert not two.done()
+            finally:
+                self._release.set()
+            one.result(timeout=30)
+            two.result(timeout=30)
+
+    def _record(self, name: str, conn: Connection) -> None:
+        if self._store.dialect == "postgresql":
+            self._pids[name] = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+
+    def _assert_second_waits(self) -> None:
+        if self._store.dialect == "sqlite":
+            assert self._lock.waited.wait(timeout=10), "transaction 2 never waited for the lock"
+            return
+        assert self._second_began.wait(timeout=10)
+        waiter, holder = self._pids["second"], self._pids["first"]
+        deadline = time.monotonic() + 10
+        seen = None
+        while time.monotonic() < deadline:
+            # A new connection each time: pg_stat_activity is a snapshot per transaction.
+            with self._store.engine.connect() as conn:
+                seen = conn.execute(
+                    text(
+                        "SELECT wait_event_type, pg_blocking_pids(pid) FROM pg_stat_activity "
+                        "WHERE pid = :pid"
+                    ),
+                    {"pid": waiter},
+                ).one_or_none()
+            if seen is not None and seen[0] == "Lock" and holder in seen[1]:
+                return
+            time.sleep(0.01)  # polling what the server reports, bounded by the deadline
+        pytest.fail(f"transaction 2 never waited for transaction 1's lock (last seen: {seen})")
+
+
+@pytest.fixture
+def holdup(store: Store, monkeypatch: pytest.MonkeyPatch) -> Holdup:
+    return Holdup(store, monkeypatch)
 
 
 def _digest() -> str:
@@ -86,7 +193,7 @@ def test_sixteen_threads_rotating_one_refresh_token_give_exactly_one_rotated(
 
 
 def test_a_replay_racing_the_first_redemption_still_revokes_the_token_it_issued(
-    store: Store, repos: Repositories, register: Callable[..., App], user: User
+    store: Store, repos: Repositories, register: Callable[..., App], user: User, holdup: Holdup
 ) -> None:
     # DESIGN §6: redemption and its token insert are one transaction, so a replay that arrives
     # while the first use is still issuing waits for it, then revokes what it issued.
@@ -103,66 +210,56 @@ def test_a_replay_racing_the_first_redemption_still_revokes_the_token_it_issued(
     )
     repos.codes.save(digest, code)
     issued = _token(app, user, grant_id)
-    consumed = threading.Event()
     replay_result: list[object] = []
 
     def first_use() -> None:
-        with store.transaction():
+        with store.transaction() as conn:
+            holdup.first(conn)
             assert repos.codes.consume(digest, app.client_id, NOW) == Consumed(code)
-            consumed.set()
-            time.sleep(0.3)  # the replay arrives while the token is being issued
+            holdup.hold()  # the replay arrives while the token is being issued
             repos.tokens.save(issued)
 
     def replay() -> None:
-        consumed.wait(timeout=10)
-        with store.transaction():
+        with store.transaction() as conn:
+            holdup.second(conn)
             result = repos.codes.consume(digest, app.client_id, NOW)
             replay_result.append(result)
             if isinstance(result, AlreadyUsed):
                 replay_result.append(repos.tokens.revoke_family(result.grant_id, NOW))
 
-    threads = [threading.Thread(target=first_use), threading.Thread(target=replay)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    holdup.run(first_use, replay)
     assert replay_result == [AlreadyUsed(grant_id=grant_id, client_id=app.client_id), 1]
     assert repos.tokens.find_access(issued.access_digest) is None
 
 
 def test_a_reuse_racing_the_rotation_still_revokes_the_new_refresh_token(
-    store: Store, repos: Repositories, register: Callable[..., App], user: User
+    store: Store, repos: Repositories, register: Callable[..., App], user: User, holdup: Holdup
 ) -> None:
     app = register()
     grant_id = uuid.uuid4().hex
     old = _token(app, user, grant_id)
     repos.tokens.save(old)
     new = _token(app, user, grant_id)
-    rotated = threading.Event()
     reuse_result: list[object] = []
 
     def rotation() -> None:
-        with store.transaction():
+        with store.transaction() as conn:
+            holdup.first(conn)
             assert isinstance(
                 repos.tokens.rotate(old.refresh_digest or "", app.client_id, NOW), Rotated
             )
-            rotated.set()
-            time.sleep(0.3)
+            holdup.hold()  # the reuse arrives before the new token is saved
             repos.tokens.save(new)
 
     def reuse() -> None:
-        rotated.wait(timeout=10)
-        with store.transaction():
+        with store.transaction() as conn:
+            holdup.second(conn)
             result = repos.tokens.rotate(old.refresh_digest or "", app.client_id, NOW)
             reuse_result.append(result)
             if isinstance(result, AlreadyUsed):
                 reuse_result.append(repos.tokens.revoke_family(result.grant_id, NOW))
 
-    threads = [threading.Thread(target=rotation), threading.Thread(target=reuse)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
+    holdup.run(rotation, reuse)
     assert reuse_result == [AlreadyUsed(grant_id=grant_id, client_id=app.client_id), 2]
     assert repos.tokens.rotate(new.refresh_digest or "", app.client_id, NOW) == Missing()
     assert repos.tokens.find_access(new.access_digest) is None
@@ -196,7 +293,7 @@ def test_sixteen_concurrent_failures_on_one_key_are_all_counted(
 
 
 def test_revoking_a_family_also_catches_the_token_a_concurrent_rotation_is_inserting(
-    store: Store, repos: Repositories, register: Callable[..., App], user: User
+    store: Store, repos: Repositories, register: Callable[..., App], user: User, holdup: Holdup
 ) -> None:
     # The interleaving that escaped on PostgreSQL: a rotation T2 -> T3 holds T2's row lock
     # while a reuse of T1 revokes the family. The revocation must wait for the rotation and
@@ -208,25 +305,21 @@ def test_revoking_a_family_also_catches_the_token_a_concurrent_rotation_is_inser
     repos.tokens.save(t2)
     assert isinstance(repos.tokens.rotate(t1.refresh_digest or "", app.client_id, NOW), Rotated)
     t3 = _token(app, user, grant_id)
-    rotated = threading.Event()
 
     def rotate_slowly() -> None:
-        with store.transaction():
+        with store.transaction() as conn:
+            holdup.first(conn)
             assert isinstance(
                 repos.tokens.rotate(t2.refresh_digest or "", app.client_id, NOW), Rotated
             )
             repos.tokens.save(t3)
-            rotated.set()
-            time.sleep(0.5)  # the revocation arrives while this transaction is open
+            holdup.hold()  # the revocation arrives while this transaction is open
 
     def revoke() -> None:
-        assert rotated.wait(timeout=10)
-        with store.transaction():
+        with store.transaction() as conn:
+            holdup.second(conn)
             repos.tokens.revoke_family(grant_id, NOW)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        futures = [pool.submit(rotate_slowly), pool.submit(revoke)]
-        for future in futures:
-            future.result(timeout=30)
+    holdup.run(rotate_slowly, revoke)
     assert repos.tokens.find_access(t3.access_digest) is None
     assert isinstance(repos.tokens.rotate(t3.refresh_digest or "", app.client_id, NOW), Missing)

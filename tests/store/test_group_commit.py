@@ -1,5 +1,5 @@
 """The SQLite group commit: deferred units of work, batches, failures, and a lock never waited
-for on the event loop (store/db.py)."""
+for on the event loop (store/group_commit.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import fcntl
 import os
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,11 +19,12 @@ from sqlalchemy import func, select
 
 from ninja_oauth.oauth.domain import App, NewToken
 from ninja_oauth.oauth.ports import Repositories
-from ninja_oauth.store import db
-from ninja_oauth.store.db import NeedsWriter, Store
+from ninja_oauth.store import checkpointer, group_commit
+from ninja_oauth.store.db import Store
 from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.repositories import build_repositories
 from ninja_oauth.store.tables import tokens
+from ninja_oauth.store.unit_of_work import NeedsWriter
 from tests.store.conftest import new_app
 
 NOW = int(time.time())
@@ -46,7 +48,7 @@ def store(db_path: Path) -> Iterator[Store]:
 
 @pytest.fixture
 def lock_path(db_path: Path) -> Path:
-    """The file lock every writer of this store takes (store/db.py)."""
+    """The file lock every writer of this store takes (store/writer.py)."""
     return db_path.with_name(db_path.name + ".write-lock")
 
 
@@ -106,13 +108,13 @@ def test_units_that_reach_the_commit_in_one_turn_of_the_loop_share_one_transacti
     store: Store, repos: Repositories, app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     batches: list[int] = []
-    insert_batch = store._insert_batch
+    insert_batch = store._group_commit._insert_batch
 
     def counting(driver: Any, batch: list[Any]) -> Any:
         batches.append(len(batch))
         return insert_batch(driver, batch)
 
-    monkeypatch.setattr(store, "_insert_batch", counting)
+    monkeypatch.setattr(store._group_commit, "_insert_batch", counting)
     issued = [_token(app) for _ in range(20)]
 
     async def request(token: NewToken) -> None:
@@ -159,10 +161,18 @@ def test_a_failing_unit_fails_alone_and_the_others_commit(
 
 
 def test_a_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
-    store: Store, repos: Repositories, app: App, lock_path: Path
+    store: Store, repos: Repositories, app: App, lock_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = _token(app)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    handed_over = threading.Event()
+    insert_on_writer = store._group_commit._insert_on_writer
+
+    def observed(batch: list[Any]) -> None:
+        handed_over.set()
+        insert_on_writer(batch)
+
+    monkeypatch.setattr(store._group_commit, "_insert_on_writer", observed)
 
     async def main() -> None:
         fcntl.flock(fd, fcntl.LOCK_EX)  # another process's writer, as far as the store knows
@@ -170,8 +180,9 @@ def test_a_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
             commit = asyncio.ensure_future(
                 store.commit_deferred(_deferred_save(store, repos, token))
             )
-            # The loop goes on (this sleep runs) while the batch waits on the writer path.
-            await asyncio.sleep(0.2)
+            # The loop goes on (its retries run, then this wait) until the batch is on the
+            # writer path, which waits for the lock.
+            assert await asyncio.to_thread(handed_over.wait, 10)
             assert not commit.done()
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
@@ -185,9 +196,19 @@ def test_a_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
 
 
 def test_the_background_checkpointer_copies_the_wal_into_the_database(
-    store: Store, repos: Repositories, app: App, db_path: Path
+    store: Store, repos: Repositories, app: App, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     before = db_path.stat().st_size
+    written, checkpointed = threading.Event(), threading.Event()
+    checkpoint = store._checkpointer._checkpoint
+
+    def observed(conn: sqlite3.Connection) -> None:
+        # No pass during the writes: the first one waits for them to end.
+        if written.wait(timeout=30):
+            checkpoint(conn)
+            checkpointed.set()
+
+    monkeypatch.setattr(store._checkpointer, "_checkpoint", observed)
 
     async def main() -> None:
         for _ in range(30):
@@ -195,11 +216,10 @@ def test_the_background_checkpointer_copies_the_wal_into_the_database(
             await asyncio.gather(*(store.commit_deferred(u) for u in units))
 
     asyncio.run(main())
-    # The loop's writer never checkpoints; only the checkpointer thread moves pages into the
-    # database file.
-    deadline = time.monotonic() + 10
-    while db_path.stat().st_size <= before and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert db_path.stat().st_size == before  # the loop's writer never checkpoints
+    written.set()
+    # Only the checkpointer thread moves pages into the database file.
+    assert checkpointed.wait(timeout=10)
     assert db_path.stat().st_size > before
 
 
@@ -230,7 +250,7 @@ def test_a_failure_before_the_insert_answers_the_request_and_the_next_batch_work
     """No connection (say, out of file descriptors) fails the batch; it never hangs, and the
     next request's batch is written."""
     failed, fine = _token(app), _token(app)
-    real = store._loop_writer
+    real = store._group_commit._loop_writer
     calls = 0
 
     def once_broken() -> Any:
@@ -240,7 +260,7 @@ def test_a_failure_before_the_insert_answers_the_request_and_the_next_batch_work
             raise sqlite3.OperationalError("unable to open database file")
         return real()
 
-    monkeypatch.setattr(store, "_loop_writer", once_broken)
+    monkeypatch.setattr(store._group_commit, "_loop_writer", once_broken)
 
     async def main() -> None:
         with pytest.raises(sqlite3.OperationalError):
@@ -258,13 +278,14 @@ def test_a_failing_writer_path_answers_the_request(
     store: Store, repos: Repositories, app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     token = _token(app)
-    monkeypatch.setattr(db, "FLUSH_PATIENCE", 0.0)
-    monkeypatch.setattr(store, "_insert_now", lambda units: False)  # the locks are always taken
+    monkeypatch.setattr(group_commit, "FLUSH_PATIENCE", 0.0)
+    # The locks are always taken.
+    monkeypatch.setattr(store._group_commit, "_insert_now", lambda units: False)
 
     def broken(stack: Any) -> Any:
         raise sqlite3.OperationalError("database is locked")
 
-    monkeypatch.setattr(store, "_writer_connection", broken)
+    monkeypatch.setattr(store._writer, "connection", broken)
 
     async def main() -> None:
         with pytest.raises(sqlite3.OperationalError):
@@ -307,8 +328,8 @@ def test_a_reader_holding_the_wal_never_holds_up_the_writers(
 ) -> None:
     """The checkpointer restarts a long WAL only once a passive checkpoint copied it all; a
     reader still on it (a backup, a report) just postpones the restart."""
-    monkeypatch.setattr(db, "CHECKPOINT_EVERY", 0.01)
-    monkeypatch.setattr(db, "CHECKPOINT_RESTART_PAGES", 5)
+    monkeypatch.setattr(checkpointer, "CHECKPOINT_EVERY", 0.01)
+    monkeypatch.setattr(checkpointer, "CHECKPOINT_RESTART_PAGES", 5)
     reader = sqlite3.connect(db_path, isolation_level=None)
     reader.execute("BEGIN")
     reader.execute("SELECT count(*) FROM tokens").fetchone()  # a snapshot kept open

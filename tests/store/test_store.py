@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
@@ -103,26 +102,49 @@ def test_run_is_the_write_path_and_returns_the_result(database_url: str) -> None
     assert asyncio.run(scenario()) is True
 
 
-def test_closing_waits_for_a_write_still_running_on_the_writer_path(migrated: Store) -> None:
+def test_closing_waits_for_a_write_still_running_on_the_writer_path(
+    migrated: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """As at shutdown: the request (or the periodic purge) that awaited the write is cancelled,
     the write goes on on its thread, and the store closes: the write finishes first, on a
     connection that is closed only afterwards."""
+    store = Store(migrated.url)  # a store of its own, to close
+    repos = build_repositories(store)
     app = new_app()
-    started = threading.Event()
+    started, finish = threading.Event(), threading.Event()
+    closing_writer, closed = threading.Event(), threading.Event()
+    close_writer = store._writer.close
 
     def slow_write() -> None:
         started.set()
-        time.sleep(0.2)
+        assert finish.wait(timeout=10)  # still running while the store closes
         repos.apps.add(app)
+
+    def observed_close_writer() -> None:
+        closing_writer.set()
+        close_writer()
+
+    def close() -> None:
+        store.close()
+        closed.set()
 
     async def scenario() -> None:
         task = asyncio.ensure_future(store.write(slow_write))
-        await asyncio.to_thread(started.wait)
+        assert await asyncio.to_thread(started.wait, 10)
         task.cancel()
-        store.close()
+        closing = threading.Thread(target=close)
+        closing.start()
+        try:
+            # close() reached the writer path and has not returned while the write is held
+            # (it takes milliseconds otherwise).
+            assert closing_writer.wait(timeout=10)
+            assert not closed.wait(timeout=0.3)
+        finally:
+            finish.set()
+        closing.join(timeout=10)
+        assert closed.is_set()
 
-    store = Store(migrated.url)  # a store of its own, to close
-    repos = build_repositories(store)
+    monkeypatch.setattr(store._writer, "close", observed_close_writer)
     asyncio.run(scenario())
     again = Store(migrated.url)
     try:

@@ -1,43 +1,79 @@
 """The resource server: a slice of the NinjaOne Public API v2 (issue 4).
 
 Reads need the ``monitoring`` scope, writes ``management``, remote access ``control``; the
-guard in ``guard.py`` enforces this through the dependencies in ``deps.py``.
+guard in ``guard.py`` enforces this. One FastAPI app serves every /v2 operation and documents
+them all at /docs:
+
+* the reads are plain Starlette routes in the app's route table (``reads.py``: the guard, then
+  pydantic for the parameters and the response; FastAPI's per-request dependency solver costs
+  more than the indexed read behind them);
+* the writes are FastAPI routes (its body validation, its dependencies for the guard);
+* errors of both become HTTP in ``errors.py``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Security
-from fastapi.security import HTTPBearer
+from fastapi import FastAPI, Security
+from fastapi.openapi.utils import get_openapi
 
+from ninja_oauth import __version__
+from ninja_oauth.api.errors import DOCUMENTED_ERRORS, install_api_error_handlers
+from ninja_oauth.api.guard import bearer_scheme
+from ninja_oauth.api.reads import Read
 from ninja_oauth.api.routes import activities, catalog, device_actions, devices, organizations
-from ninja_oauth.api.schemas import ErrorBody
+from ninja_oauth.oauth.secrets import SecretHasher
+from ninja_oauth.store.db import Store
 
-# Declares the bearer scheme in the OpenAPI document, so /docs offers "Authorize" for a token.
-# auto_error=False: the guard, not this, answers a missing or bad token (RFC 6750).
-_bearer = HTTPBearer(
-    auto_error=False,
-    scheme_name="oauth2",
-    description="An access token from POST /ws/oauth/token. Reads need the monitoring scope, "
-    "writes management, remote access control.",
-)
+# In the order their routes are matched: a module's reads, then its writes.
+_READS: list[Read] = [
+    *organizations.reads.declared,
+    *devices.reads.declared,
+    *activities.reads.declared,
+    *catalog.reads.declared,
+]
+_WRITES = [organizations.writes, devices.writes, device_actions.writes]
 
-
-# One documented 4XX instead of FastAPI's 422: /v2 answers bad input with 400 (errors.py).
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    "4XX": {
-        "model": ErrorBody,
-        "description": "400 invalid parameter or body (the description names the field); "
-        "401 missing, unknown or expired token; 403 insufficient_scope; 404 unknown id; "
-        "409 the resource's state refuses the request.",
-    }
-}
+# FastAPI's native OpenTelemetry is off: ninja-oauth configures no provider, and asking for
+# one on every request cost about a tenth of a bearer read (FastAPI's documented setting).
+_TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
 
 
-def build_api_router() -> APIRouter:
-    """Every /v2 route of the slice; the app mounts it and calls install_api_error_handlers."""
-    router = APIRouter(dependencies=[Security(_bearer)], responses=_ERRORS)
-    for module in (organizations, devices, device_actions, activities, catalog):
-        router.include_router(module.router)
-    return router
+def build_public_api(store: Store, hasher: SecretHasher) -> FastAPI:
+    """The /v2 app, with its documentation at /docs and /openapi.json."""
+    api = FastAPI(
+        title="ninja-oauth Public API v2",
+        version=__version__,
+        description="A slice of the NinjaOne Public API v2. Authorize with a bearer token from "
+        "POST /ws/oauth/token.",
+        docs_url="/docs",
+        redoc_url=None,
+        telemetry=_TELEMETRY_OFF,
+    )
+    api.state.store = store
+    api.state.hasher = hasher
+    for read in _READS:
+        api.router.routes.append(read.route())
+    for router in _WRITES:
+        api.include_router(
+            router, dependencies=[Security(bearer_scheme)], responses=DOCUMENTED_ERRORS
+        )
+    install_api_error_handlers(api)
+
+    documented = [read.documentation() for read in _READS]
+
+    def openapi() -> dict[str, Any]:
+        # FastAPI's documented way to extend the document: the reads, which FastAPI does not
+        # route, are handed to its generator beside the writes.
+        if api.openapi_schema is None:
+            api.openapi_schema = get_openapi(
+                title=api.title,
+                version=api.version,
+                description=api.description,
+                routes=[*documented, *api.routes],
+            )
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]
+    return api

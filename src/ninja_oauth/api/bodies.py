@@ -14,6 +14,7 @@ from pydantic import AfterValidator, Field, StringConstraints, model_validator
 from ninja_oauth.api.schemas import ApiModel, ApprovalMode
 
 INT32_MAX = 2**31 - 1
+INT32_MIN = -(2**31)
 
 
 def _no_nul(value: str) -> str:

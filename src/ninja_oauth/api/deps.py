@@ -1,4 +1,5 @@
-"""Annotated dependency aliases for the Public API routes."""
+"""Annotated dependency aliases for the Public API's writes (FastAPI routes); the reads call
+the guard directly (``api/reads.py``)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ async def get_store(request: Request) -> Store:
 
 
 StoreDep = Annotated[Store, Depends(get_store)]
-# Reads need monitoring, writes management, remote access control (documents, "Scopes").
-MonitoringDep = Annotated[AccessGrant, Depends(require_scope(Scope.MONITORING))]
+# Writes need management, remote access control (documents, "Scopes").
 ManagementDep = Annotated[AccessGrant, Depends(require_scope(Scope.MANAGEMENT))]
 ControlDep = Annotated[AccessGrant, Depends(require_scope(Scope.CONTROL))]

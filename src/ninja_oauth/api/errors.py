@@ -1,25 +1,72 @@
-"""Errors of the Public API slice and the handlers that render them as JSON.
+"""Where every error of the Public API becomes HTTP (STYLE §5).
 
-Routes and services raise ``ApiError`` subclasses; ``install_api_error_handlers`` turns them, and
-FastAPI's request validation errors on ``/v2`` paths, into ``{"error", "error_description"}``
-bodies, the shape the rest of ninja-oauth answers with. Validation failures are 400 naming the
-field (NinjaOne answers bad input with 400, not FastAPI's 422).
+Routes, services and the guard raise; ``install_api_error_handlers`` registers, on the API's
+FastAPI app, the one handler of each kind, for the reads (plain routes) and the writes alike:
+
+* ``BearerError``: RFC 6750 §3, a 401 or 403 with ``WWW-Authenticate``;
+* ``ApiError`` (``BadRequest``, ``NotFound``, ``Conflict``): its status and code;
+* request validation: 400 naming each field (NinjaOne answers bad input with 400, not 422);
+* ``HTTPException`` (an unknown path, a method not allowed, an undecodable body);
+* anything else: a 500 ``server_error``, logged by its type alone.
+
+Every body is ``{"error", "error_description"}``, the shape of the rest of ninja-oauth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, cast
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from fastapi import FastAPI
-from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-API_PREFIX = "/v2"
+from ninja_oauth.api.schemas import ErrorBody
 
-Handler = Callable[[Request, Exception], Awaitable[Response]]
+log = logging.getLogger("ninja_oauth.errors")
+
+REALM = "ninja-oauth"
+
+
+# One documented 4XX instead of FastAPI's 422 on every operation.
+DOCUMENTED_ERRORS: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "model": ErrorBody,
+        "description": "400 invalid parameter or body (the description names the field); "
+        "401 missing, unknown or expired token; 403 insufficient_scope; 404 unknown id; "
+        "409 the resource's state refuses the request.",
+    }
+}
+
+
+class BearerError(Exception):
+    """An RFC 6750 §3 answer: 401 without/with ``invalid_token``, or 403 ``insufficient_scope``."""
+
+    def __init__(
+        self,
+        status: int,
+        error: str | None = None,
+        description: str | None = None,
+        scope: str | None = None,
+    ) -> None:
+        super().__init__(error or "missing token")
+        self.status = status
+        self.error = error
+        self.description = description
+        self.scope = scope
+
+    def www_authenticate(self) -> str:
+        parts = [f'realm="{REALM}"']
+        if self.error:
+            parts.append(f'error="{self.error}"')
+        if self.description:
+            parts.append(f'error_description="{self.description}"')
+        if self.scope:
+            parts.append(f'scope="{self.scope}"')
+        return "Bearer " + ", ".join(parts)
 
 
 class ApiError(Exception):
@@ -79,8 +126,28 @@ def describe_validation_error(exc: RequestValidationError) -> str:
     return "; ".join(lines) or "the request is invalid"
 
 
-def error_response(status: int, error: str, description: str) -> JSONResponse:
-    return JSONResponse({"error": error, "error_description": description}, status_code=status)
+def error_response(
+    status: int, error: str, description: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    return JSONResponse(
+        {"error": error, "error_description": description}, status_code=status, headers=headers
+    )
+
+
+async def _bearer_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, BearerError)
+    headers = {"WWW-Authenticate": exc.www_authenticate()}
+    if not exc.error:
+        # RFC 6750 §3.1: no error code when the request carried no token.
+        return JSONResponse(
+            {"error_description": "Send an access token as 'Authorization: Bearer <token>'."},
+            status_code=exc.status,
+            headers=headers,
+        )
+    body = {"error": exc.error}
+    if exc.description:
+        body["error_description"] = exc.description
+    return JSONResponse(body, status_code=exc.status, headers=headers)
 
 
 async def _api_error(_request: Request, exc: Exception) -> Response:
@@ -88,22 +155,33 @@ async def _api_error(_request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.error, exc.description)
 
 
-def install_api_error_handlers(app: FastAPI) -> None:
-    """Render ApiError everywhere and validation errors of /v2 paths as 400.
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return error_response(400, "invalid_request", describe_validation_error(exc))
 
-    Validation errors on other paths keep whatever handler the app had (FastAPI's 422 by
-    default), so the OAuth and admin routes are unaffected.
-    """
-    previous = cast(
-        Handler,
-        app.exception_handlers.get(RequestValidationError, request_validation_exception_handler),
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    return error_response(
+        exc.status_code,
+        "not_found" if exc.status_code == 404 else "invalid_request",
+        str(exc.detail),
+        exc.headers,
     )
 
-    async def validation_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, RequestValidationError)
-        if not request.url.path.startswith(API_PREFIX + "/"):
-            return await previous(request, exc)
-        return error_response(400, "invalid_request", describe_validation_error(exc))
 
-    app.add_exception_handler(RequestValidationError, validation_error)
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    # Logged with the type only: the message or traceback could hold request data.
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    response = error_response(500, "server_error", "The server could not complete the request.")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def install_api_error_handlers(app: FastAPI) -> None:
+    """Register the Public API's error handlers on ``app``."""
+    app.add_exception_handler(BearerError, _bearer_error)
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected)

@@ -6,48 +6,70 @@ import re
 from datetime import UTC, date, datetime
 from typing import Annotated, Any, get_args
 
-from fastapi import Path, Query
+from fastapi import Path
+from pydantic import BaseModel, ConfigDict, Field
 
-from ninja_oauth.api.bodies import INT32_MAX
+from ninja_oauth.api.bodies import INT32_MAX, INT32_MIN
 from ninja_oauth.api.errors import invalid_field
 from ninja_oauth.api.schemas import NodeClass
-from ninja_oauth.store.repositories.api_data import DeviceFilter
+from ninja_oauth.store.public_api.devices import DeviceFilter
+
+
+class QueryModel(BaseModel):
+    """The query parameters of a read, validated by pydantic (``api/reads.py``) and documented
+    by FastAPI as a query parameter model. Parameters are matched by their alias (the spec's
+    camelCase name); unknown ones are ignored, as FastAPI ignores them. Frozen: the model of an
+    empty query is built once."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
 
 # The spec types every id and page size as int32; larger values are refused as 400 here rather
 # than reaching the database.
 PageSize = Annotated[
     int | None,
-    Query(alias="pageSize", ge=1, le=INT32_MAX, description="Limit number of items to return"),
+    Field(alias="pageSize", ge=1, le=INT32_MAX, description="Limit number of items to return"),
 ]
 After = Annotated[
     int | None,
-    Query(ge=0, le=INT32_MAX, description="Last identifier from the previous page"),
+    Field(ge=0, le=INT32_MAX, description="Last identifier from the previous page"),
 ]
 ActivityPageSize = Annotated[
-    int, Query(alias="pageSize", ge=10, le=1000, description="Limit number of activities")
+    int, Field(alias="pageSize", ge=10, le=1000, description="Limit number of activities")
 ]
+# ``olderThan`` / ``newerThan``: an activity id (int64 in the spec).
+ActivityId = Annotated[int | None, Field(ge=0, le=2**63 - 1)]
 
 
-def activity_id(alias: str) -> Any:
-    """``olderThan`` / ``newerThan``: an activity id (int64 in the spec)."""
-    return Query(alias=alias, ge=0, le=2**63 - 1)
-
-
-def text(alias: str | None = None, max_length: int = 500) -> Any:
+def text(alias: str | None = None, max_length: int = 500, description: str | None = None) -> Any:
     """A free-text query parameter, bounded, without NUL (which PostgreSQL refuses)."""
-    return Query(alias=alias, max_length=max_length, pattern=r"^[^\x00]*$")
+    return Field(alias=alias, max_length=max_length, pattern=r"^[^\x00]*$", description=description)
 
 
-# Path ids are int32 in the spec; an unknown one is a 404, one out of range a 400.
-PathId = Annotated[int, Path(ge=-(2**31), le=INT32_MAX)]
+Text = Annotated[str | None, text()]
+
+# Path ids of the writes are int32 in the spec; an unknown one is a 404, one out of range a 400.
+PathId = Annotated[int, Path(ge=INT32_MIN, le=INT32_MAX)]
 
 DEVICE_FILTER_HELP = (
     "Device filter: clauses `org = N`, `loc = N`, `class = NODE_CLASS`, "
     "`status = PENDING|APPROVED`, joined by `AND`."
 )
-DeviceFilterParam = Annotated[
-    str | None, Query(max_length=1000, pattern=r"^[^\x00]*$", description=DEVICE_FILTER_HELP)
-]
+DeviceFilterParam = Annotated[str | None, text(max_length=1000, description=DEVICE_FILTER_HELP)]
+
+
+class Paging(QueryModel):
+    """``pageSize`` and ``after``, as most lists take them."""
+
+    page_size: PageSize = None
+    after: After = None
+
+
+class DevicePaging(Paging):
+    """A page of devices, filtered by ``df``."""
+
+    df: DeviceFilterParam = None
+
 
 _NODE_CLASSES = frozenset(get_args(NodeClass))
 _CLAUSE = re.compile(r"^(\w+)\s*=\s*(\S+)$")

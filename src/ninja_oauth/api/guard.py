@@ -1,8 +1,10 @@
 """The bearer-token guard of the resource server (RFC 6750), in one place.
 
-``require_scope(Scope.MONITORING)`` is a FastAPI dependency: it reads the bearer token, checks
-it with one indexed read (on the event loop for SQLite, psycopg async for PostgreSQL: no
-threadpool hop), and answers 401/403 through ``BearerError``, which ``web/errors.py`` renders.
+``require(request, scope)`` is an ordinary function: it reads the bearer token, checks it with
+one indexed read (on the event loop for SQLite, psycopg async for PostgreSQL: no threadpool
+hop), and refuses with ``BearerError`` (401 or 403), which ``api/errors.py`` renders. The reads
+call it first thing (``api/reads.py``); the writes reach it as a FastAPI dependency
+(``require_scope``).
 """
 
 from __future__ import annotations
@@ -10,40 +12,22 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
+from fastapi.security import HTTPBearer
 from starlette.requests import Request
 
+from ninja_oauth.api.errors import BearerError
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.scopes import Scope
 from ninja_oauth.store.repositories.tokens import ACCESS_LOOKUP, access_grant
 
-REALM = "ninja-oauth"
-
-
-class BearerError(Exception):
-    """An RFC 6750 §3 answer: 401 without/with ``invalid_token``, or 403 ``insufficient_scope``."""
-
-    def __init__(
-        self,
-        status: int,
-        error: str | None = None,
-        description: str | None = None,
-        scope: str | None = None,
-    ) -> None:
-        super().__init__(error or "missing token")
-        self.status = status
-        self.error = error
-        self.description = description
-        self.scope = scope
-
-    def www_authenticate(self) -> str:
-        parts = [f'realm="{REALM}"']
-        if self.error:
-            parts.append(f'error="{self.error}"')
-        if self.description:
-            parts.append(f'error_description="{self.description}"')
-        if self.scope:
-            parts.append(f'scope="{self.scope}"')
-        return "Bearer " + ", ".join(parts)
+# Declares the bearer scheme in the OpenAPI document, so /docs offers "Authorize" for a token.
+# auto_error=False: the guard, not this, answers a missing or bad token (RFC 6750).
+bearer_scheme = HTTPBearer(
+    auto_error=False,
+    scheme_name="oauth2",
+    description="An access token from POST /ws/oauth/token. Reads need the monitoring scope, "
+    "writes management, remote access control.",
+)
 
 
 def _bearer_token(request: Request) -> str | None:
@@ -74,20 +58,26 @@ async def authenticate_bearer(request: Request) -> AccessGrant:
     return grant
 
 
+async def require(request: Request, scope: Scope) -> AccessGrant:
+    """The grant behind the request's token, if it carries ``scope`` (the scopes are
+    independent: a management token does not read)."""
+    grant = await authenticate_bearer(request)
+    if not grant.has(scope):
+        raise BearerError(
+            403,
+            "insufficient_scope",
+            f"This call needs the '{scope.value}' scope.",
+            scope=scope.value,
+        )
+    request.state.access = grant
+    return grant
+
+
 def require_scope(scope: Scope) -> Callable[[Request], Awaitable[AccessGrant]]:
-    """A dependency that admits only tokens carrying ``scope`` (the scopes are independent)."""
+    """``require`` as a FastAPI dependency, for the writes."""
 
     async def dependency(request: Request) -> AccessGrant:
-        grant = await authenticate_bearer(request)
-        if not grant.has(scope):
-            raise BearerError(
-                403,
-                "insufficient_scope",
-                f"This call needs the '{scope.value}' scope.",
-                scope=scope.value,
-            )
-        request.state.access = grant
-        return grant
+        return await require(request, scope)
 
     dependency.__name__ = f"require_{scope.value}"
     return dependency

@@ -6,8 +6,8 @@ import sys
 
 import typer
 
-from ninja_oauth.cli import apps, serve, users
-from ninja_oauth.cli._common import fail
+from ninja_oauth.cli import apps, client_commands, serve, users
+from ninja_oauth.cli.common import fail
 
 app = typer.Typer(
     name="ninja-oauth",
@@ -17,15 +17,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 serve.register(app)
+client_commands.register(app)
 app.add_typer(apps.app, name="apps")
 app.add_typer(users.app, name="users")
-
-try:
-    from ninja_oauth import cli_client
-except ImportError:  # the client commands are optional while being built
-    cli_client = None  # type: ignore[assignment]
-if cli_client is not None:
-    cli_client.register(app)
 
 
 def main() -> None:

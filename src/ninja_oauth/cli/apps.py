@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from ninja_oauth.cli._common import fail, opened
+from ninja_oauth.cli.common import fail, opened
 from ninja_oauth.oauth.domain import App
 from ninja_oauth.oauth.platforms import GrantType, Platform
 from ninja_oauth.oauth.registry import RegistrationError, register_app, rotate_secret

@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from ninja_oauth.cli._common import fail, load, opened
+from ninja_oauth.cli.common import fail, load, opened
 from ninja_oauth.store.demo import DemoCredentials, ensure_demo
 
 

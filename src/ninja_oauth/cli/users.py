@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ninja_oauth.cli._common import fail, opened
+from ninja_oauth.cli.common import fail, opened
 from ninja_oauth.passwords import MIN_PASSWORD_LENGTH, hash_password
 
 app = typer.Typer(help="Manage the users who log in and consent.", no_args_is_help=True)

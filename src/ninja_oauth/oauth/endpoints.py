@@ -12,6 +12,7 @@ from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import TokenInfo
+from ninja_oauth.oauth.ports import Writes
 
 _ALL_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
@@ -38,6 +39,8 @@ def _check_token_params(request: Any) -> None:
 
 
 class RevocationEndpoint(_Revocation):  # type: ignore[misc]
+    # Revokes (changes) existing rows.
+    WRITES = Writes.CHANGES
     CLIENT_AUTH_METHODS = _ALL_METHODS
 
     @property
@@ -68,6 +71,8 @@ class RevocationEndpoint(_Revocation):  # type: ignore[misc]
 
 
 class IntrospectionEndpoint(_Introspection):  # type: ignore[misc]
+    # Writes nothing when it succeeds.
+    WRITES = Writes.APPENDS
     CLIENT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
     @property

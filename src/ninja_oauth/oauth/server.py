@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, OAuth2Request
@@ -15,6 +16,7 @@ from authlib.oauth2.rfc6749.errors import (
     UnsupportedGrantTypeError,
     UnsupportedResponseTypeError,
 )
+from authlib.oauth2.rfc6749.grants import TokenEndpointMixin
 from authlib.oauth2.rfc7636 import CodeChallenge
 
 from ninja_oauth.oauth import client_auth
@@ -22,11 +24,12 @@ from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import User
 from ninja_oauth.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
 from ninja_oauth.oauth.errors import FatalAuthorizeError, TooManyRequestsError
-from ninja_oauth.oauth.grants._authorize import wants_fragment
 from ninja_oauth.oauth.grants.authorization_code import AuthorizationCodeGrant
 from ninja_oauth.oauth.grants.client_credentials import ClientCredentialsGrant
 from ninja_oauth.oauth.grants.implicit import ImplicitGrant
 from ninja_oauth.oauth.grants.refresh_token import RefreshTokenGrant
+from ninja_oauth.oauth.grants.rules import wants_fragment
+from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.oauth.responses import OAuthResponse, json_response, redirect_to_client
 from ninja_oauth.oauth.scopes import Scope
 from ninja_oauth.oauth.throttling import Throttle
@@ -36,6 +39,20 @@ from ninja_oauth.oauth.tokens import TokenGenerator, token_row
 # whatever the application's log level (STYLE §2, secrets never in logs).
 for _name in ("authlib", "authlib.oauth2"):
     logging.getLogger(_name).setLevel(logging.INFO)
+
+
+class Endpoint(Enum):
+    """The protocol endpoints answered from a POSTed form."""
+
+    TOKEN = "token"
+    REVOCATION = "revoke"
+    INTROSPECTION = "introspect"
+
+
+_ENDPOINT_WRITES = {
+    Endpoint.REVOCATION: RevocationEndpoint.WRITES,
+    Endpoint.INTROSPECTION: IntrospectionEndpoint.WRITES,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +70,29 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         super().__init__(scopes_supported=[x.value for x in Scope])
         self.ctx = ctx
         self.throttle = Throttle(ctx.repos.throttle, ctx.limits)
+        # What each grant type and endpoint writes when it succeeds (their WRITES), for the
+        # store to choose how to commit it.
+        self._grant_writes: dict[str, Writes] = {}
+
+    def register_grant(self, grant_cls: type, extensions: list[Any] | None = None) -> None:
+        super().register_grant(grant_cls, extensions)
+        if issubclass(grant_cls, TokenEndpointMixin):
+            self._grant_writes[grant_cls.GRANT_TYPE] = grant_cls.WRITES  # type: ignore[attr-defined]
+
+    def writes(self, endpoint: Endpoint, request: OAuth2Request) -> Writes:
+        """What ``endpoint`` writes for ``request`` when it succeeds, as its grant or endpoint
+        declares it; an unknown grant type changes nothing, but is answered as any other."""
+        if endpoint is Endpoint.TOKEN:
+            return self._grant_writes.get(str(request.payload.grant_type), Writes.CHANGES)
+        return _ENDPOINT_WRITES[endpoint]
+
+    def endpoint(self, endpoint: Endpoint) -> Callable[[OAuth2Request, str], OAuthResponse]:
+        """The method answering ``endpoint`` (a request and the client's address)."""
+        if endpoint is Endpoint.TOKEN:
+            return self.token_endpoint
+        if endpoint is Endpoint.REVOCATION:
+            return self.revocation_endpoint
+        return self.introspection_endpoint
 
     # -- Authlib hooks -----------------------------------------------------------------------
 

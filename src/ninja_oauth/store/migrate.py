@@ -8,7 +8,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import text
 
-from ninja_oauth.store.db import null_pool_engine
+from ninja_oauth.store.engine import null_pool_engine
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 

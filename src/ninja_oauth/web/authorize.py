@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from functools import partial
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from starlette.requests import Request
@@ -17,6 +18,7 @@ from starlette.responses import Response
 
 from ninja_oauth.oauth.domain import User
 from ninja_oauth.oauth.errors import FatalAuthorizeError
+from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.oauth.responses import OAuthResponse
 from ninja_oauth.oauth.scopes import Scope, describe
 from ninja_oauth.oauth.server import ConsentRequest
@@ -28,8 +30,8 @@ from ninja_oauth.web.authlib_adapter import (
     read_oauth_request,
     to_starlette,
 )
+from ninja_oauth.web.context import WebContext, context, templates
 from ninja_oauth.web.errors import error_page
-from ninja_oauth.web.services import Services, services, templates
 
 _SCOPE_NAMES = {s.value for s in Scope}
 
@@ -52,7 +54,7 @@ def prefix_of(request: Request) -> str:
 
 
 def _step(
-    svc: Services,
+    svc: WebContext,
     oauth_request: OAuth2Request,
     address: str,
     uid: int | None,
@@ -60,55 +62,54 @@ def _step(
     pending: Pending | None,
     params: dict[str, str],
 ) -> _Outcome:
-    with svc.store.unit_of_work():
-        try:
-            result = svc.server.validate_authorize(oauth_request, address)
-        except FatalAuthorizeError as exc:
-            # Returned, not raised, so the failure count above is committed.
-            return _Outcome(fatal=exc)
-        if isinstance(result, OAuthResponse):
-            return _Outcome(response=result)
-        consent = result
-        now = int(time.time())
-        if pending is not None and pending.decision == "deny":
-            svc.pending.finish(pending.id)
-            return _Outcome(response=svc.server.complete_authorize(consent, None))
-        user = svc.repos.users.get(uid) if uid is not None else None
-        if user is None:
-            rid = pending.id if pending else svc.pending.create(binding, params, now)
-            return _Outcome(page="login", consent=consent, request_id=rid)
-        allowed_now = (
-            pending is not None and pending.decision == "allow" and pending.user_id == user.id
-        )
-        granted = svc.repos.consents.granted(user.id, consent.client_id)
-        if allowed_now or set(consent.scopes) <= granted:
-            if allowed_now:
-                svc.repos.consents.remember(user.id, consent.client_id, set(consent.scopes), now)
-            if pending is not None and not svc.pending.finish(pending.id):
-                return _Outcome(
-                    fatal=FatalAuthorizeError(
-                        "invalid_request", "This sign-in request was already completed."
-                    )
-                )
-            svc.repos.audit.record(
-                "authorized",
-                client_id=consent.client_id,
-                user_id=user.id,
-                scope=" ".join(consent.scopes),
-            )
-            return _Outcome(response=svc.server.complete_authorize(consent, user))
+    try:
+        result = svc.server.validate_authorize(oauth_request, address)
+    except FatalAuthorizeError as exc:
+        # Returned, not raised, so the failure count above is committed.
+        return _Outcome(fatal=exc)
+    if isinstance(result, OAuthResponse):
+        return _Outcome(response=result)
+    consent = result
+    now = int(time.time())
+    if pending is not None and pending.decision == "deny":
+        svc.pending.finish(pending.id)
+        return _Outcome(response=svc.server.complete_authorize(consent, None))
+    user = svc.repos.users.get(uid) if uid is not None else None
+    if user is None:
         rid = pending.id if pending else svc.pending.create(binding, params, now)
-        return _Outcome(page="consent", consent=consent, request_id=rid, user=user)
+        return _Outcome(page="login", consent=consent, request_id=rid)
+    allowed_now = pending is not None and pending.decision == "allow" and pending.user_id == user.id
+    granted = svc.repos.consents.granted(user.id, consent.client_id)
+    if allowed_now or set(consent.scopes) <= granted:
+        if allowed_now:
+            svc.repos.consents.remember(user.id, consent.client_id, set(consent.scopes), now)
+        if pending is not None and not svc.pending.finish(pending.id):
+            return _Outcome(
+                fatal=FatalAuthorizeError(
+                    "invalid_request", "This sign-in request was already completed."
+                )
+            )
+        svc.repos.audit.record(
+            "authorized",
+            client_id=consent.client_id,
+            user_id=user.id,
+            scope=" ".join(consent.scopes),
+        )
+        return _Outcome(response=svc.server.complete_authorize(consent, user))
+    rid = pending.id if pending else svc.pending.create(binding, params, now)
+    return _Outcome(page="consent", consent=consent, request_id=rid, user=user)
 
 
 async def authorize(request: Request) -> Response:
-    svc = services(request)
+    svc = context(request)
     issuer = svc.settings.issuer
     binding = sessions.binding(request)
     rid = request.query_params.get("request_id")
     pending: Pending | None = None
     if rid is not None and len(request.query_params) == 1:
-        pending = await svc.store.write(lambda: svc.pending.get(rid, binding, int(time.time())))
+        pending = await svc.store.run(
+            partial(svc.pending.get, rid, binding, int(time.time())), Writes.APPENDS
+        )
         if pending is None:
             return error_page(
                 request,
@@ -125,8 +126,8 @@ async def authorize(request: Request) -> Response:
         params = {k: v for k, v in request.query_params.items() if k not in _NOT_KEPT}
     address = client_address(request, svc.settings.trusted_proxies)
     uid = sessions.current_user_id(request)
-    outcome = await svc.store.write(
-        lambda: _step(svc, oauth_request, address, uid, binding, pending, params)
+    outcome = await svc.store.run(
+        partial(_step, svc, oauth_request, address, uid, binding, pending, params), Writes.CHANGES
     )
     if outcome.fatal is not None:
         raise outcome.fatal

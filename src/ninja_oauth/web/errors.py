@@ -1,6 +1,16 @@
-"""The one place errors become HTTP (STYLE §5): an HTML page for fatal authorize errors,
-RFC 6750 answers for the Public API, RFC 6749 JSON on protocol endpoints, and a generic
-server_error for anything unexpected (never a stack trace, never a secret)."""
+"""Where errors of the site and of the protocol endpoints become HTTP (STYLE §5).
+
+Two kinds of caller, two shapes, one module:
+
+* the protocol endpoints (token, revocation, introspection, and the 405s of every OAuth path)
+  answer RFC 6749 JSON: ``protocol_error``, and ``protocol_unexpected`` for anything unforeseen;
+  the protocol core renders its own OAuth errors (``oauth/server.py``) into the same shape;
+* the browser pages (authorize, login, consent, home) answer an HTML page: ``error_page`` and
+  the site's exception handlers (``SITE_EXCEPTION_HANDLERS``).
+
+The Public API has its own place (``api/errors.py``). Nothing here shows a stack trace or a
+secret: an unexpected exception is logged by its type alone.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +20,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from ninja_oauth.api.guard import BearerError
 from ninja_oauth.oauth.errors import FatalAuthorizeError
-from ninja_oauth.web.services import templates
+from ninja_oauth.oauth.responses import json_response
+from ninja_oauth.web.authlib_adapter import to_starlette
+from ninja_oauth.web.context import templates
 
 log = logging.getLogger("ninja_oauth.errors")
 
@@ -22,6 +33,29 @@ _FATAL_ADVICE = {
     "invalid_request": "The app's authorization link is malformed; its developer needs to fix it.",
     "slow_down": "Too many failed attempts: wait a little and try again.",
 }
+
+_COULD_NOT = "The server could not complete the request."
+
+
+# -- the protocol endpoints: RFC 6749 JSON --------------------------------------------------
+
+
+def protocol_error(
+    status: int, error: str, description: str, headers: list[tuple[str, str]] | None = None
+) -> Response:
+    """An RFC 6749 §5.2 error body (``error``, ``error_description``), never cached."""
+    return to_starlette(
+        json_response(status, {"error": error, "error_description": description}, headers)
+    )
+
+
+def protocol_unexpected(request: Request, exc: Exception) -> Response:
+    # Logged with the type only: the message or traceback could hold request data.
+    log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
+    return protocol_error(500, "server_error", _COULD_NOT)
+
+
+# -- the browser pages: HTML --------------------------------------------------------------
 
 
 def error_page(
@@ -41,7 +75,7 @@ def error_page(
     )
 
 
-async def fatal_authorize(request: Request, exc: Exception) -> Response:
+async def _fatal_authorize(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FatalAuthorizeError)
     page = error_page(
         request,
@@ -56,28 +90,12 @@ async def fatal_authorize(request: Request, exc: Exception) -> Response:
     return page
 
 
-async def bearer_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, BearerError)
-    body: dict[str, str] = {}
-    if exc.error:
-        body["error"] = exc.error
-        if exc.description:
-            body["error_description"] = exc.description
-    else:
-        # RFC 6750 §3.1: no error code when the request carried no token.
-        body = {"error_description": "Send an access token as 'Authorization: Bearer <token>'."}
-    return JSONResponse(
-        body, status_code=exc.status, headers={"WWW-Authenticate": exc.www_authenticate()}
-    )
-
-
 def _wants_html(request: Request) -> bool:
-    return "text/html" in request.headers.get("accept", "") and not request.url.path.startswith(
-        "/v2"
-    )
+    return "text/html" in request.headers.get("accept", "")
 
 
-async def http_error(request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
+    """A 404 or 405 of the site: a page for a browser, JSON for a program."""
     assert isinstance(exc, HTTPException)
     if _wants_html(request):
         return error_page(request, exc.status_code, "Not available", str(exc.detail))
@@ -87,35 +105,19 @@ async def http_error(request: Request, exc: Exception) -> Response:
             "error_description": str(exc.detail),
         },
         status_code=exc.status_code,
+        headers=exc.headers,
     )
 
 
-async def unexpected(request: Request, exc: Exception) -> Response:
-    # Logged with the type only: the message or traceback could hold request data.
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    if not _wants_html(request):
+        return protocol_unexpected(request, exc)
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
-    if _wants_html(request):
-        return error_page(
-            request, 500, "Something went wrong", "The server could not complete the request."
-        )
-    return JSONResponse(
-        {
-            "error": "server_error",
-            "error_description": "The server could not complete the request.",
-        },
-        status_code=500,
-        headers={"Cache-Control": "no-store"},
-    )
+    return error_page(request, 500, "Something went wrong", _COULD_NOT)
 
 
-# The root app (OAuth endpoints and pages) and the mounted Public API share the mapping.
-EXCEPTION_HANDLERS = {
-    FatalAuthorizeError: fatal_authorize,
-    BearerError: bearer_error,
-    HTTPException: http_error,
-    Exception: unexpected,
-}
-API_EXCEPTION_HANDLERS = {
-    BearerError: bearer_error,
-    HTTPException: http_error,
-    Exception: unexpected,
+SITE_EXCEPTION_HANDLERS = {
+    FatalAuthorizeError: _fatal_authorize,
+    HTTPException: _http_error,
+    Exception: _unexpected,
 }

@@ -5,29 +5,28 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from pydantic import Field
 from sqlalchemy import Connection
 
-from ninja_oauth.api import schemas, views
-from ninja_oauth.api.deps import MonitoringDep, StoreDep
+from ninja_oauth.api import mappers, schemas
 from ninja_oauth.api.errors import NotFound, invalid_field
 from ninja_oauth.api.filters import (
+    ActivityId,
     ActivityPageSize,
     DeviceFilterParam,
-    PathId,
-    activity_id,
+    QueryModel,
+    Text,
     csv_values,
     parse_day,
     parse_device_filter,
     text,
 )
-from ninja_oauth.api.lean import LeanRoute
-from ninja_oauth.store.repositories import api_data as repo
-from ninja_oauth.store.repositories.api_data import ActivityQuery
+from ninja_oauth.api.reads import ReadCall, Reads
+from ninja_oauth.store.public_api import activities as activity_sql
+from ninja_oauth.store.public_api import devices as device_sql
+from ninja_oauth.store.public_api.activities import ActivityQuery
 
-router = APIRouter(tags=["system"], route_class=LeanRoute)
-
-Text = Annotated[str | None, text()]
+reads = Reads(tags=["system"])
 
 
 def _user_ids(value: str | None) -> tuple[int, ...]:
@@ -38,87 +37,85 @@ def _user_ids(value: str | None) -> tuple[int, ...]:
 
 
 def _read(conn: Connection, q: ActivityQuery) -> dict[str, Any]:
-    if q.device_id is not None and repo.get_device(conn, q.device_id) is None:
+    if q.device_id is not None and device_sql.get_device(conn, q.device_id) is None:
         raise NotFound(f"Device {q.device_id} not found.")
     body: dict[str, Any] = {
-        "lastActivityId": repo.last_activity_id(conn),
-        "activities": [views.activity(r) for r in repo.list_activities(conn, q)],
+        "lastActivityId": activity_sql.last_activity_id(conn),
+        "activities": [mappers.activity(r) for r in activity_sql.list_activities(conn, q)],
     }
     if q.device_id is not None:
-        body["lastNodeActivityId"] = repo.last_activity_id(conn, q.device_id)
+        body["lastNodeActivityId"] = activity_sql.last_activity_id(conn, q.device_id)
     return body
 
 
-@router.get(
-    "/v2/activities",
-    response_model=schemas.ActivitiesResponse,
-    response_model_exclude_none=True,
-)
-async def get_activities(
-    store: StoreDep,
-    _: MonitoringDep,
-    activity_class: Annotated[
-        Literal["SYSTEM", "DEVICE", "USER", "ALL"], Query(alias="class")
-    ] = "ALL",
-    before: Text = None,
-    after: Text = None,
-    older_than: Annotated[int | None, activity_id("olderThan")] = None,
-    newer_than: Annotated[int | None, activity_id("newerThan")] = None,
-    type: Text = None,
-    status: Text = None,
-    user: Text = None,
-    series_uid: Annotated[str | None, text("seriesUid")] = None,
-    df: DeviceFilterParam = None,
-    page_size: ActivityPageSize = 200,
-    source_config_uid: Annotated[str | None, text("sourceConfigUid")] = None,
-) -> dict[str, Any]:
+class ActivitiesQuery(QueryModel):
+    activity_class: Annotated[Literal["SYSTEM", "DEVICE", "USER", "ALL"], Field(alias="class")] = (
+        "ALL"
+    )
+    before: Text = None
+    after: Text = None
+    older_than: Annotated[ActivityId, Field(alias="olderThan")] = None
+    newer_than: Annotated[ActivityId, Field(alias="newerThan")] = None
+    type: Text = None
+    status: Text = None
+    user: Text = None
+    series_uid: Annotated[str | None, text("seriesUid")] = None
+    df: DeviceFilterParam = None
+    page_size: ActivityPageSize = 200
+    source_config_uid: Annotated[str | None, text("sourceConfigUid")] = None
+
+
+@reads.get("/v2/activities", response=schemas.ActivitiesResponse, query=ActivitiesQuery)
+async def get_activities(call: ReadCall[ActivitiesQuery]) -> dict[str, Any]:
     """The activity log, newest first; page with `olderThan` (or `newerThan`) and the ids of
     the previous page (scope: monitoring). Dates take YYYYMMDD or ISO 8601. API writes are
     recorded here with the app's client id in `data.clientId`."""
+    p = call.query
     q = ActivityQuery(
-        limit=page_size,
-        activity_class=activity_class,
-        older_than=older_than,
-        newer_than=newer_than,
-        since=parse_day("after", after),
-        before=parse_day("before", before),
-        activity_types=csv_values(type),
-        status_codes=csv_values(status),
-        user_ids=_user_ids(user),
-        devices=parse_device_filter(df),
+        limit=p.page_size,
+        activity_class=p.activity_class,
+        older_than=p.older_than,
+        newer_than=p.newer_than,
+        since=parse_day("after", p.after),
+        before=parse_day("before", p.before),
+        activity_types=csv_values(p.type),
+        status_codes=csv_values(p.status),
+        user_ids=_user_ids(p.user),
+        devices=parse_device_filter(p.df),
     )
-    if series_uid or source_config_uid:
+    if p.series_uid or p.source_config_uid:
         # No activity here belongs to an alert series or a policy element.
-        return {"lastActivityId": await store.read(repo.last_activity_id), "activities": []}
-    return await store.read(partial(_read, q=q))
+        last = await call.store.read(activity_sql.last_activity_id)
+        return {"lastActivityId": last, "activities": []}
+    return await call.store.read(partial(_read, q=q))
 
 
-@router.get(
+class DeviceActivitiesQuery(QueryModel):
+    older_than: Annotated[ActivityId, Field(alias="olderThan")] = None
+    newer_than: Annotated[ActivityId, Field(alias="newerThan")] = None
+    activity_type: Annotated[str | None, text("activityType")] = None
+    status: Text = None
+    series_uid: Annotated[str | None, text("seriesUid")] = None
+    page_size: ActivityPageSize = 200
+
+
+@reads.get(
     "/v2/device/{id}/activities",
-    response_model=schemas.NodeActivitiesResponse,
-    response_model_exclude_none=True,
+    response=schemas.NodeActivitiesResponse,
+    query=DeviceActivitiesQuery,
     tags=["devices"],
 )
-async def get_device_activities(
-    store: StoreDep,
-    _: MonitoringDep,
-    id: PathId,
-    older_than: Annotated[int | None, activity_id("olderThan")] = None,
-    newer_than: Annotated[int | None, activity_id("newerThan")] = None,
-    activity_type: Annotated[str | None, text("activityType")] = None,
-    status: Text = None,
-    series_uid: Annotated[str | None, text("seriesUid")] = None,
-    page_size: ActivityPageSize = 200,
-) -> dict[str, Any]:
+async def get_device_activities(call: ReadCall[DeviceActivitiesQuery]) -> dict[str, Any]:
     """A device's activities, newest first, paged like /v2/activities (scope: monitoring)."""
+    device_id, p = call.path["id"], call.query
     q = ActivityQuery(
-        limit=page_size,
-        device_id=id,
-        older_than=older_than,
-        newer_than=newer_than,
-        activity_types=csv_values(activity_type),
-        status_codes=csv_values(status),
+        limit=p.page_size,
+        device_id=device_id,
+        older_than=p.older_than,
+        newer_than=p.newer_than,
+        activity_types=csv_values(p.activity_type),
+        status_codes=csv_values(p.status),
     )
-    if series_uid:
-        q = ActivityQuery(limit=0, device_id=id)
-    return await store.read(partial(_read, q=q))
+    if p.series_uid:
+        q = ActivityQuery(limit=0, device_id=device_id)
+    return await call.store.read(partial(_read, q=q))

@@ -12,9 +12,9 @@ from starlette.requests import Request
 from ninja_oauth.api import bodies, schemas
 from ninja_oauth.api.deps import ControlDep, ManagementDep, StoreDep
 from ninja_oauth.api.filters import PathId
-from ninja_oauth.api.services import devices as service
+from ninja_oauth.api.writes import devices as service
 
-router = APIRouter(tags=["devices"])
+writes = APIRouter(tags=["devices"])
 
 # ninjapy reboots with FORCE/GRACEFUL where the spec says FORCED/NORMAL: both are accepted.
 _REBOOT_ALIASES: dict[str, service.RebootMode] = {
@@ -29,7 +29,7 @@ RebootModeParam = Annotated[
 ]
 
 
-@router.post("/v2/devices/approval/{mode}", status_code=204, response_class=Response)
+@writes.post("/v2/devices/approval/{mode}", status_code=204, response_class=Response)
 async def approve_devices(
     store: StoreDep,
     access: ManagementDep,
@@ -41,7 +41,7 @@ async def approve_devices(
     return Response(status_code=204)
 
 
-@router.post("/v2/device/{id}/script/run", status_code=204, response_class=Response)
+@writes.post("/v2/device/{id}/script/run", status_code=204, response_class=Response)
 async def run_script_on_device(
     store: StoreDep, access: ManagementDep, id: PathId, body: bodies.RunScriptRequest
 ) -> Response:
@@ -52,7 +52,7 @@ async def run_script_on_device(
     return Response(status_code=204)
 
 
-@router.post("/v2/device/{id}/reboot/{mode}", status_code=204, response_class=Response)
+@writes.post("/v2/device/{id}/reboot/{mode}", status_code=204, response_class=Response)
 async def reboot_device(
     store: StoreDep,
     access: ManagementDep,
@@ -66,7 +66,7 @@ async def reboot_device(
     return Response(status_code=204)
 
 
-@router.post(
+@writes.post(
     "/v2/device/{id}/remote-access",
     response_model=schemas.RemoteSession,
     tags=["remote access"],

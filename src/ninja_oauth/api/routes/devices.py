@@ -5,104 +5,88 @@ from __future__ import annotations
 from functools import partial
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body
 from fastapi.responses import RedirectResponse, Response
+from pydantic import Field
 from sqlalchemy import Connection
-from starlette.requests import Request
 
-from ninja_oauth.api import bodies, schemas, views
-from ninja_oauth.api.deps import ManagementDep, MonitoringDep, StoreDep
+from ninja_oauth.api import bodies, mappers, schemas
+from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound
-from ninja_oauth.api.filters import After, DeviceFilterParam, PageSize, PathId, parse_device_filter
-from ninja_oauth.api.lean import LeanRoute
-from ninja_oauth.api.services import devices as service
-from ninja_oauth.store.repositories import api_data as repo
-from ninja_oauth.store.repositories.api_data import DeviceFilter
+from ninja_oauth.api.filters import DevicePaging, Paging, PathId, QueryModel, parse_device_filter
+from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
+from ninja_oauth.api.writes import devices as service
+from ninja_oauth.store.public_api import devices as device_sql
+from ninja_oauth.store.public_api import organizations as organization_sql
+from ninja_oauth.store.public_api.devices import DeviceFilter
 
-router = APIRouter(tags=["devices"], route_class=LeanRoute)
+reads = Reads(tags=["devices"])
+writes = APIRouter(tags=["devices"])
 
 
 def _page(
     conn: Connection, flt: DeviceFilter, after: int | None, limit: int | None, detailed: bool
 ) -> list[dict[str, Any]]:
-    rows = repo.list_devices(conn, flt, after=after, limit=limit)
-    ctx = repo.device_context(conn, rows, references=detailed)
-    return [views.device(r, ctx, detailed=detailed) for r in rows]
+    rows = device_sql.list_devices(conn, flt, after=after, limit=limit)
+    ctx = device_sql.device_context(conn, rows, references=detailed)
+    return [mappers.device(r, ctx, detailed=detailed) for r in rows]
 
 
 def _one(conn: Connection, device_id: int) -> dict[str, Any]:
-    row = repo.get_device(conn, device_id)
+    row = device_sql.get_device(conn, device_id)
     if row is None:
         raise NotFound(f"Device {device_id} not found.")
-    ctx = repo.device_context(conn, [row], references=True)
-    return views.device(row, ctx, detailed=True)
+    ctx = device_sql.device_context(conn, [row], references=True)
+    return mappers.device(row, ctx, detailed=True)
 
 
-@router.get(
-    "/v2/devices",
-    response_model=list[schemas.NodeWithDetailedReferences],
-    response_model_exclude_none=True,
-)
-async def get_devices(
-    store: StoreDep,
-    _: MonitoringDep,
-    df: DeviceFilterParam = None,
-    page_size: PageSize = None,
-    after: After = None,
-) -> list[dict[str, Any]]:
+@reads.get("/v2/devices", response=list[schemas.NodeWithDetailedReferences], query=DevicePaging)
+async def get_devices(call: ReadCall[DevicePaging]) -> list[dict[str, Any]]:
     """Devices in id order, filtered by `df`; page with `pageSize` and `after`
     (scope: monitoring)."""
-    flt = parse_device_filter(df)
-    return await store.read(partial(_page, flt=flt, after=after, limit=page_size, detailed=False))
+    q = call.query
+    flt = parse_device_filter(q.df)
+    return await call.store.read(
+        partial(_page, flt=flt, after=q.after, limit=q.page_size, detailed=False)
+    )
 
 
-@router.get(
-    "/v2/devices-detailed",
-    response_model=list[schemas.Device],
-    response_model_exclude_none=True,
-)
-async def get_devices_detailed(
-    store: StoreDep,
-    _: MonitoringDep,
-    df: DeviceFilterParam = None,
-    page_size: PageSize = None,
-    after: After = None,
-) -> list[dict[str, Any]]:
+@reads.get("/v2/devices-detailed", response=list[schemas.Device], query=DevicePaging)
+async def get_devices_detailed(call: ReadCall[DevicePaging]) -> list[dict[str, Any]]:
     """Devices with addresses and references, filtered by `df` (scope: monitoring)."""
-    flt = parse_device_filter(df)
-    return await store.read(partial(_page, flt=flt, after=after, limit=page_size, detailed=True))
+    q = call.query
+    flt = parse_device_filter(q.df)
+    return await call.store.read(
+        partial(_page, flt=flt, after=q.after, limit=q.page_size, detailed=True)
+    )
 
 
-@router.get(
+@reads.get(
     "/v2/organization/{id}/devices",
-    response_model=list[schemas.NodeWithDetailedReferences],
-    response_model_exclude_none=True,
+    response=list[schemas.NodeWithDetailedReferences],
+    query=Paging,
     tags=["organization"],
 )
-async def get_organization_devices(
-    store: StoreDep,
-    _: MonitoringDep,
-    id: PathId,
-    page_size: PageSize = None,
-    after: After = None,
-) -> list[dict[str, Any]]:
+async def get_organization_devices(call: ReadCall[Paging]) -> list[dict[str, Any]]:
     """An organization's devices; page with `pageSize` and `after` (scope: monitoring)."""
+    org_id, q = call.path["id"], call.query
 
     def read(conn: Connection) -> list[dict[str, Any]]:
-        if repo.get_organization(conn, id) is None:
-            raise NotFound(f"Organization {id} not found.")
-        return _page(conn, DeviceFilter((("org", id),)), after, page_size, detailed=False)
+        if organization_sql.get_organization(conn, org_id) is None:
+            raise NotFound(f"Organization {org_id} not found.")
+        flt = DeviceFilter((("org", org_id),))
+        return _page(conn, flt, q.after, q.page_size, detailed=False)
 
-    return await store.read(read)
+    return await call.store.read(read)
 
 
-@router.get("/v2/device/{id}", response_model=schemas.Device, response_model_exclude_none=True)
-async def get_device(store: StoreDep, _: MonitoringDep, id: PathId) -> dict[str, Any]:
+@reads.get("/v2/device/{id}", response=schemas.Device)
+async def get_device(call: ReadCall[NoQuery]) -> dict[str, Any]:
     """One device with its references (scope: monitoring)."""
-    return await store.read(partial(_one, device_id=id))
+    return await call.store.read(partial(_one, device_id=call.path["id"]))
 
 
-@router.patch("/v2/device/{id}", status_code=204, response_class=Response)
+@writes.patch("/v2/device/{id}", status_code=204, response_class=Response)
 async def update_device(
     store: StoreDep, access: ManagementDep, id: PathId, body: bodies.DeviceMutableProperties
 ) -> Response:
@@ -112,26 +96,31 @@ async def update_device(
     return Response(status_code=204)
 
 
-@router.get("/v2/device/{id}/custom-fields", response_model=dict[str, Any])
-async def get_device_custom_fields(
-    store: StoreDep,
-    _: MonitoringDep,
-    id: PathId,
-    with_inheritance: Annotated[bool | None, Query(alias="withInheritance")] = None,
-) -> dict[str, Any]:
+class CustomFieldsQuery(QueryModel):
+    with_inheritance: Annotated[bool | None, Field(alias="withInheritance")] = None
+
+
+@reads.get(
+    "/v2/device/{id}/custom-fields",
+    response=dict[str, Any],
+    query=CustomFieldsQuery,
+    exclude_none=False,
+)
+async def get_device_custom_fields(call: ReadCall[CustomFieldsQuery]) -> dict[str, Any]:
     """A device's custom field values by name (scope: monitoring). Values are set only on
     devices here, so `withInheritance` changes nothing."""
+    device_id = call.path["id"]
 
     def read(conn: Connection) -> dict[str, Any]:
-        row = repo.get_device(conn, id)
+        row = device_sql.get_device(conn, device_id)
         if row is None:
-            raise NotFound(f"Device {id} not found.")
+            raise NotFound(f"Device {device_id} not found.")
         return dict(row["custom_fields"])
 
-    return await store.read(read)
+    return await call.store.read(read)
 
 
-@router.patch("/v2/device/{id}/custom-fields", status_code=204, response_class=Response)
+@writes.patch("/v2/device/{id}/custom-fields", status_code=204, response_class=Response)
 async def update_device_custom_fields(
     store: StoreDep,
     access: ManagementDep,
@@ -143,19 +132,22 @@ async def update_device_custom_fields(
     return Response(status_code=204)
 
 
-@router.get(
+class DashboardQuery(QueryModel):
+    redirect: bool | None = None
+
+
+@reads.get(
     "/v2/device/{id}/dashboard-url",
-    response_model=schemas.DeviceLink,
-    response_model_exclude_none=True,
+    response=schemas.DeviceLink,
+    query=DashboardQuery,
     responses={302: {"description": "Redirect to the dashboard (with `redirect=true`)"}},
 )
-async def get_device_dashboard_url(
-    request: Request, store: StoreDep, _: MonitoringDep, id: PathId, redirect: bool | None = None
-) -> Any:
+async def get_device_dashboard_url(call: ReadCall[DashboardQuery]) -> Any:
     """The device's dashboard link on this server (scope: monitoring)."""
-    if await store.read(partial(repo.get_device, device_id=id)) is None:
-        raise NotFound(f"Device {id} not found.")
-    url = f"{str(request.base_url).rstrip('/')}/#/deviceDashboard/{id}/overview"
-    if redirect:
+    device_id = call.path["id"]
+    if await call.store.read(partial(device_sql.get_device, device_id=device_id)) is None:
+        raise NotFound(f"Device {device_id} not found.")
+    url = f"{str(call.request.base_url).rstrip('/')}/#/deviceDashboard/{device_id}/overview"
+    if call.query.redirect:
         return RedirectResponse(url, status_code=302)
     return {"url": url}

@@ -11,33 +11,37 @@ from fastapi.responses import Response
 from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
-from ninja_oauth.api import bodies, schemas, views
+from ninja_oauth.api import bodies, mappers, schemas
 from ninja_oauth.api.bodies import INT32_MAX
-from ninja_oauth.api.deps import ManagementDep, MonitoringDep, StoreDep
+from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound
-from ninja_oauth.api.filters import After, PageSize, PathId
-from ninja_oauth.api.lean import LeanRoute
-from ninja_oauth.api.services import organizations as service
-from ninja_oauth.api.versioned import VersionedBodies
+from ninja_oauth.api.filters import Paging, PathId, text
+from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
+from ninja_oauth.api.response_cache import ResponseCache
+from ninja_oauth.api.writes import organizations as service
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.repositories import api_data as repo
+from ninja_oauth.store.public_api import organizations as organization_sql
 from ninja_oauth.store.repositories.versions import data_version_async
 
-router = APIRouter(tags=["organization"], route_class=LeanRoute)
+reads = Reads(tags=["organization"])
+writes = APIRouter(tags=["organization"])
 
 _ORGANIZATION_LIST = TypeAdapter(list[schemas.Organization])
 # Per store: versions of different databases say nothing about each other.
-_ORGANIZATIONS: WeakKeyDictionary[Store, VersionedBodies] = WeakKeyDictionary()
+_ORGANIZATIONS: WeakKeyDictionary[Store, ResponseCache] = WeakKeyDictionary()
 
-OrgFilter = Annotated[
-    str | None,
-    Query(
-        max_length=200,
-        pattern=r"^[^\x00]*$",
-        description="Organization filter: organizations whose name contains this text "
-        "(case-insensitive; ninja-oauth's reading of the spec's `of`).",
-    ),
-]
+
+class OrganizationsQuery(Paging):
+    of: Annotated[
+        str | None,
+        text(
+            max_length=200,
+            description="Organization filter: organizations whose name contains this text "
+            "(case-insensitive; ninja-oauth's reading of the spec's `of`).",
+        ),
+    ] = None
+
+
 TemplateId = Annotated[
     int | None,
     Query(
@@ -51,79 +55,67 @@ TemplateId = Annotated[
 
 def _detailed(conn: Connection, rows: list[Any]) -> list[dict[str, Any]]:
     ids = [r["id"] for r in rows]
-    locations = repo.locations_of(conn, ids)
-    assignments = repo.policy_assignments_of(conn, ids)
-    return [views.organization_detailed(r, locations[r["id"]], assignments[r["id"]]) for r in rows]
+    locations = organization_sql.locations_of(conn, ids)
+    assignments = organization_sql.policy_assignments_of(conn, ids)
+    return [
+        mappers.organization_detailed(r, locations[r["id"]], assignments[r["id"]]) for r in rows
+    ]
 
 
 def _one_detailed(conn: Connection, org_id: int) -> dict[str, Any]:
-    row = repo.get_organization(conn, org_id)
+    row = organization_sql.get_organization(conn, org_id)
     if row is None:
         raise NotFound(f"Organization {org_id} not found.")
     return _detailed(conn, [row])[0]
 
 
-@router.get(
-    "/v2/organizations", response_model=list[schemas.Organization], response_model_exclude_none=True
-)
-async def get_organizations(
-    store: StoreDep,
-    _: MonitoringDep,
-    page_size: PageSize = None,
-    after: After = None,
-    of: OrgFilter = None,
-) -> list[dict[str, Any]]:
+@reads.get("/v2/organizations", response=list[schemas.Organization], query=OrganizationsQuery)
+async def get_organizations(call: ReadCall[OrganizationsQuery]) -> Response:
     """Organizations in id order; page with `pageSize` and `after` (scope: monitoring)."""
-    # The body is kept per version of the organizations table (api/versioned.py).
+    # The body is kept per version of the organizations table (api/response_cache.py).
+    store, q = call.store, call.query
     version = await data_version_async(store, "organizations")
-    key = (page_size, after, of)
+    key = (q.page_size, q.after, q.of)
     kept = _ORGANIZATIONS.get(store)
     if kept is None:
-        kept = _ORGANIZATIONS[store] = VersionedBodies()
+        kept = _ORGANIZATIONS[store] = ResponseCache()
     body = kept.get(key, version)
     if body is None:
-        rows = await repo.list_organizations_async(
-            store, after=after, limit=page_size, name_contains=of
+        rows = await organization_sql.list_organizations_async(
+            store, after=q.after, limit=q.page_size, name_contains=q.of
         )
-        # As FastAPI answers with the route's response model and response_model_exclude_none.
-        items = _ORGANIZATION_LIST.validate_python([views.organization(r) for r in rows])
+        # As the read's response model serializes them (api/reads.py).
+        items = _ORGANIZATION_LIST.validate_python([mappers.organization(r) for r in rows])
         body = _ORGANIZATION_LIST.dump_json(items, by_alias=True, exclude_none=True)
         kept.put(key, version, body)
-    return Response(body, media_type="application/json")  # type: ignore[return-value]
+    return Response(body, media_type="application/json")
 
 
-@router.get(
+@reads.get(
     "/v2/organizations-detailed",
-    response_model=list[schemas.OrganizationDetailed],
-    response_model_exclude_none=True,
+    response=list[schemas.OrganizationDetailed],
+    query=OrganizationsQuery,
 )
-async def get_organizations_detailed(
-    store: StoreDep,
-    _: MonitoringDep,
-    page_size: PageSize = None,
-    after: After = None,
-    of: OrgFilter = None,
-) -> list[dict[str, Any]]:
+async def get_organizations_detailed(call: ReadCall[OrganizationsQuery]) -> list[dict[str, Any]]:
     """Organizations with their locations and policy mappings (scope: monitoring)."""
+    q = call.query
 
     def read(conn: Connection) -> list[dict[str, Any]]:
-        rows = repo.list_organizations(conn, after=after, limit=page_size, name_contains=of)
+        rows = organization_sql.list_organizations(
+            conn, after=q.after, limit=q.page_size, name_contains=q.of
+        )
         return _detailed(conn, rows)
 
-    return await store.read(read)
+    return await call.store.read(read)
 
 
-@router.get(
-    "/v2/organization/{id}",
-    response_model=schemas.OrganizationDetailed,
-    response_model_exclude_none=True,
-)
-async def get_organization(store: StoreDep, _: MonitoringDep, id: PathId) -> dict[str, Any]:
+@reads.get("/v2/organization/{id}", response=schemas.OrganizationDetailed)
+async def get_organization(call: ReadCall[NoQuery]) -> dict[str, Any]:
     """One organization with its locations and policy mappings (scope: monitoring)."""
-    return await store.read(partial(_one_detailed, org_id=id))
+    return await call.store.read(partial(_one_detailed, org_id=call.path["id"]))
 
 
-@router.post(
+@writes.post(
     "/v2/organizations",
     response_model=schemas.OrganizationDetailed,
     response_model_exclude_none=True,
@@ -141,7 +133,7 @@ async def create_organization(
     return await store.read(partial(_one_detailed, org_id=org_id))
 
 
-@router.patch("/v2/organization/{id}", status_code=204, response_class=Response)
+@writes.patch("/v2/organization/{id}", status_code=204, response_class=Response)
 async def update_organization(
     store: StoreDep, access: ManagementDep, id: PathId, body: bodies.OrganizationModel
 ) -> Response:
@@ -151,32 +143,27 @@ async def update_organization(
     return Response(status_code=204)
 
 
-@router.get(
-    "/v2/organization/{id}/locations",
-    response_model=list[schemas.Location],
-    response_model_exclude_none=True,
-)
-async def get_organization_locations(
-    store: StoreDep, _: MonitoringDep, id: PathId
-) -> list[dict[str, Any]]:
+@reads.get("/v2/organization/{id}/locations", response=list[schemas.Location])
+async def get_organization_locations(call: ReadCall[NoQuery]) -> list[dict[str, Any]]:
     """An organization's locations (scope: monitoring)."""
+    org_id = call.path["id"]
 
     def read(conn: Connection) -> list[dict[str, Any]]:
-        if repo.get_organization(conn, id) is None:
-            raise NotFound(f"Organization {id} not found.")
-        return [views.location(r) for r in repo.locations_of(conn, [id])[id]]
+        if organization_sql.get_organization(conn, org_id) is None:
+            raise NotFound(f"Organization {org_id} not found.")
+        return [mappers.location(r) for r in organization_sql.locations_of(conn, [org_id])[org_id]]
 
-    return await store.read(read)
+    return await call.store.read(read)
 
 
 def _location_in(conn: Connection, org_id: int, location_id: int) -> dict[str, Any]:
-    row = repo.get_location(conn, location_id)
+    row = organization_sql.get_location(conn, location_id)
     if row is None or row["organization_id"] != org_id:
         raise NotFound(f"Location {location_id} not found in organization {org_id}.")
-    return views.location(row)
+    return mappers.location(row)
 
 
-@router.post(
+@writes.post(
     "/v2/organization/{id}/locations",
     response_model=schemas.Location,
     response_model_exclude_none=True,
@@ -189,7 +176,7 @@ async def create_location(
     return await store.read(partial(_location_in, org_id=id, location_id=location_id))
 
 
-@router.patch(
+@writes.patch(
     "/v2/organization/{id}/locations/{locationId}",
     response_model=schemas.Location,
     response_model_exclude_none=True,
@@ -206,15 +193,12 @@ async def update_location(
     return await store.read(partial(_location_in, org_id=id, location_id=locationId))
 
 
-@router.get(
-    "/v2/locations",
-    response_model=list[schemas.LocationWithOrganizationRef],
-    response_model_exclude_none=True,
-)
-async def get_locations(
-    store: StoreDep, _: MonitoringDep, page_size: PageSize = None, after: After = None
-) -> list[dict[str, Any]]:
+@reads.get("/v2/locations", response=list[schemas.LocationWithOrganizationRef], query=Paging)
+async def get_locations(call: ReadCall[Paging]) -> list[dict[str, Any]]:
     """Every location with its organization id; page with `pageSize` and `after`
     (scope: monitoring)."""
-    rows = await store.read(partial(repo.list_locations, after=after, limit=page_size))
-    return [views.location(r, with_organization=True) for r in rows]
+    q = call.query
+    rows = await call.store.read(
+        partial(organization_sql.list_locations, after=q.after, limit=q.page_size)
+    )
+    return [mappers.location(r, with_organization=True) for r in rows]

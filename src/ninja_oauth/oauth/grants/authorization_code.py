@@ -12,17 +12,19 @@ from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import AuthorizationCode, User
-from ninja_oauth.oauth.grants._authorize import (
+from ninja_oauth.oauth.grants.rules import (
     check_response_mode,
     check_sent_client_secret,
     registered_redirect_uri,
     resolve_scope,
     success_redirect,
 )
-from ninja_oauth.oauth.ports import AlreadyUsed, Consumed, Missing
+from ninja_oauth.oauth.ports import AlreadyUsed, Consumed, Missing, Writes
 
 
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
+    # Redeems the code (and on a replay revokes what it gave).
+    WRITES = Writes.CHANGES
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     validate_authorization_redirect_uri = staticmethod(registered_redirect_uri)

@@ -6,10 +6,13 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
 
-from ninja_oauth.oauth.grants._authorize import resolve_scope, without_offline_access
+from ninja_oauth.oauth.grants.rules import resolve_scope, without_offline_access
+from ninja_oauth.oauth.ports import Writes
 
 
 class ClientCredentialsGrant(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    # Its only write is the new token row.
+    WRITES = Writes.APPENDS
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     def validate_requested_scope(self) -> None:

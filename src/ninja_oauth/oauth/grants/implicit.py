@@ -15,7 +15,7 @@ from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import User
-from ninja_oauth.oauth.grants._authorize import (
+from ninja_oauth.oauth.grants.rules import (
     check_response_mode,
     check_sent_client_secret,
     registered_redirect_uri,

@@ -11,11 +11,13 @@ from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import RefreshRecord, User
-from ninja_oauth.oauth.ports import AlreadyUsed, Rotated
+from ninja_oauth.oauth.ports import AlreadyUsed, Rotated, Writes
 from ninja_oauth.oauth.scopes import join_scope, parse_scope
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
+    # Rotates the refresh token (and on reuse revokes the family).
+    WRITES = Writes.CHANGES
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
     INCLUDE_NEW_REFRESH_TOKEN = True
 

@@ -9,7 +9,8 @@ from sqlalchemy import delete, insert, select, update
 
 from ninja_oauth.oauth.domain import App
 from ninja_oauth.oauth.platforms import Platform
-from ninja_oauth.store.db import Sql, Store
+from ninja_oauth.store.db import Store
+from ninja_oauth.store.statements import Sql
 from ninja_oauth.store.tables import apps
 
 
@@ -75,7 +76,7 @@ class SqlApps:
     def get_guarded(
         self, client_id: str | None, block_keys: tuple[str, str], now: int
     ) -> tuple[int, App | None]:
-        # On every token request: the driver's cursor, not Core (see store.db.Sql).
+        # On every token request: the driver's cursor, not Core (see store.statements.Sql).
         first, second = block_keys
         wanted = client_id if client_id and _possible(client_id) else None
         row = self._store.fetchone(_GET_GUARDED, {"a": first, "b": second, "client_id": wanted})

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import and_, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ninja_oauth.store.db import Sql, Store
+from ninja_oauth.store.db import Store
+from ninja_oauth.store.statements import Sql
 from ninja_oauth.store.tables import throttle
 
 # The block doubles with each failure past the limit, up to an hour: a guessing loop slows to a

@@ -9,7 +9,8 @@ from sqlalchemy import and_, select, update
 
 from ninja_oauth.oauth.domain import AccessGrant, NewToken, RefreshRecord, TokenInfo
 from ninja_oauth.oauth.ports import AlreadyUsed, Missing, Rotated
-from ninja_oauth.store.db import Sql, Store
+from ninja_oauth.store.db import Store
+from ninja_oauth.store.statements import Sql
 from ninja_oauth.store.tables import tokens
 
 # The bearer check's one indexed read.

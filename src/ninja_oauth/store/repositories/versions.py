@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ninja_oauth.store.db import Sql, Store
+from ninja_oauth.store.db import Store
+from ninja_oauth.store.statements import Sql
 
 _VERSION = Sql("SELECT version FROM data_versions WHERE name = :name")
 

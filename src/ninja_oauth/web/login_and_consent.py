@@ -1,21 +1,24 @@
-"""POST …/login and POST …/consent: each answers 303 back to GET …/authorize?request_id=…"""
+"""The login and consent forms' handlers (POST …/login, POST …/consent): each answers 303 back
+to GET …/authorize?request_id=…, which sends the 307 to the app (web/authorize.py)."""
 
 from __future__ import annotations
 
 import time
+from functools import partial
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.oauth.throttling import Throttle
 from ninja_oauth.passwords import verify_password
 from ninja_oauth.web import sessions
 from ninja_oauth.web.authlib_adapter import client_address
 from ninja_oauth.web.authorize import login_page, prefix_of
+from ninja_oauth.web.context import context
 from ninja_oauth.web.errors import error_page
-from ninja_oauth.web.services import services
 
 _BAD_LOGIN = "The email or password is not correct."
 
@@ -27,7 +30,7 @@ def _back_to_authorize(request: Request, request_id: str) -> Response:
 
 async def _app_name(request: Request, request_id: str) -> str | None:
     """The name of the app a pending request is for, to keep it in the login page's heading."""
-    svc = services(request)
+    svc = context(request)
     binding = sessions.binding(request)
 
     def lookup() -> str | None:
@@ -35,7 +38,7 @@ async def _app_name(request: Request, request_id: str) -> str | None:
         app = svc.repos.apps.get(pending.params.get("client_id", "")) if pending else None
         return app.name if app else None
 
-    return await svc.store.write(lookup) if request_id else None
+    return await svc.store.run(lookup, Writes.APPENDS) if request_id else None
 
 
 def _expired_form(request: Request) -> Response:
@@ -49,7 +52,7 @@ def _expired_form(request: Request) -> Response:
 
 
 async def login(request: Request) -> Response:
-    svc = services(request)
+    svc = context(request)
     form = await request.form()
     if not sessions.csrf_ok(request, form.get("csrf_token")):
         return _expired_form(request)
@@ -61,11 +64,7 @@ async def login(request: Request) -> Response:
     now = int(time.time())
     throttle = svc.server.throttle
 
-    def attempt() -> int:
-        with svc.store.transaction():
-            return throttle.login_attempt(keys, now)
-
-    wait = await svc.store.write(attempt)
+    wait = await svc.store.run(partial(throttle.login_attempt, keys, now), Writes.CHANGES)
     if wait:
         page = login_page(
             request,
@@ -77,7 +76,7 @@ async def login(request: Request) -> Response:
         )
         page.headers["Retry-After"] = str(wait)
         return page
-    found = await svc.store.write(lambda: svc.repos.users.find_by_email(email))
+    found = await svc.store.run(partial(svc.repos.users.find_by_email, email), Writes.APPENDS)
     # argon2 takes tens of milliseconds: a worker thread, never the writer path or the loop.
     ok = await run_in_threadpool(verify_password, found[1] if found else None, password)
     if not ok or found is None:
@@ -88,18 +87,17 @@ async def login(request: Request) -> Response:
     sessions.log_in(request, user.id)
 
     def succeeded() -> None:
-        with svc.store.transaction():
-            throttle.login_succeeded(keys)
-            svc.repos.audit.record("login", user_id=user.id)
+        throttle.login_succeeded(keys)
+        svc.repos.audit.record("login", user_id=user.id)
 
-    await svc.store.write(succeeded)
+    await svc.store.run(succeeded, Writes.CHANGES)
     if not request_id:
         return RedirectResponse("/", status_code=303)
     return _back_to_authorize(request, request_id)
 
 
 async def consent(request: Request) -> Response:
-    svc = services(request)
+    svc = context(request)
     form = await request.form()
     if not sessions.csrf_ok(request, form.get("csrf_token")):
         return _expired_form(request)
@@ -113,8 +111,8 @@ async def consent(request: Request) -> Response:
             request, 400, "No decision was sent", "Press Allow or Deny.", "invalid_request"
         )
     binding = sessions.binding(request)
-    recorded = await svc.store.write(
-        lambda: svc.pending.decide(request_id, binding, str(decision), uid)
+    recorded = await svc.store.run(
+        partial(svc.pending.decide, request_id, binding, str(decision), uid), Writes.CHANGES
     )
     if not recorded:
         return error_page(

@@ -1,4 +1,5 @@
-"""Rules shared by the two authorize-endpoint grants (code and implicit)."""
+"""Rules the grants share: scopes (every grant), response modes and redirects (the two
+authorize-endpoint grants, code and implicit)."""
 
 from __future__ import annotations
 

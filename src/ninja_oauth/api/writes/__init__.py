@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from ninja_oauth.oauth.domain import AccessGrant
-from ninja_oauth.store.repositories import api_data as repo
+from ninja_oauth.store.public_api import activities as activity_sql
 
 
 def now() -> int:
@@ -33,7 +33,7 @@ def record(
     data: dict[str, Any] | None = None,
 ) -> int:
     """Append one activity; status codes are values of the spec's Activity.statusCode enum."""
-    return repo.insert_activity(
+    return activity_sql.insert_activity(
         conn,
         {
             "activity_time": now(),

@@ -10,7 +10,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from ninja_oauth.store.repositories.api_data import DeviceContext
+from ninja_oauth.store.public_api.devices import DeviceContext
 
 Row = Mapping[Any, Any]
 

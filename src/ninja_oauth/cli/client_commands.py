@@ -1,4 +1,4 @@
-"""The client commands of `ninja-oauth`: token, login, logout and api (the SDK on the command line).
+"""`ninja-oauth token`, `login`, `logout` and `api`: the SDK on the command line.
 
 Errors are one line on stderr and a non-zero exit, never a stack trace, never a secret.
 """
@@ -11,144 +11,31 @@ import os
 import sys
 import time
 import webbrowser
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+from typing import Annotated
 
 import httpx
 import typer
 
-from ninja_oauth.client import (
-    InvalidGrant,
-    LoginRequired,
-    NinjaOAuth,
-    NinjaOAuthError,
-    Region,
-    TokenCache,
+from ninja_oauth.cli.client_common import (
+    BaseUrlOption,
+    ClientIdOption,
+    ClientSecretOption,
+    RegionOption,
+    ScopeOption,
+    fail,
+    logged_in_client,
+    one_line_errors,
+    require,
+    resolve_server,
 )
-from ninja_oauth.client.errors import redact
+from ninja_oauth.client import LoginRequired, NinjaOAuth, NinjaOAuthError, TokenCache
 from ninja_oauth.client.regions import Endpoints
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 # A CLI login exists so that later commands can refresh silently, so it always asks for
 # offline_access; `monitoring` (read-only) is the least privilege that makes `api GET` useful.
 DEFAULT_LOGIN_SCOPES = ("monitoring",)
 OFFLINE_ACCESS = "offline_access"
-
-RegionOption = Annotated[
-    Region | None,
-    typer.Option(
-        "--region",
-        envvar="NINJA_REGION",
-        case_sensitive=False,
-        show_default=False,
-        help="NinjaOne region: https://{region}.ninjarmm.com.",
-    ),
-]
-BaseUrlOption = Annotated[
-    str | None,
-    typer.Option(
-        "--base-url",
-        envvar="NINJA_BASE_URL",
-        metavar="URL",
-        show_default=False,
-        help="Server base URL instead of a region, e.g. http://127.0.0.1:8080.",
-    ),
-]
-ClientIdOption = Annotated[
-    str | None,
-    typer.Option(
-        "--client-id", envvar="NINJA_CLIENT_ID", metavar="ID", show_default=False, help="Client ID."
-    ),
-]
-ClientSecretOption = Annotated[
-    str | None,
-    typer.Option(
-        "--client-secret",
-        envvar="NINJA_CLIENT_SECRET",
-        metavar="SECRET",
-        show_default=False,
-        help="Client secret; prefer the environment variable (flags show in the process list).",
-    ),
-]
-ScopeOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--scope", metavar="SCOPE", show_default=False, help="A scope to ask for (repeatable)."
-    ),
-]
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    typer.echo(f"ninja-oauth: {' '.join(message.split())}", err=True)
-    raise typer.Exit(code)
-
-
-def _cli_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn every failure into one line on stderr with a non-zero exit."""
-
-    @functools.wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        secrets = [os.environ.get("NINJA_CLIENT_SECRET"), kwargs.get("client_secret")]
-        known = [s for s in secrets if isinstance(s, str)]
-        try:
-            return func(*args, **kwargs)
-        except (typer.Exit, typer.Abort):
-            raise
-        except LoginRequired as exc:
-            _fail(redact(f"{exc}. Run `ninja-oauth login`.", known))
-        except InvalidGrant as exc:
-            suffix = " Run `ninja-oauth login`." if exc.hint else ""
-            _fail(redact(f"{exc}.{suffix}", known))
-        except NinjaOAuthError as exc:
-            _fail(redact(str(exc), known))
-        except ValueError as exc:
-            _fail(redact(str(exc), known), code=2)
-        except (OSError, httpx.HTTPError) as exc:
-            _fail(redact(f"{type(exc).__name__}: {exc}", known))
-        except KeyboardInterrupt:
-            _fail("interrupted", code=130)
-        except Exception as exc:  # never a stack trace: its locals may hold secrets
-            _fail(f"unexpected {type(exc).__name__}")
-
-    return wrapper
-
-
-def _from_command_line(ctx: typer.Context, name: str) -> bool:
-    source = ctx.get_parameter_source(name)
-    return source is not None and source.name == "COMMANDLINE"
-
-
-def _server(ctx: typer.Context, region: Region | None, base_url: str | None) -> dict[str, Any]:
-    """`region` or `base_url`; a flag beats the other's environment variable."""
-    if region is not None and base_url is not None:
-        from_flag = {name: _from_command_line(ctx, name) for name in ("region", "base_url")}
-        if from_flag["region"] != from_flag["base_url"]:
-            return {"region": region} if from_flag["region"] else {"base_url": base_url}
-        raise ValueError("give only one of --region (NINJA_REGION) or --base-url (NINJA_BASE_URL)")
-    if region is None and base_url is None:
-        raise ValueError("give --region (NINJA_REGION) or --base-url (NINJA_BASE_URL)")
-    return {"region": region} if region is not None else {"base_url": base_url}
-
-
-def _require(value: str | None, what: str) -> str:
-    if not value:
-        raise ValueError(f"{what} is required")
-    return value
-
-
-def _logged_in_client(cache: TokenCache, base_url: str, client_id: str | None) -> str:
-    """The client ID given, or the only one logged in to this server."""
-    if client_id:
-        return client_id
-    logged_in = cache.client_ids(base_url)
-    if not logged_in:
-        raise LoginRequired(f"not logged in to {base_url}")
-    if len(logged_in) > 1:
-        raise ValueError(f"several clients are logged in to {base_url}: give --client-id")
-    return logged_in[0]
 
 
 def _has_browser() -> bool:
@@ -165,7 +52,7 @@ def _show_login_url(url: str, *, use_browser: bool) -> None:
     typer.echo(f"Open this URL in a browser to log in:\n{url}", err=True)
 
 
-@_cli_errors
+@one_line_errors
 def token(
     ctx: typer.Context,
     region: RegionOption = None,
@@ -178,10 +65,10 @@ def token(
     ] = False,
 ) -> None:
     """Get an access token with the client credentials grant and print it."""
-    server = _server(ctx, region, base_url)
+    server = resolve_server(ctx, region, base_url)
     auth = NinjaOAuth.client_credentials(
-        client_id=_require(client_id, "--client-id (NINJA_CLIENT_ID)"),
-        client_secret=_require(client_secret, "--client-secret (NINJA_CLIENT_SECRET)"),
+        client_id=require(client_id, "--client-id (NINJA_CLIENT_ID)"),
+        client_secret=require(client_secret, "--client-secret (NINJA_CLIENT_SECRET)"),
         scopes=scope,
         **server,
     )
@@ -189,7 +76,7 @@ def token(
     typer.echo(json.dumps(issued.to_response(time.time())) if json_output else issued.access_token)
 
 
-@_cli_errors
+@one_line_errors
 def login(
     ctx: typer.Context,
     region: RegionOption = None,
@@ -211,11 +98,11 @@ def login(
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the browser.")] = 300.0,
 ) -> None:
     """Log in through the browser (authorization code with PKCE, loopback redirect)."""
-    server = _server(ctx, region, base_url)
+    server = resolve_server(ctx, region, base_url)
     scopes = list(dict.fromkeys([*(scope or DEFAULT_LOGIN_SCOPES), OFFLINE_ACCESS]))
     cache = TokenCache()
     auth = NinjaOAuth.authorization_code(
-        client_id=_require(client_id, "--client-id (NINJA_CLIENT_ID) of a native app"),
+        client_id=require(client_id, "--client-id (NINJA_CLIENT_ID) of a native app"),
         scopes=scopes,
         cache=cache,
         **server,
@@ -232,7 +119,7 @@ def login(
     )
 
 
-@_cli_errors
+@one_line_errors
 def logout(
     ctx: typer.Context,
     region: RegionOption = None,
@@ -241,10 +128,10 @@ def logout(
 ) -> None:
     """Revoke the tokens of `login` and delete them."""
     cache = TokenCache()
-    server = _server(ctx, region, base_url)
+    server = resolve_server(ctx, region, base_url)
     base = Endpoints.resolve(**server).base_url
     try:
-        chosen = _logged_in_client(cache, base, client_id)
+        chosen = logged_in_client(cache, base, client_id)
     except LoginRequired:
         typer.echo(f"Not logged in to {base}.", err=True)
         return
@@ -285,7 +172,7 @@ def _print_response(response: httpx.Response) -> None:
         typer.echo(json.dumps(body))
 
 
-@_cli_errors
+@one_line_errors
 def api(
     ctx: typer.Context,
     method: Annotated[str, typer.Argument(help="HTTP method: GET, POST, PUT, PATCH, DELETE.")],
@@ -316,10 +203,10 @@ def api(
     if not path.startswith("/") or path.startswith("//"):
         # An absolute URL would send the bearer token to whatever host it names.
         raise ValueError("the path must start with a single '/', e.g. /v2/organizations")
-    server = _server(ctx, region, base_url)
+    server = resolve_server(ctx, region, base_url)
     if client_secret:
         auth = NinjaOAuth.client_credentials(
-            client_id=_require(client_id, "--client-id (NINJA_CLIENT_ID)"),
+            client_id=require(client_id, "--client-id (NINJA_CLIENT_ID)"),
             client_secret=client_secret,
             scopes=scope,
             **server,
@@ -327,7 +214,7 @@ def api(
     else:
         cache = TokenCache()
         base = Endpoints.resolve(**server).base_url
-        chosen = _logged_in_client(cache, base, client_id)
+        chosen = logged_in_client(cache, base, client_id)
         auth = NinjaOAuth.authorization_code(client_id=chosen, cache=cache, **server)
         if auth.token is None:
             raise LoginRequired(f"client {chosen} is not logged in to {base}")
@@ -339,7 +226,7 @@ def api(
         response = http.request(verb, path, content=body, headers=headers)
     _print_response(response)
     if response.is_error:
-        _fail(f"HTTP {response.status_code} {response.reason_phrase} for {verb} {path}")
+        fail(f"HTTP {response.status_code} {response.reason_phrase} for {verb} {path}")
 
 
 def register(app: typer.Typer) -> None:

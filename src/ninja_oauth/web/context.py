@@ -1,4 +1,5 @@
-"""What the web layer needs, built once per process by ``create_app``."""
+"""What the web layer's handlers share (settings, store, repositories, the authorization
+server, the pending sign-ins), built once per process by ``create_app``."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
 
 @dataclass(frozen=True, slots=True)
-class Services:
+class WebContext:
     settings: Settings
     store: Store
     repos: Repositories
@@ -30,7 +31,7 @@ class Services:
     pending: SqlPending
 
     @classmethod
-    def build(cls, settings: Settings, store: Store) -> Services:
+    def build(cls, settings: Settings, store: Store) -> WebContext:
         hasher = SecretHasher(settings.key_bytes)
         repos = build_repositories(store)
         ctx = CoreContext(
@@ -45,6 +46,7 @@ class Services:
         )
 
 
-def services(request: Request) -> Services:
-    svc: Services = request.app.state.services
-    return svc
+def context(request: Request) -> WebContext:
+    """The context of the app serving ``request`` (its state, set by ``create_app``)."""
+    ctx: WebContext = request.app.state.web
+    return ctx

@@ -10,17 +10,19 @@ from sqlalchemy.engine import RowMapping
 
 from ninja_oauth.api import bodies
 from ninja_oauth.api.errors import Conflict, NotFound, invalid_field
-from ninja_oauth.api.services import now, record
+from ninja_oauth.api.writes import now, record
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.repositories import api_data as repo
+from ninja_oauth.store.public_api import catalog as catalog_sql
+from ninja_oauth.store.public_api import devices as device_sql
+from ninja_oauth.store.public_api import organizations as organization_sql
 
 REMOTE_SESSION_TTL = 15 * 60
 RebootMode = Literal["NORMAL", "FORCED"]
 
 
 def _device(conn: Connection, device_id: int) -> RowMapping:
-    row = repo.get_device(conn, device_id)
+    row = device_sql.get_device(conn, device_id)
     if row is None:
         raise NotFound(f"Device {device_id} not found.")
     return row
@@ -38,9 +40,9 @@ def _placement(conn: Connection, device: RowMapping, changes: dict[str, Any]) ->
     """A device's organization and location must exist and belong together."""
     org_id = changes.get("organization_id", device["organization_id"])
     location_id = changes.get("location_id", device["location_id"])
-    if "organization_id" in changes and repo.get_organization(conn, org_id) is None:
+    if "organization_id" in changes and organization_sql.get_organization(conn, org_id) is None:
         raise invalid_field("organizationId", f"no organization {org_id}")
-    location = repo.get_location(conn, location_id)
+    location = organization_sql.get_location(conn, location_id)
     if location is None:
         raise invalid_field("locationId", f"no location {location_id}")
     if location["organization_id"] != org_id:
@@ -67,17 +69,17 @@ def update_device(
         if "organization_id" in changes or "location_id" in changes:
             _placement(conn, device, changes)
         if "node_role_id" in changes:
-            role = repo.get_role(conn, changes["node_role_id"])
+            role = catalog_sql.get_role(conn, changes["node_role_id"])
             _same_class("nodeRoleId", "device role", role, changes["node_role_id"], device)
         if changes.get("policy_id") is not None:
-            policy = repo.get_policy(conn, changes["policy_id"])
+            policy = catalog_sql.get_policy(conn, changes["policy_id"])
             _same_class("policyId", "policy", policy, changes["policy_id"], device)
         if "warranty" in changes:
             warranty = body.warranty
             changes["warranty"] = (
                 warranty.model_dump(by_alias=True, exclude_none=True) if warranty else None
             )
-        repo.update_device(conn, device_id, changes)
+        device_sql.update_device(conn, device_id, changes)
         record(
             conn,
             who,
@@ -102,7 +104,7 @@ def update_custom_fields(
                 fields.pop(name, None)
             else:
                 fields[name] = value
-        repo.update_device(conn, device_id, {"custom_fields": fields})
+        device_sql.update_device(conn, device_id, {"custom_fields": fields})
         record(
             conn,
             who,
@@ -120,7 +122,7 @@ def decide_approval(
 ) -> None:
     """Approve or reject devices waiting for approval, all of them or none."""
     with store.transaction() as conn:
-        found = repo.devices_by_id(conn, device_ids)
+        found = device_sql.devices_by_id(conn, device_ids)
         missing = sorted(set(device_ids) - set(found))
         if missing:
             raise NotFound("Devices not found: " + ", ".join(map(str, missing)) + ".")
@@ -129,7 +131,7 @@ def decide_approval(
             listed = ", ".join(map(str, settled))
             raise invalid_field("devices", f"not waiting for approval: {listed}")
         approve = mode == "APPROVE"
-        repo.set_approval_status(conn, found, "APPROVED" if approve else "REJECTED")
+        device_sql.set_approval_status(conn, found, "APPROVED" if approve else "REJECTED")
         for device_id in sorted(found):
             record(
                 conn,
@@ -148,7 +150,7 @@ def run_script(
 ) -> None:
     with store.transaction() as conn:
         _managed_device(conn, device_id)
-        script = repo.get_script(conn, body.script)
+        script = catalog_sql.get_script(conn, body.script)
         field = "id" if body.id is not None else "scriptId"
         if script is None:
             raise invalid_field(field, f"no script {body.script}")
@@ -199,7 +201,7 @@ def start_remote_session(
         session_id = str(uuid.uuid4())
         started = now()
         expires = started + REMOTE_SESSION_TTL
-        repo.insert_remote_session(
+        device_sql.insert_remote_session(
             conn,
             {
                 "uid": session_id,

@@ -8,10 +8,11 @@ from sqlalchemy import Connection
 
 from ninja_oauth.api import bodies
 from ninja_oauth.api.errors import Conflict, NotFound, invalid_field
-from ninja_oauth.api.services import now, record
+from ninja_oauth.api.writes import now, record
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.repositories import api_data as repo
+from ninja_oauth.store.public_api import catalog as catalog_sql
+from ninja_oauth.store.public_api import organizations as organization_sql
 
 # Fields a new organization or location gets when the body leaves them out.
 _EMPTY = {"user_data": dict, "tags": list, "fields": dict}
@@ -32,10 +33,10 @@ def _checked_assignments(
     assignments: dict[int, int] = {}
     for i, item in enumerate(items):
         where = f"policies.{i}"
-        role = repo.get_role(conn, item.node_role_id)
+        role = catalog_sql.get_role(conn, item.node_role_id)
         if role is None:
             raise invalid_field(f"{where}.nodeRoleId", f"no device role {item.node_role_id}")
-        policy = repo.get_policy(conn, item.policy_id)
+        policy = catalog_sql.get_policy(conn, item.policy_id)
         if policy is None:
             raise invalid_field(f"{where}.policyId", f"no policy {item.policy_id}")
         if policy["node_class"] != role["node_class"]:
@@ -51,13 +52,13 @@ def _checked_assignments(
 
 
 def _refuse_taken_name(conn: Connection, name: str, org_id: int | None = None) -> None:
-    owner = repo.organization_named(conn, name)
+    owner = organization_sql.organization_named(conn, name)
     if owner is not None and owner != org_id:
         raise Conflict(f"An organization named {name!r} already exists.")
 
 
 def _organization(conn: Connection, org_id: int) -> Any:
-    row = repo.get_organization(conn, org_id)
+    row = organization_sql.get_organization(conn, org_id)
     if row is None:
         raise NotFound(f"Organization {org_id} not found.")
     return row
@@ -76,7 +77,7 @@ def create_organization(
         if "policies" in body.model_fields_set or template is None:
             assignments = _checked_assignments(conn, body.policies)
         else:
-            current = repo.policy_assignments_of(conn, [template["id"]])[template["id"]]
+            current = organization_sql.policy_assignments_of(conn, [template["id"]])[template["id"]]
             assignments = {a["node_role_id"]: a["policy_id"] for a in current}
         values = _with_defaults(body.changes())
         values.pop("locations", None)
@@ -87,12 +88,12 @@ def create_organization(
             )
         values["created_at"] = now()
         try:
-            org_id = repo.insert_organization(conn, values)
-        except repo.NameTaken:
+            org_id = organization_sql.insert_organization(conn, values)
+        except organization_sql.NameTaken:
             raise Conflict(f"An organization named {body.name!r} already exists.") from None
         for location in body.locations:
-            repo.insert_location(conn, org_id, _with_defaults(location.changes()))
-        repo.set_policy_assignments(conn, org_id, assignments)
+            organization_sql.insert_location(conn, org_id, _with_defaults(location.changes()))
+        organization_sql.set_policy_assignments(conn, org_id, assignments)
         record(
             conn,
             who,
@@ -115,8 +116,8 @@ def update_organization(
         if "name" in changes:
             _refuse_taken_name(conn, changes["name"], org_id)
         try:
-            repo.update_organization(conn, org_id, changes)
-        except repo.NameTaken:
+            organization_sql.update_organization(conn, org_id, changes)
+        except organization_sql.NameTaken:
             raise Conflict(f"An organization named {changes['name']!r} already exists.") from None
         record(
             conn,
@@ -132,7 +133,7 @@ def update_organization(
 def create_location(store: Store, org_id: int, body: bodies.NewLocation, who: AccessGrant) -> int:
     with store.transaction() as conn:
         _organization(conn, org_id)
-        location_id = repo.insert_location(conn, org_id, _with_defaults(body.changes()))
+        location_id = organization_sql.insert_location(conn, org_id, _with_defaults(body.changes()))
         record(
             conn,
             who,
@@ -150,10 +151,10 @@ def update_location(
 ) -> None:
     with store.transaction() as conn:
         _organization(conn, org_id)
-        location = repo.get_location(conn, location_id)
+        location = organization_sql.get_location(conn, location_id)
         if location is None or location["organization_id"] != org_id:
             raise NotFound(f"Location {location_id} not found in organization {org_id}.")
-        repo.update_location(conn, location_id, body.changes())
+        organization_sql.update_location(conn, location_id, body.changes())
         record(
             conn,
             who,

@@ -1,4 +1,4 @@
-"""Serialized response bodies kept per table version (store/repositories/versions.py).
+"""A response cache: serialized bodies kept per table version (store/repositories/versions.py).
 
 A list read whose answer depends on one table only can keep the bytes it sent, keyed by its
 query parameters, and send them again while the table's version is unchanged: the bearer check
@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Hashable
 
 
-class VersionedBodies:
+class ResponseCache:
     """Bodies by key, each valid for one version, at most ``max_bytes`` of them in all (then
     all are dropped: the keys are query parameters, which a caller can vary at will)."""
 

@@ -1,4 +1,5 @@
-"""What every command shares: settings, a migrated store, one-line errors."""
+"""What the server commands share (serve, apps, users, demo-data): settings, a migrated store,
+one-line errors. The client commands share `client_common` instead: they open no database."""
 
 from __future__ import annotations
 

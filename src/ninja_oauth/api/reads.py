@@ -1,0 +1,221 @@
+"""The bearer-protected reads of the Public API: plain Starlette routes, declared once.
+
+A read is the hot path of the resource server. FastAPI's dependency solver, run per request,
+costs more than the indexed read behind it, so a read is a plain Starlette ``Route`` whose
+endpoint does the three steps in order, each an ordinary call:
+
+1. the scope guard (``guard.require``): 401/403 before anything else, as RFC 6750 asks;
+2. the parameters: the path ids and a pydantic model of the query parameters, validated by
+   pydantic as FastAPI would (the same messages, a 400 naming the field);
+3. the handler, whose result is validated against the declared response model and serialized
+   by pydantic (absent fields dropped), the bytes FastAPI's ``response_model`` would send.
+
+Errors are raised, and the Public API's exception handlers answer them (``api/errors.py``).
+The same declaration also gives FastAPI an ``APIRoute`` that is never served, only handed to
+its OpenAPI generator (``api/__init__.py``), so ``/docs`` shows each read with its parameters,
+response schema, scope and errors exactly as it shows the writes.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Generic, TypeVar
+
+from fastapi import Path, Query, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import Field, TypeAdapter, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ninja_oauth.api.bodies import INT32_MAX, INT32_MIN
+from ninja_oauth.api.errors import DOCUMENTED_ERRORS
+from ninja_oauth.api.filters import QueryModel
+from ninja_oauth.api.guard import bearer_scheme, require
+from ninja_oauth.oauth.domain import AccessGrant
+from ninja_oauth.oauth.scopes import Scope
+from ninja_oauth.store.db import Store
+
+Q = TypeVar("Q", bound=QueryModel)
+
+
+class NoQuery(QueryModel):
+    """The query of a read that takes no parameters (any that are sent are ignored)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadCall(Generic[Q]):
+    """What a read's handler gets: the request, the store, the token's grant, the path ids
+    (every path parameter of the Public API is an int32 id) and the validated query."""
+
+    request: Request
+    store: Store
+    grant: AccessGrant
+    path: dict[str, int]
+    query: Q
+
+
+Handler = Callable[[ReadCall[Any]], Awaitable[Any]]
+
+# A path id: int32, as the spec types every id. Out of range is a 400; unknown, a 404.
+_PATH_ID: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)])
+_PATH_PARAM = re.compile(r"{(\w+)}")
+
+
+@dataclass
+class Read:
+    """One read: GET ``path`` needing ``scope``, answering ``response`` (a type pydantic
+    validates and serializes; absent fields dropped unless ``exclude_none`` is False)."""
+
+    path: str
+    handler: Handler
+    response: Any
+    query: type[QueryModel] = NoQuery
+    scope: Scope = Scope.MONITORING
+    tags: list[str] = field(default_factory=list)
+    exclude_none: bool = True
+    responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
+
+    def route(self) -> Route:
+        """The Starlette route serving this read (HEAD included, as for every GET route)."""
+        adapter: TypeAdapter[Any] = TypeAdapter(self.response)
+        path_names = _PATH_PARAM.findall(self.path)
+        query_model = self.query
+        # A request without a query string always validates to the same model: built once.
+        no_query = _defaults(query_model)
+        handler = self.handler
+        scope = self.scope
+        exclude_none = self.exclude_none
+
+        async def endpoint(request: Request) -> Response:
+            grant = await require(request, scope)
+            path = _path_ids(request, path_names)
+            if no_query is not None and not request.scope["query_string"]:
+                query = no_query
+            else:
+                query = _validated(query_model, request)
+            store: Store = request.app.state.store
+            result = await handler(ReadCall(request, store, grant, path, query))
+            if isinstance(result, Response):
+                return result
+            body = adapter.dump_json(
+                adapter.validate_python(result), by_alias=True, exclude_none=exclude_none
+            )
+            return Response(body, media_type="application/json")
+
+        return Route(self.path, endpoint, methods=["GET"], name=self.handler.__name__)
+
+    def documentation(self) -> APIRoute:
+        """An ``APIRoute`` for FastAPI's OpenAPI generator only: never served. Its endpoint
+        declares what the served route reads (path ids and the query model), as FastAPI
+        documents any route."""
+        parameters = [
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                annotation=Annotated[int, Path(ge=INT32_MIN, le=INT32_MAX)],
+            )
+            for name in _PATH_PARAM.findall(self.path)
+        ]
+        if self.query is not NoQuery:
+            parameters.append(
+                inspect.Parameter(
+                    "query",
+                    inspect.Parameter.KEYWORD_ONLY,
+                    annotation=Annotated[self.query, Query()],
+                )
+            )
+
+        async def documented(**_: Any) -> None:
+            raise RuntimeError("documentation only")  # pragma: no cover - never routed
+
+        documented.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        documented.__name__ = self.handler.__name__
+        documented.__doc__ = self.handler.__doc__
+        return APIRoute(
+            self.path,
+            documented,
+            methods=["GET"],
+            response_model=self.response,
+            response_model_exclude_none=self.exclude_none,
+            tags=list(self.tags),
+            dependencies=[Security(bearer_scheme)],
+            responses={**DOCUMENTED_ERRORS, **self.responses},
+        )
+
+
+class Reads:
+    """The reads of one module of ``api/routes``, declared with ``@reads.get(...)``."""
+
+    def __init__(self, tags: list[str]) -> None:
+        self.tags = tags
+        self.declared: list[Read] = []
+
+    def get(
+        self,
+        path: str,
+        *,
+        response: Any,
+        query: type[QueryModel] = NoQuery,
+        tags: list[str] | None = None,
+        exclude_none: bool = True,
+        responses: dict[int | str, dict[str, Any]] | None = None,
+    ) -> Callable[[Handler], Handler]:
+        """Declare a read needing the ``monitoring`` scope (the documents: reads need it)."""
+
+        def declare(handler: Handler) -> Handler:
+            self.declared.append(
+                Read(
+                    path,
+                    handler,
+                    response,
+                    query,
+                    Scope.MONITORING,
+                    tags if tags is not None else list(self.tags),
+                    exclude_none,
+                    responses or {},
+                )
+            )
+            return handler
+
+        return declare
+
+
+def _defaults(model: type[QueryModel]) -> QueryModel | None:
+    """The model of an empty query, or None when that is an error (a required parameter).
+    Query models are frozen, so one instance can serve every request."""
+    try:
+        return model.model_validate({})
+    except ValidationError:
+        return None
+
+
+def _validated(model: type[Q], request: Request) -> Q:
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        raise RequestValidationError(_located("query", exc)) from None
+
+
+def _path_ids(request: Request, names: list[str]) -> dict[str, int]:
+    ids: dict[str, int] = {}
+    errors: list[Any] = []
+    for name in names:
+        try:
+            ids[name] = _PATH_ID.validate_python(request.path_params[name])
+        except ValidationError as exc:
+            errors += _located("path", exc, name)
+    if errors:
+        raise RequestValidationError(errors)
+    return ids
+
+
+def _located(source: str, exc: ValidationError, name: str | None = None) -> list[dict[str, Any]]:
+    """Pydantic's errors with the parameter's source in front of its location, as FastAPI
+    reports them (``("query", "pageSize")``)."""
+    prefix = (source, name) if name is not None else (source,)
+    return [{**error, "loc": (*prefix, *error["loc"])} for error in exc.errors()]

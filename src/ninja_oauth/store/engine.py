@@ -1,0 +1,130 @@
+"""Engines: SQLite with its pragmas and an up-front write lock, psycopg for PostgreSQL; and each
+thread's own driver connections to a SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import NullPool, StaticPool
+
+# The execution option that marks a write transaction: on SQLite it begins IMMEDIATE.
+WRITE_OPTION = "ninja_write"
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a SQLite URL; None for PostgreSQL and an in-memory SQLite."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or not parsed.database:
+        return None
+    if parsed.database == ":memory:":
+        return None
+    return Path(parsed.database)
+
+
+def create_engines(url: str) -> tuple[Engine, AsyncEngine | None]:
+    """The engine, and on PostgreSQL the async engine of the event loop's reads (SQLite's run on
+    the loop directly: a read takes microseconds)."""
+    if make_url(url).get_backend_name() == "sqlite":
+        path = sqlite_file(url)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False},
+                pool_size=8,
+                max_overflow=8,
+                hide_parameters=True,
+            )
+        else:
+            engine = create_engine(
+                url,
+                connect_args={"check_same_thread": False},
+                poolclass=StaticPool,
+                hide_parameters=True,
+            )
+        _configure_sqlite(engine)
+        return engine, None
+    # hide_parameters: a database error logged with its statement never shows values.
+    engine = create_engine(
+        url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+    )
+    return engine, create_async_engine(url, pool_size=10, max_overflow=10, hide_parameters=True)
+
+
+def write_engine(engine: Engine) -> Engine:
+    """``engine`` for write transactions (see WRITE_OPTION)."""
+    return engine.execution_options(**{WRITE_OPTION: True})
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling is lazy).
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        # Durability trade (README): a power loss may drop the last commits; a crash does not.
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # Writers take the lock up front: a deferred transaction that upgrades to a write can
+        # fail with SQLITE_BUSY without waiting.
+        # On the driver directly: this runs for every write transaction.
+        driver = conn.connection.driver_connection
+        assert driver is not None
+        driver.execute(
+            "BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "BEGIN"
+        )
+
+
+def null_pool_engine(url: str) -> Engine:
+    """An engine for one-off work (migrations) that leaves no pooled connection behind."""
+    return create_engine(url, poolclass=NullPool)
+
+
+class _Opened(threading.local):
+    def __init__(self) -> None:
+        self.opened: dict[str, sqlite3.Connection] = {}
+
+
+class ThreadConnections:
+    """Each thread's own autocommit driver connections to a SQLite file, opened once by name
+    and closed with the store (no pool checkout, no BEGIN/ROLLBACK around a single SELECT)."""
+
+    def __init__(self, path: Path | None) -> None:
+        self._path = path
+        self._local = _Opened()
+        self._all: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def reader(self) -> sqlite3.Connection:
+        """This thread's connection for hot reads."""
+        return self.get("raw", ("busy_timeout=10000", "query_only=ON"))
+
+    def get(self, name: str, pragmas: tuple[str, ...]) -> sqlite3.Connection:
+        """This thread's autocommit driver connection called ``name``, opened once with
+        ``pragmas`` and closed with the store."""
+        conn: sqlite3.Connection | None = self._local.opened.get(name)
+        if conn is None:
+            conn = sqlite3.connect(str(self._path), isolation_level=None, check_same_thread=False)
+            for pragma in pragmas:
+                conn.execute("PRAGMA " + pragma)
+            self._local.opened[name] = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
+
+    def close(self) -> None:
+        for conn in self._all:
+            conn.close()
+        self._all.clear()

@@ -1,0 +1,63 @@
+"""Reads from the event loop. Reads are single indexed lookups of a few microseconds, so on
+SQLite they run on the event loop directly: a threadpool hop would cost more than the read. On
+PostgreSQL they use psycopg's async driver."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ninja_oauth.store.statements import Sql, fetch_all, fetch_one
+
+T = TypeVar("T")
+
+
+class LoopReads:
+    """The event loop's reads: hot statements on the driver's cursor, and short Core reads."""
+
+    def __init__(
+        self,
+        *,
+        dialect: str,
+        engine: Engine,
+        async_engine: AsyncEngine | None,
+        reader: Callable[[], sqlite3.Connection],
+    ) -> None:
+        self._dialect = dialect
+        self._engine = engine
+        self._async_engine = async_engine
+        self._reader = reader
+
+    async def fetchone_async(self, stmt: Sql, params: dict[str, Any]) -> Any:
+        """A hot read from the event loop: SQLite directly (microseconds), PostgreSQL through
+        psycopg's async driver."""
+        if self._async_engine is None:
+            return fetch_one(self._reader(), stmt.text(self._dialect), params)
+        text = stmt.text(self._dialect)
+        async with self._async_engine.connect() as aconn:
+            return await aconn.run_sync(
+                lambda conn: fetch_one(conn.connection.dbapi_connection, text, params)
+            )
+
+    async def fetchall_async(self, stmt: Sql, params: dict[str, Any]) -> list[Any]:
+        """Every row of a hot read from the event loop, as fetchone_async reads one (the
+        driver's tuples: JSON columns come back as text on SQLite, decoded on PostgreSQL)."""
+        if self._async_engine is None:
+            return fetch_all(self._reader(), stmt.text(self._dialect), params)
+        text = stmt.text(self._dialect)
+        async with self._async_engine.connect() as aconn:
+            return await aconn.run_sync(
+                lambda conn: fetch_all(conn.connection.dbapi_connection, text, params)
+            )
+
+    async def read(self, fn: Callable[[Connection], T]) -> T:
+        """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise."""
+        if self._async_engine is None:
+            with self._engine.connect() as conn:
+                return fn(conn)
+        async with self._async_engine.connect() as aconn:
+            return await aconn.run_sync(fn)

@@ -1,0 +1,161 @@
+"""The protocol endpoints under /ws/oauth and /oauth: the POSTed ones (token, revocation,
+introspection) as plain ASGI apps, the browser ones (authorize, login, consent) as site routes,
+a 405 for every other method, and the RFC 8414 metadata.
+
+A POST to token, revoke or introspect is the hot path: the root sends it here by its exact
+path (``web/root.py``), so it pays for no router and no middleware but the security headers.
+Its errors become HTTP in ``web/errors.py``; how its writes are committed is the store's choice
+(``Store.run``), from what its grant or endpoint declares it writes (``Writes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from functools import partial
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route, request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ninja_oauth.oauth.platforms import GrantType
+from ninja_oauth.oauth.scopes import Scope as OAuthScope
+from ninja_oauth.oauth.server import Endpoint
+from ninja_oauth.web import authorize as authorize_page
+from ninja_oauth.web import login_and_consent
+from ninja_oauth.web.authlib_adapter import (
+    MAX_FORM_BYTES,
+    MAX_FORM_FIELDS,
+    FormTooLarge,
+    client_address,
+    read_oauth_request,
+    to_starlette,
+)
+from ninja_oauth.web.context import WebContext, context
+from ninja_oauth.web.errors import protocol_error, protocol_unexpected
+
+PREFIXES = ("/ws/oauth", "/oauth")
+_FORM = "application/x-www-form-urlencoded"
+
+
+async def _answer(ctx: WebContext, endpoint: Endpoint, request: Request) -> Response:
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != _FORM:
+        # RFC 6749 §3.2: "using the application/x-www-form-urlencoded format".
+        return protocol_error(
+            400,
+            "invalid_request",
+            "Send the parameters form-urlencoded (application/x-www-form-urlencoded).",
+        )
+    try:
+        oauth_request = await read_oauth_request(request, ctx.settings.issuer)
+    except FormTooLarge:
+        return protocol_error(
+            400,
+            "invalid_request",
+            f"The request body is over {MAX_FORM_BYTES} bytes or {MAX_FORM_FIELDS} parameters.",
+        )
+    address = client_address(request, ctx.settings.trusted_proxies)
+    server = ctx.server
+    work = partial(server.endpoint(endpoint), oauth_request, address)
+    # One transaction per request: a code's redemption and its token insert commit together,
+    # and a replay's revocation or a failure count commits with its error answer.
+    return to_starlette(await ctx.store.run(work, server.writes(endpoint, oauth_request)))
+
+
+def posted_endpoint(ctx: WebContext, endpoint: Endpoint) -> ASGIApp:
+    """The ASGI app answering POSTs to ``endpoint``."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await _answer(ctx, endpoint, request)
+        except Exception as exc:
+            response = protocol_unexpected(request, exc)
+        await response(scope, receive, send)
+
+    return app
+
+
+def posted_endpoints(ctx: WebContext) -> dict[str, ASGIApp]:
+    """Token, revocation and introspection by exact path, under both prefixes, for the root."""
+    return {
+        f"{prefix}/{endpoint.value}": posted_endpoint(ctx, endpoint)
+        for prefix in PREFIXES
+        for endpoint in Endpoint
+    }
+
+
+async def metadata(request: Request) -> Response:
+    """RFC 8414 authorization server metadata (the /oauth/* paths are aliases)."""
+    issuer = context(request).settings.issuer
+    return JSONResponse(
+        {
+            "issuer": issuer,
+            "authorization_endpoint": issuer + "/ws/oauth/authorize",
+            "token_endpoint": issuer + "/ws/oauth/token",
+            "revocation_endpoint": issuer + "/ws/oauth/revoke",
+            "introspection_endpoint": issuer + "/ws/oauth/introspect",
+            "scopes_supported": [s.value for s in OAuthScope],
+            "response_types_supported": ["code", "token"],
+            "response_modes_supported": ["query", "fragment"],
+            "grant_types_supported": [g.value for g in GrantType],
+            "token_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "revocation_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+                "none",
+            ],
+            "introspection_endpoint_auth_methods_supported": [
+                "client_secret_basic",
+                "client_secret_post",
+            ],
+            "code_challenge_methods_supported": ["S256", "plain"],
+            "authorization_response_iss_parameter_supported": True,
+            "service_documentation": issuer + "/docs",
+        }
+    )
+
+
+def _method_not_allowed(allowed: str) -> Callable[[Request], Awaitable[Response]]:
+    """A 405 naming the method to use (HEAD goes with GET)."""
+
+    async def answer(request: Request) -> Response:
+        return protocol_error(
+            405,
+            "invalid_request",
+            f"Use {allowed} for {request.url.path}.",
+            [("Allow", "GET, HEAD" if allowed == "GET" else allowed)],
+        )
+
+    return answer
+
+
+# Each endpoint's one method; every other method gets a 405.
+_ALLOWED = {"/authorize": "GET", "/token": "POST", "/revoke": "POST", "/introspect": "POST"}
+_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def site_routes(with_session: Callable[[ASGIApp], ASGIApp]) -> list[BaseRoute]:
+    """The protocol's routes of the site: the metadata, the browser endpoints (the only ones
+    with a session, which ``with_session`` adds), and the 405s. The POSTs to token, revoke and
+    introspect never reach the site (``posted_endpoints``)."""
+
+    def page(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
+        return with_session(request_response(endpoint))
+
+    routes: list[BaseRoute] = [Route("/.well-known/oauth-authorization-server", metadata)]
+    for prefix in PREFIXES:
+        routes += [
+            Route(prefix + "/authorize", page(authorize_page.authorize), methods=["GET"]),
+            Route(prefix + "/login", page(login_and_consent.login), methods=["POST"]),
+            Route(prefix + "/consent", page(login_and_consent.consent), methods=["POST"]),
+        ]
+        for path, allowed in _ALLOWED.items():
+            others = [m for m in _METHODS if m != allowed]
+            routes.append(Route(prefix + path, _method_not_allowed(allowed), methods=others))
+    return routes

@@ -1,0 +1,46 @@
+"""The server's front door: a small pure-ASGI dispatcher with three ways in, chosen by path.
+
+* a POST to an exact path of the protocol table (token, revocation, introspection) goes to
+  its endpoint (``web/protocol.py``): the hot path meets no router and no error middleware;
+* a path under ``/v2/``, and the API's documentation (``/docs``, ``/openapi.json``), go to
+  the Public API (``api/``), which routes and answers its own errors;
+* everything else, the lifespan included, goes to the site: a Starlette app with the
+  authorize, login and consent pages, the metadata, the 405s and the static files.
+
+One dictionary lookup and one prefix test per request, instead of a router that tries each
+route in turn: the table is the routing model, and it is all here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+API_PREFIX = "/v2/"
+API_DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
+
+
+class Root:
+    """Dispatch each request to the protocol table, the Public API or the site."""
+
+    def __init__(self, *, posted: Mapping[str, ASGIApp], api: ASGIApp, site: ASGIApp) -> None:
+        self.posted = dict(posted)
+        self.api = api
+        self.site = site
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root_path: str = scope.get("root_path", "")
+            if root_path and path.startswith(root_path):
+                path = path[len(root_path) :]  # as the routes see it behind a root path
+            if scope["method"] == "POST":
+                endpoint = self.posted.get(path)
+                if endpoint is not None:
+                    await endpoint(scope, receive, send)
+                    return
+            if path.startswith(API_PREFIX) or path in API_DOC_PATHS:
+                await self.api(scope, receive, send)
+                return
+        await self.site(scope, receive, send)
