@@ -13,14 +13,16 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import insert
+from starlette.applications import Starlette
 
-from ninja_oauth.api import build_public_api
+from ninja_oauth.api import PublicApi, build_public_api
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.secrets import SecretHasher
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.demo_api import load_demo_api_data
 from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.tables import apps, tokens, users
+from ninja_oauth.web.root import Root
 
 NOW = 1_750_000_000  # the demo data's clock: the same rows in every run
 KEY = b"k" * 40
@@ -79,13 +81,13 @@ def store(template_db: Path, tmp_path: Path) -> Iterator[Store]:
     the_store.close()
 
 
-def build_app(store: Store) -> FastAPI:
-    """The Public API as the server builds it (web/__init__.py mounts it at /v2)."""
+def build_app(store: Store) -> PublicApi:
+    """The Public API as the server builds it (web/__init__.py serves it under /v2/)."""
     return build_public_api(store, SecretHasher(KEY))
 
 
 @pytest.fixture(scope="session")
-def shared_app() -> Iterator[FastAPI]:
+def shared_api() -> Iterator[PublicApi]:
     # Building the routes costs more than a test's own work, so one app serves every test and
     # each test points it at its own copy of the database.
     placeholder = Store("sqlite://")
@@ -94,15 +96,23 @@ def shared_app() -> Iterator[FastAPI]:
 
 
 @pytest.fixture
-def app(shared_app: FastAPI, store: Store) -> FastAPI:
-    shared_app.state.store = store
-    return shared_app
+def app(shared_api: PublicApi, store: Store) -> FastAPI:
+    shared_api.app.state.store = store
+    return shared_api.app
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+def client(app: FastAPI, shared_api: PublicApi) -> Iterator[TestClient]:
+    # Through the server's front door (web/root.py), as the server serves /v2: a GET goes to
+    # the table of reads, every other request to the app.
+    assert shared_api.app is app
+    with TestClient(front_door(shared_api)) as test_client:
         yield test_client
+
+
+def front_door(api: PublicApi) -> Root:
+    """The server's front door with the Public API alone behind it (no protocol, no site)."""
+    return Root(posted={}, api=api.app, api_reads=api.reads, site=Starlette())
 
 
 def mint(

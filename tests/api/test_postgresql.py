@@ -13,7 +13,7 @@ from ninja_oauth.store.db import Store
 from ninja_oauth.store.demo_api import load_demo_api_data
 from ninja_oauth.store.migrate import migrate
 
-from .conftest import NOW, build_app, mint
+from .conftest import NOW, build_app, front_door, mint
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def pg(pg_store: Store) -> Iterator[tuple[TestClient, dict[str, str]]]:
         )  # fmt: skip
     headers = {"Authorization": "Bearer " + mint(pg_store, "monitoring management control")}
     # One client for the module: the async engine's connections belong to its event loop.
-    with TestClient(build_app(pg_store)) as client:
+    with TestClient(front_door(build_app(pg_store))) as client:
         yield client, headers
         assert client.portal is not None
         client.portal.call(pg_store.aclose)

@@ -103,8 +103,8 @@ def _failing_app(store: Store) -> FastAPI:
     async def invalid_response(call: ReadCall[_Query]) -> dict[str, Any]:
         return {"id": "not a number", "name": "x", "nodeApprovalMode": "NEVER"}
 
-    app = build_public_api(store, SecretHasher(KEY))
-    app.router.routes[:0] = [read.route() for read in reads.declared]
+    app = build_public_api(store, SecretHasher(KEY)).app
+    app.router.routes[:0] = [read.route(app.state) for read in reads.declared]
     return app
 
 

@@ -17,7 +17,7 @@ from schemathesis.checks import (
 
 from ninja_oauth.store.db import Store
 
-from .conftest import build_app
+from .conftest import build_app, front_door
 
 CHECKS = [
     not_a_server_error,
@@ -29,13 +29,15 @@ CHECKS = [
 
 # The document is the app's; the app is built at import (schemathesis parametrizes at
 # collection) and each test points it at that test's database.
-APP = build_app(Store("sqlite://"))
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP).include(path_regex="^/v2/")
+API = build_app(Store("sqlite://"))
+schema = schemathesis.openapi.from_asgi("/openapi.json", front_door(API)).include(
+    path_regex="^/v2/"
+)
 
 
 @pytest.fixture(autouse=True)
 def _this_tests_database(store: Store) -> None:
-    APP.state.store = store
+    API.app.state.store = store
 
 
 @schema.parametrize()

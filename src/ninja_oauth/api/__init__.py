@@ -13,10 +13,12 @@ them all at /docs:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import FastAPI, Security
 from fastapi.openapi.utils import get_openapi
+from starlette.routing import Router
 
 from ninja_oauth import __version__
 from ninja_oauth.api.errors import DOCUMENTED_ERRORS, install_api_error_handlers
@@ -40,8 +42,19 @@ _WRITES = [organizations.writes, devices.writes, device_actions.writes]
 _TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
 
 
-def build_public_api(store: Store, hasher: SecretHasher) -> FastAPI:
-    """The /v2 app, with its documentation at /docs and /openapi.json."""
+@dataclass(frozen=True, slots=True)
+class PublicApi:
+    """The Public API as the front door serves it (``web/root.py``)."""
+
+    # Every /v2 operation, its documentation (/docs, /openapi.json) and its errors.
+    app: FastAPI
+    # The reads alone, for GET and HEAD: the same routes as in ``app``, without the app's
+    # middleware layers around them; a GET they do not route goes on to ``app``.
+    reads: Router
+
+
+def build_public_api(store: Store, hasher: SecretHasher) -> PublicApi:
+    """The /v2 app, with its documentation at /docs and /openapi.json, and its reads."""
     api = FastAPI(
         title="ninja-oauth Public API v2",
         version=__version__,
@@ -53,8 +66,9 @@ def build_public_api(store: Store, hasher: SecretHasher) -> FastAPI:
     )
     api.state.store = store
     api.state.hasher = hasher
-    for read in _READS:
-        api.router.routes.append(read.route())
+    # The reads are in the app's table too: another method on their paths is a 405 there.
+    read_routes = [read.route(api.state) for read in _READS]
+    api.router.routes.extend(read_routes)
     for router in _WRITES:
         api.include_router(
             router, dependencies=[Security(bearer_scheme)], responses=DOCUMENTED_ERRORS
@@ -76,4 +90,4 @@ def build_public_api(store: Store, hasher: SecretHasher) -> FastAPI:
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
-    return api
+    return PublicApi(api, Router(routes=read_routes, default=api))

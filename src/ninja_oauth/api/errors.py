@@ -15,7 +15,7 @@ Every body is ``{"error", "error_description"}``, the shape of the rest of ninja
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI
@@ -178,10 +178,25 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
     return response
 
 
+_HANDLERS: list[tuple[type[Exception], Callable[[Request, Exception], Awaitable[Response]]]] = [
+    (BearerError, _bearer_error),
+    (ApiError, _api_error),
+    (RequestValidationError, _validation_error),
+    (HTTPException, _http_error),
+    (Exception, _unexpected),
+]
+
+
+async def error_response_for(request: Request, exc: Exception) -> Response:
+    """The answer to ``exc``, as the API app's handlers give it (for the reads, which answer
+    their own errors: ``api/reads.py``)."""
+    for kind, handler in _HANDLERS:
+        if isinstance(exc, kind):
+            return await handler(request, exc)
+    raise exc  # pragma: no cover - Exception catches everything
+
+
 def install_api_error_handlers(app: FastAPI) -> None:
-    """Register the Public API's error handlers on ``app``."""
-    app.add_exception_handler(BearerError, _bearer_error)
-    app.add_exception_handler(ApiError, _api_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(HTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected)
+    """Register the Public API's error handlers on ``app`` (for the writes, FastAPI routes)."""
+    for kind, handler in _HANDLERS:
+        app.add_exception_handler(kind, handler)

@@ -18,6 +18,8 @@ from starlette.requests import Request
 from ninja_oauth.api.errors import BearerError
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.scopes import Scope
+from ninja_oauth.oauth.secrets import SecretHasher
+from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories.tokens import ACCESS_LOOKUP, access_grant
 
 # Declares the bearer scheme in the OpenAPI document, so /docs offers "Authorize" for a token.
@@ -42,15 +44,14 @@ def _bearer_token(request: Request) -> str | None:
     return value.strip()
 
 
-async def authenticate_bearer(request: Request) -> AccessGrant:
+async def authenticate_bearer(request: Request, store: Store, hasher: SecretHasher) -> AccessGrant:
     """The valid, unexpired, unrevoked grant behind the request's bearer token."""
     token = _bearer_token(request)
     if token is None:
         # RFC 6750 §3.1: no error code when the request carries no authentication.
         raise BearerError(401)
-    state = request.app.state
-    digest = state.hasher.access_key(token)
-    grant = access_grant(await state.store.fetchone_async(ACCESS_LOOKUP, {"digest": digest}))
+    digest = hasher.access_key(token)
+    grant = access_grant(await store.fetchone_async(ACCESS_LOOKUP, {"digest": digest}))
     if grant is None:
         raise BearerError(401, "invalid_token", "The access token is unknown or revoked.")
     if grant.expires_at <= int(time.time()):
@@ -58,10 +59,12 @@ async def authenticate_bearer(request: Request) -> AccessGrant:
     return grant
 
 
-async def require(request: Request, scope: Scope) -> AccessGrant:
+async def require(
+    request: Request, scope: Scope, store: Store, hasher: SecretHasher
+) -> AccessGrant:
     """The grant behind the request's token, if it carries ``scope`` (the scopes are
     independent: a management token does not read)."""
-    grant = await authenticate_bearer(request)
+    grant = await authenticate_bearer(request, store, hasher)
     if not grant.has(scope):
         raise BearerError(
             403,
@@ -69,7 +72,6 @@ async def require(request: Request, scope: Scope) -> AccessGrant:
             f"This call needs the '{scope.value}' scope.",
             scope=scope.value,
         )
-    request.state.access = grant
     return grant
 
 
@@ -77,7 +79,8 @@ def require_scope(scope: Scope) -> Callable[[Request], Awaitable[AccessGrant]]:
     """``require`` as a FastAPI dependency, for the writes."""
 
     async def dependency(request: Request) -> AccessGrant:
-        return await require(request, scope)
+        state = request.app.state
+        return await require(request, scope, state.store, state.hasher)
 
     dependency.__name__ = f"require_{scope.value}"
     return dependency

@@ -10,7 +10,9 @@ endpoint does the three steps in order, each an ordinary call:
 3. the handler, whose result is validated against the declared response model and serialized
    by pydantic (absent fields dropped), the bytes FastAPI's ``response_model`` would send.
 
-Errors are raised, and the Public API's exception handlers answer them (``api/errors.py``).
+Its errors are answered by the Public API's one error mapping (``api/errors.py``). The route's
+endpoint is an ASGI app, so Starlette adds no wrapper around it, and it answers alike from the
+front door's read table (``web/root.py``) and from the API app's own routes.
 The same declaration also gives FastAPI an ``APIRoute`` that is never served, only handed to
 its OpenAPI generator (``api/__init__.py``), so ``/docs`` shows each read with its parameters,
 response schema, scope and errors exactly as it shows the writes.
@@ -28,16 +30,18 @@ from fastapi import Path, Query, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import Field, TypeAdapter, ValidationError
+from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from ninja_oauth.api.bodies import INT32_MAX, INT32_MIN
-from ninja_oauth.api.errors import DOCUMENTED_ERRORS
+from ninja_oauth.api.errors import DOCUMENTED_ERRORS, error_response_for
 from ninja_oauth.api.filters import QueryModel
 from ninja_oauth.api.guard import bearer_scheme, require
 from ninja_oauth.oauth.domain import AccessGrant
-from ninja_oauth.oauth.scopes import Scope
+from ninja_oauth.oauth.scopes import Scope as OAuthScope
 from ninja_oauth.store.db import Store
 
 Q = TypeVar("Q", bound=QueryModel)
@@ -75,13 +79,14 @@ class Read:
     handler: Handler
     response: Any
     query: type[QueryModel] = NoQuery
-    scope: Scope = Scope.MONITORING
+    scope: OAuthScope = OAuthScope.MONITORING
     tags: list[str] = field(default_factory=list)
     exclude_none: bool = True
     responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
 
-    def route(self) -> Route:
-        """The Starlette route serving this read (HEAD included, as for every GET route)."""
+    def route(self, state: State) -> Route:
+        """The Starlette route serving this read (HEAD included, as for every GET route), with
+        the store and hasher of ``state`` (the Public API app's state)."""
         adapter: TypeAdapter[Any] = TypeAdapter(self.response)
         path_names = _PATH_PARAM.findall(self.path)
         query_model = self.query
@@ -91,14 +96,14 @@ class Read:
         scope = self.scope
         exclude_none = self.exclude_none
 
-        async def endpoint(request: Request) -> Response:
-            grant = await require(request, scope)
+        async def answer(request: Request) -> Response:
+            store: Store = state.store
+            grant = await require(request, scope, store, state.hasher)
             path = _path_ids(request, path_names)
             if no_query is not None and not request.scope["query_string"]:
                 query = no_query
             else:
                 query = _validated(query_model, request)
-            store: Store = request.app.state.store
             result = await handler(ReadCall(request, store, grant, path, query))
             if isinstance(result, Response):
                 return result
@@ -107,7 +112,7 @@ class Read:
             )
             return Response(body, media_type="application/json")
 
-        return Route(self.path, endpoint, methods=["GET"], name=self.handler.__name__)
+        return Route(self.path, _Endpoint(answer), methods=["GET"], name=self.handler.__name__)
 
     def documentation(self) -> APIRoute:
         """An ``APIRoute`` for FastAPI's OpenAPI generator only: never served. Its endpoint
@@ -148,6 +153,23 @@ class Read:
         )
 
 
+class _Endpoint:
+    """A read's endpoint as an ASGI app (Starlette calls an app as it is, where it wraps a
+    function), answering its own errors through the Public API's one error mapping: it answers
+    alike wherever it is routed from."""
+
+    def __init__(self, answer: Callable[[Request], Awaitable[Response]]) -> None:
+        self.answer = answer
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        try:
+            response = await self.answer(request)
+        except Exception as exc:
+            response = await error_response_for(request, exc)
+        await response(scope, receive, send)
+
+
 class Reads:
     """The reads of one module of ``api/routes``, declared with ``@reads.get(...)``."""
 
@@ -174,7 +196,7 @@ class Reads:
                     handler,
                     response,
                     query,
-                    Scope.MONITORING,
+                    OAuthScope.MONITORING,
                     tags if tags is not None else list(self.tags),
                     exclude_none,
                     responses or {},

@@ -35,9 +35,10 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     """Build the server for one configuration; the database must already be migrated.
 
     The request path (README, "Architecture"): SecurityHeaders → ``Root``, which sends a POST
-    to the token, revocation or introspection endpoint straight to it, ``/v2/`` and the API
-    docs to the Public API (a FastAPI app), and everything else to the site (a Starlette app
-    with the pages; only they carry the session middleware). The site runs the lifespan.
+    to the token, revocation or introspection endpoint straight to it, a GET under ``/v2/``
+    to the Public API's reads, the rest of ``/v2/`` and the API docs to the Public API's
+    FastAPI app, and everything else to the site (a Starlette app with the pages; only they
+    carry the session middleware). The site runs the lifespan.
     """
     install_log_filters()
     own_store = store is None
@@ -77,11 +78,8 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
         lifespan=lifespan,
     )
     site.state.web = ctx
-    root = Root(
-        posted=protocol.posted_endpoints(ctx),
-        api=build_public_api(the_store, ctx.hasher),
-        site=site,
-    )
+    api = build_public_api(the_store, ctx.hasher)
+    root = Root(posted=protocol.posted_endpoints(ctx), api=api.app, api_reads=api.reads, site=site)
     return SecurityHeaders(root, access_log=settings.access_log)
 
 

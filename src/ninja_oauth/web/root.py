@@ -2,8 +2,10 @@
 
 * a POST to an exact path of the protocol table (token, revocation, introspection) goes to
   its endpoint (``web/protocol.py``): the hot path meets no router and no error middleware;
-* a path under ``/v2/``, and the API's documentation (``/docs``, ``/openapi.json``), go to
-  the Public API (``api/``), which routes and answers its own errors;
+* a GET or HEAD under ``/v2/`` goes to the Public API's table of reads, plain Starlette routes
+  (``api/reads.py``); a GET that is none of them, any other method under ``/v2/`` and the
+  API's documentation (``/docs``, ``/openapi.json``) go to the Public API's FastAPI app. Both
+  answer their errors through ``api/errors.py``;
 * everything else, the lifespan included, goes to the site: a Starlette app with the
   authorize, login and consent pages, the metadata, the 405s and the static files.
 
@@ -22,11 +24,15 @@ API_DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
 
 
 class Root:
-    """Dispatch each request to the protocol table, the Public API or the site."""
+    """Dispatch each request to the protocol table, the Public API's reads or app, or the
+    site."""
 
-    def __init__(self, *, posted: Mapping[str, ASGIApp], api: ASGIApp, site: ASGIApp) -> None:
+    def __init__(
+        self, *, posted: Mapping[str, ASGIApp], api: ASGIApp, api_reads: ASGIApp, site: ASGIApp
+    ) -> None:
         self.posted = dict(posted)
         self.api = api
+        self.api_reads = api_reads
         self.site = site
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -40,7 +46,11 @@ class Root:
                 if endpoint is not None:
                     await endpoint(scope, receive, send)
                     return
-            if path.startswith(API_PREFIX) or path in API_DOC_PATHS:
+            if path.startswith(API_PREFIX):
+                reads = scope["method"] in ("GET", "HEAD")
+                await (self.api_reads if reads else self.api)(scope, receive, send)
+                return
+            if path in API_DOC_PATHS:
                 await self.api(scope, receive, send)
                 return
         await self.site(scope, receive, send)
