@@ -53,16 +53,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPa
 
 
 @pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One `ninja-oauth serve` per test module and store, with a demo-free database."""
-    live = start_server(database_url, tmp_path_factory.mktemp("server"))
-    try:
-        yield live
-    finally:
-        live.stop()
-
-
-@pytest.fixture(scope="module")
 def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server on SQLite only, for modules whose subject is not the store."""
     tmp = tmp_path_factory.mktemp("server")

@@ -51,15 +51,6 @@ def test_a_bad_authorization_is_answered_as_rfc_6750_says(
     assert answer.headers["www-authenticate"] == challenge
 
 
-def test_an_expired_token_is_refused(client: TestClient, token: MintToken) -> None:
-    answer = client.get("/v2/organizations", headers=bearer(token("monitoring", expires_in=-1)))
-    assert answer.status_code == 401
-    assert answer.json() == {
-        "error": "invalid_token",
-        "error_description": "The access token has expired.",
-    }
-
-
 @pytest.mark.parametrize("e", READS, ids=[e.id for e in READS])
 def test_the_guard_answers_before_the_parameters_are_read(
     client: TestClient, token: MintToken, e: Any

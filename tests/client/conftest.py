@@ -1,4 +1,5 @@
-"""Fixtures of the client SDK tests: the Authlib test server, and a private token cache."""
+"""Fixtures of the client SDK tests: the Authlib test server, a private token cache, and a clock
+that lets tokens expire without waiting."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from ninja_oauth.client import TokenCache
+from tests.support.clock import FakeClock
 
 from .authlib_server import RunningServer
 
@@ -25,6 +27,12 @@ def _isolated_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
 @pytest.fixture
 def token_cache(tmp_path: Path) -> TokenCache:
     return TokenCache(tmp_path / "cache")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """Pass as `clock=` to the SDK, then `clock.advance(seconds)`."""
+    return FakeClock()
 
 
 @pytest.fixture(scope="session")

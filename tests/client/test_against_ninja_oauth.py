@@ -1,8 +1,8 @@
 """Every SDK and CLI flow against a running ninja-oauth server (`ninja-oauth serve`).
 
 The browser steps (login page, consent page) are driven by `Browser`, which keeps the session
-cookie and submits the forms as a user's browser would. Access tokens live 4 seconds here, so
-expiry and refresh happen within the tests.
+cookie and submits the forms as a user's browser would. Time passes for the SDK on a
+`FakeClock`, so expiry and refresh happen without waiting.
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -32,6 +31,8 @@ from ninja_oauth.client import (
     TokenCache,
 )
 from ninja_oauth.client.manager import LOGIN_AGAIN
+from tests.support.clock import FakeClock
+from tests.support.server import free_port, start_server
 
 from .browser import Browser
 
@@ -41,17 +42,6 @@ EMAIL = "alice@example.com"
 PASSWORD = "correct horse battery staple"
 WEB_REDIRECT = "http://127.0.0.1:9/oauth/callback"  # never visited: the test reads the Location
 NATIVE_REDIRECT = "http://127.0.0.1/callback"  # any port matches (RFC 8252 §7.3)
-TOKEN_TTL = 4
-
-
-def _cli_works() -> bool:
-    if not NINJA.exists():
-        return False
-    try:
-        done = subprocess.run([NINJA, "--help"], capture_output=True, timeout=60, check=False)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return done.returncode == 0
 
 
 @dataclass
@@ -83,25 +73,17 @@ class NinjaServer:
         )
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def ninja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NinjaServer]:
-    if not _cli_works():
-        pytest.skip(f"{NINJA} is missing or fails --help: the server is not built yet")
     root = tmp_path_factory.mktemp("ninja-oauth")
-    port = _free_port()
+    port = free_port()
     base_url = f"http://127.0.0.1:{port}"
+    database_url = f"sqlite:///{root}/db.sqlite"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NINJA_")}
     env |= {
-        "NINJA_OAUTH_DATABASE_URL": f"sqlite:///{root}/db.sqlite",
+        "NINJA_OAUTH_DATABASE_URL": database_url,
         "NINJA_OAUTH_SECRET_KEY": "client-sdk-tests-" + "k" * 32,
         "NINJA_OAUTH_ISSUER": base_url,
-        "NINJA_OAUTH_ACCESS_TOKEN_TTL": str(TOKEN_TTL),
         "NINJA_OAUTH_CACHE_DIR": str(root / "cache"),
     }
     server = NinjaServer(base_url, env, {}, {}, {})
@@ -119,34 +101,11 @@ def ninja(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NinjaServer]:
     done = server.cli("users", "create", "--email", EMAIL, "--password", PASSWORD)
     assert done.returncode == 0, done.stderr
 
-    log = (root / "serve.log").open("w")
-    process = subprocess.Popen(
-        [str(NINJA), "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    live = start_server(database_url, root, port=port, env=env)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            assert process.poll() is None, (root / "serve.log").read_text()
-            try:
-                metadata = httpx.get(f"{base_url}/.well-known/oauth-authorization-server")
-                if metadata.status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "ninja-oauth serve did not answer in 60 s"
-            time.sleep(0.2)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=15)
-        log.close()
+        live.stop()
 
 
 def query_of(url: str) -> dict[str, str]:
@@ -168,12 +127,13 @@ def organizations_with_a_plain_token(ninja: NinjaServer) -> Any:
     return httpx.get(f"{ninja.base_url}/v2/organizations", headers=headers).json()
 
 
-def native_auth(ninja: NinjaServer, cache: TokenCache) -> NinjaOAuth:
+def native_auth(ninja: NinjaServer, cache: TokenCache, **options: Any) -> NinjaOAuth:
     return NinjaOAuth.authorization_code(
         base_url=ninja.base_url,
         client_id=ninja.native["client_id"],
         scopes=["monitoring", "offline_access"],
         cache=cache,
+        **options,
     )
 
 
@@ -290,9 +250,9 @@ def test_native_login_caches_the_tokens_0600_and_refreshes_silently_after_expiry
     assert stat.S_IMODE(token_cache.path.stat().st_mode) == 0o600
     first = token_cache.load(ninja.base_url, ninja.native["client_id"])
     assert first is not None and first == auth.token and first.refresh_token
-    # A later process: tokens from the cache, refreshed once the access token expires.
-    later = native_auth(ninja, TokenCache(token_cache.directory))
-    time.sleep(TOKEN_TTL / 2 + 0.2)
+    # A later process, when the access token has expired: tokens from the cache, refreshed.
+    assert first.expires_at is not None
+    later = native_auth(ninja, TokenCache(token_cache.directory), clock=FakeClock(first.expires_at))
     with httpx.Client(base_url=later.api_base_url, auth=later) as api:
         assert api.get("/v2/organizations").status_code == 200
     refreshed = token_cache.load(ninja.base_url, ninja.native["client_id"])
@@ -340,7 +300,6 @@ def test_cli_token_prints_a_token_the_api_accepts(ninja: NinjaServer) -> None:
     }
 
     done = ninja.cli("token", "--scope", "monitoring", env=credentials)
-    # Used at once: tokens live TOKEN_TTL seconds here, about two command start-ups.
     headers = {"Authorization": f"Bearer {done.stdout.strip()}"}
     answer = httpx.get(f"{ninja.base_url}/v2/organizations", headers=headers)
     as_json = ninja.cli("token", "--json", env=credentials)

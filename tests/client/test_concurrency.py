@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 
 from ninja_oauth.client import NinjaOAuth, Token, TokenCache
+from tests.support.clock import FakeClock
 
 from .authlib_server import Client, RunningServer
 
@@ -75,14 +75,14 @@ def test_50_asyncio_tasks_sharing_one_async_auth_cause_exactly_one_token_request
     assert client.api_calls == CALLERS
 
 
-def logged_in_user(
-    server: RunningServer, cache: TokenCache, *, expires_in: int
+def expired_user_token(
+    server: RunningServer, cache: TokenCache, clock: FakeClock
 ) -> tuple[Client, NinjaOAuth]:
+    """A logged-in user whose access token (an hour's) has just expired on the SDK's clock."""
     client = server.add_client(
         public=True,
         grant_types=["authorization_code", "refresh_token"],
         redirect_uris=["http://127.0.0.1/callback"],
-        expires_in=expires_in,
         token_delay=0.3,
     )
     auth = NinjaOAuth.authorization_code(
@@ -90,17 +90,19 @@ def logged_in_user(
         client_id=client.client_id,
         scopes=["monitoring", "offline_access"],
         cache=cache,
+        clock=clock,
         **server.urls,
     )
     auth.login(open_browser=lambda url: httpx.get(url, follow_redirects=True), timeout=10)
+    assert auth.token is not None and auth.token.expires_at == clock.now + 3600
+    clock.advance(3600)
     return client, auth
 
 
 def test_50_threads_with_an_expired_user_token_cause_exactly_one_refresh(
-    authlib_server: RunningServer, token_cache: TokenCache
+    authlib_server: RunningServer, token_cache: TokenCache, clock: FakeClock
 ) -> None:
-    client, auth = logged_in_user(authlib_server, token_cache, expires_in=1)
-    time.sleep(1.1)
+    client, auth = expired_user_token(authlib_server, token_cache, clock)
 
     statuses = call_from_threads(auth)
 
@@ -109,10 +111,9 @@ def test_50_threads_with_an_expired_user_token_cause_exactly_one_refresh(
 
 
 def test_50_tasks_with_an_expired_user_token_cause_exactly_one_refresh(
-    authlib_server: RunningServer, token_cache: TokenCache
+    authlib_server: RunningServer, token_cache: TokenCache, clock: FakeClock
 ) -> None:
-    client, auth = logged_in_user(authlib_server, token_cache, expires_in=1)
-    time.sleep(1.1)
+    client, auth = expired_user_token(authlib_server, token_cache, clock)
 
     statuses = asyncio.run(call_from_tasks(auth))
 

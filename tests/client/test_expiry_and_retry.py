@@ -1,21 +1,28 @@
-"""Short-lived tokens are renewed in time; a rejected token is renewed once and retried once."""
+"""Short-lived tokens are renewed in time; a rejected token is renewed once and retried once.
+
+Time passes for the SDK on a `FakeClock` (its `clock=` option), never by sleeping."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
 
 from ninja_oauth.client import InvalidGrant, LoginRequired, NinjaOAuth, Token, TokenCache
 from ninja_oauth.client.manager import LOGIN_AGAIN
+from tests.support.clock import FakeClock
 
 from .authlib_server import ORGANIZATIONS, Client, RunningServer
 
 
-def service(server: RunningServer, **settings: object) -> tuple[Client, NinjaOAuth]:
+def service(
+    server: RunningServer, *, clock: Callable[[], float] = time.time, **settings: Any
+) -> tuple[Client, NinjaOAuth]:
     client = server.add_client(grant_types=["client_credentials"], **settings)
     assert client.client_secret is not None
     auth = NinjaOAuth.client_credentials(
@@ -23,25 +30,26 @@ def service(server: RunningServer, **settings: object) -> tuple[Client, NinjaOAu
         client_id=client.client_id,
         client_secret=client.client_secret,
         scopes=["monitoring"],
+        clock=clock,
         **server.urls,
     )
     return client, auth
 
 
 def logged_in(
-    server: RunningServer, cache: TokenCache, *, expires_in: int = 3600
+    server: RunningServer, cache: TokenCache, clock: FakeClock
 ) -> tuple[Client, NinjaOAuth]:
     client = server.add_client(
         public=True,
         grant_types=["authorization_code", "refresh_token"],
         redirect_uris=["http://127.0.0.1/callback"],
-        expires_in=expires_in,
     )
     auth = NinjaOAuth.authorization_code(
         base_url=server.base_url,
         client_id=client.client_id,
         scopes=["monitoring", "offline_access"],
         cache=cache,
+        clock=clock,
         **server.urls,
     )
     auth.login(open_browser=lambda url: httpx.get(url, follow_redirects=True), timeout=10)
@@ -56,26 +64,29 @@ def revoke_at_server(server: RunningServer, token: Token, *, refresh: bool = Fal
 
 
 def test_a_two_second_token_is_reused_for_its_first_second_then_renewed(
-    authlib_server: RunningServer,
+    authlib_server: RunningServer, clock: FakeClock
 ) -> None:
-    client, auth = service(authlib_server, expires_in=2)
+    client, auth = service(authlib_server, clock=clock, expires_in=2)
 
     first = auth.get_token()
     assert auth.get_token() is first
-    time.sleep(1.1)  # past the renewal margin: half of a short lifetime
+    clock.advance(0.5)
+    assert auth.get_token() is first
+    clock.advance(0.5)  # at the renewal margin: half of a short lifetime
     renewed = auth.get_token()
 
     assert renewed.access_token != first.access_token
+    assert renewed.issued_at == clock.now
     assert client.token_requests == Counter({"client_credentials": 2})
 
 
 def test_an_expired_user_token_is_refreshed_silently_and_the_rotation_is_cached(
-    authlib_server: RunningServer, token_cache: TokenCache
+    authlib_server: RunningServer, token_cache: TokenCache, clock: FakeClock
 ) -> None:
-    client, auth = logged_in(authlib_server, token_cache, expires_in=2)
+    client, auth = logged_in(authlib_server, token_cache, clock)
     before = auth.token
-    assert before is not None
-    time.sleep(1.1)
+    assert before is not None and before.expires_at == clock.now + 3600
+    clock.advance(3600)  # the token's whole lifetime
 
     with httpx.Client(base_url=auth.api_base_url, auth=auth) as api:
         assert api.get("/v2/organizations").json() == ORGANIZATIONS
@@ -87,12 +98,12 @@ def test_an_expired_user_token_is_refreshed_silently_and_the_rotation_is_cached(
 
 
 def test_a_revoked_refresh_token_is_invalid_grant_asking_to_log_in_again(
-    authlib_server: RunningServer, token_cache: TokenCache
+    authlib_server: RunningServer, token_cache: TokenCache, clock: FakeClock
 ) -> None:
-    client, auth = logged_in(authlib_server, token_cache, expires_in=2)
+    client, auth = logged_in(authlib_server, token_cache, clock)
     assert auth.token is not None
     revoke_at_server(authlib_server, auth.token, refresh=True)
-    time.sleep(1.1)
+    clock.advance(3600)  # the access token's whole lifetime
 
     with pytest.raises(InvalidGrant) as raised:
         auth.get_token()

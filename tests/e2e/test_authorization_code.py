@@ -1,4 +1,7 @@
-"""Authorization code flow (Web apps, with secret) and with PKCE (Native and SPA apps)."""
+"""Authorization code flow (Web apps, with secret) and with PKCE (Native and SPA apps).
+
+On SQLite: racing redemptions of one code are test_scale_out's, on both stores; a code's lifetime
+is test_lifetimes'."""
 
 from __future__ import annotations
 
@@ -15,18 +18,18 @@ SPA_CB = "http://localhost:3000/callback"
 
 
 @pytest.fixture(scope="module")
-def web(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("web", name="Acme PSA Connector", redirect_uris=[WEB_CB])
+def web(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app("web", name="Acme PSA Connector", redirect_uris=[WEB_CB])
 
 
 @pytest.fixture(scope="module")
-def native(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("native", name="Acme CLI", redirect_uris=[NATIVE_CB])
+def native(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app("native", name="Acme CLI", redirect_uris=[NATIVE_CB])
 
 
 @pytest.fixture(scope="module")
-def spa(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("spa", name="Acme Dashboard", redirect_uris=[SPA_CB])
+def spa(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app("spa", name="Acme Dashboard", redirect_uris=[SPA_CB])
 
 
 def _code_params(app: dict[str, Any], redirect_uri: str, **extra: str) -> dict[str, str]:
@@ -41,18 +44,18 @@ def _code_params(app: dict[str, Any], redirect_uri: str, **extra: str) -> dict[s
 
 
 def test_web_app_gets_a_code_by_307_exchanges_it_and_refreshes(
-    server: LiveServer, web: dict[str, Any]
+    sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
-    with server.client() as browser:
-        final = authorize(browser, _code_params(web, WEB_CB), user=server.user())
+    with sqlite_server.client() as browser:
+        final = authorize(browser, _code_params(web, WEB_CB), user=sqlite_server.user())
     assert final.status_code == 307
     assert final.headers["location"].startswith(WEB_CB + "?")
     answer = query_of(final.headers["location"])
     assert set(answer) == {"code", "state", "iss"}
     assert answer["state"] == "st-123"
-    assert answer["iss"] == server.base_url
+    assert answer["iss"] == sqlite_server.base_url
 
-    with server.client() as app:
+    with sqlite_server.client() as app:
         tokens = app.post(
             "/ws/oauth/token",
             data={
@@ -87,12 +90,12 @@ def test_web_app_gets_a_code_by_307_exchanges_it_and_refreshes(
 
 
 def test_consent_page_names_the_app_and_each_scope_in_words(
-    server: LiveServer, spa: dict[str, Any]
+    sqlite_server: LiveServer, spa: dict[str, Any]
 ) -> None:
     _, challenge = pkce_pair()
     params = _code_params(spa, SPA_CB, code_challenge=challenge, code_challenge_method="S256")
     params["scope"] = "monitoring management control"
-    with server.client() as browser:
+    with sqlite_server.client() as browser:
         login = browser.get("/ws/oauth/authorize", params=params)
         assert login.status_code == 200
         assert 'name="password"' in login.text
@@ -100,7 +103,7 @@ def test_consent_page_names_the_app_and_each_scope_in_words(
         assert "frame-ancestors 'none'" in login.headers["content-security-policy"]
         from tests.support.flows import log_in
 
-        after = log_in(browser, login, *server.user())
+        after = log_in(browser, login, *sqlite_server.user())
         assert after.status_code == 303
         consent = browser.get(after.headers["location"])
     assert consent.status_code == 200
@@ -113,16 +116,16 @@ def test_consent_page_names_the_app_and_each_scope_in_words(
 
 @pytest.mark.parametrize("method", ["S256", "plain"])
 def test_native_app_with_pkce_and_no_secret_on_any_loopback_port(
-    server: LiveServer, native: dict[str, Any], method: str
+    sqlite_server: LiveServer, native: dict[str, Any], method: str
 ) -> None:
     verifier, challenge = pkce_pair(method)
     redirect = "http://127.0.0.1:53682/callback"  # RFC 8252 §7.3: any port
     params = _code_params(native, redirect, code_challenge=challenge, code_challenge_method=method)
-    with server.client() as browser:
-        final = authorize(browser, params, user=server.user())
+    with sqlite_server.client() as browser:
+        final = authorize(browser, params, user=sqlite_server.user())
     assert final.status_code == 307
     code = query_of(final.headers["location"])["code"]
-    with server.client() as app:
+    with sqlite_server.client() as app:
         tokens = app.post(
             "/ws/oauth/token",
             data={
@@ -147,7 +150,7 @@ def test_native_app_with_pkce_and_no_secret_on_any_loopback_port(
 
 
 def test_wrong_code_verifier_is_invalid_grant_and_does_not_burn_the_code(
-    server: LiveServer, spa: dict[str, Any]
+    sqlite_server: LiveServer, spa: dict[str, Any]
 ) -> None:
     """Someone who intercepted the code but has no verifier (or redirect URI) is refused, and
     the app's own exchange then still succeeds: the code is consumed only by a request that
@@ -155,8 +158,10 @@ def test_wrong_code_verifier_is_invalid_grant_and_does_not_burn_the_code(
     verifier, challenge = pkce_pair()
     params = _code_params(spa, SPA_CB, code_challenge=challenge, code_challenge_method="S256")
     form = {"grant_type": "authorization_code", "client_id": spa["client_id"]}
-    with server.client() as browser:
-        code = query_of(authorize(browser, params, user=server.user()).headers["location"])["code"]
+    with sqlite_server.client() as browser:
+        code = query_of(authorize(browser, params, user=sqlite_server.user()).headers["location"])[
+            "code"
+        ]
         form["code"] = code
         wrong_verifier = browser.post(
             "/ws/oauth/token",
@@ -183,11 +188,15 @@ def test_wrong_code_verifier_is_invalid_grant_and_does_not_burn_the_code(
     )
 
 
-def test_missing_code_verifier_is_invalid_request(server: LiveServer, spa: dict[str, Any]) -> None:
+def test_missing_code_verifier_is_invalid_request(
+    sqlite_server: LiveServer, spa: dict[str, Any]
+) -> None:
     _, challenge = pkce_pair()
     params = _code_params(spa, SPA_CB, code_challenge=challenge, code_challenge_method="S256")
-    with server.client() as browser:
-        code = query_of(authorize(browser, params, user=server.user()).headers["location"])["code"]
+    with sqlite_server.client() as browser:
+        code = query_of(authorize(browser, params, user=sqlite_server.user()).headers["location"])[
+            "code"
+        ]
         response = browser.post(
             "/ws/oauth/token",
             data={
@@ -201,29 +210,31 @@ def test_missing_code_verifier_is_invalid_request(server: LiveServer, spa: dict[
 
 
 def test_public_app_without_code_challenge_is_sent_back_with_invalid_request(
-    server: LiveServer, native: dict[str, Any]
+    sqlite_server: LiveServer, native: dict[str, Any]
 ) -> None:
-    with server.client() as browser:
+    with sqlite_server.client() as browser:
         response = browser.get("/ws/oauth/authorize", params=_code_params(native, NATIVE_CB))
     assert response.status_code == 307
     assert query_of(response.headers["location"]) == {
         "error": "invalid_request",
         "error_description": "Public apps must send code_challenge (PKCE, S256 or plain).",
         "state": "st-123",
-        "iss": server.base_url,
+        "iss": sqlite_server.base_url,
     }
 
 
 def test_replayed_code_is_refused_and_revokes_what_it_issued(
-    server: LiveServer, web: dict[str, Any]
+    sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
-    with server.client() as browser:
+    with sqlite_server.client() as browser:
         code = query_of(
-            authorize(browser, _code_params(web, WEB_CB), user=server.user()).headers["location"]
+            authorize(browser, _code_params(web, WEB_CB), user=sqlite_server.user()).headers[
+                "location"
+            ]
         )["code"]
     form = {"grant_type": "authorization_code", "code": code, "redirect_uri": WEB_CB}
     auth = (web["client_id"], web["client_secret"])
-    with server.client() as app:
+    with sqlite_server.client() as app:
         first = app.post("/ws/oauth/token", data=form, auth=auth)
         assert first.status_code == 200
         replay = app.post("/ws/oauth/token", data=form, auth=auth)
@@ -264,11 +275,17 @@ def test_replayed_code_is_refused_and_revokes_what_it_issued(
     ids=["other-redirect-uri", "unknown-code", "missing-code"],
 )
 def test_code_exchange_errors(
-    server: LiveServer, web: dict[str, Any], change: dict[str, Any], error: str, description: str
+    sqlite_server: LiveServer,
+    web: dict[str, Any],
+    change: dict[str, Any],
+    error: str,
+    description: str,
 ) -> None:
-    with server.client() as browser:
+    with sqlite_server.client() as browser:
         code = query_of(
-            authorize(browser, _code_params(web, WEB_CB), user=server.user()).headers["location"]
+            authorize(browser, _code_params(web, WEB_CB), user=sqlite_server.user()).headers[
+                "location"
+            ]
         )["code"]
     form: dict[str, Any] = {
         "grant_type": "authorization_code",
@@ -276,7 +293,7 @@ def test_code_exchange_errors(
         "redirect_uri": WEB_CB,
     }
     form.update(change)
-    with server.client() as app:
+    with sqlite_server.client() as app:
         response = app.post(
             "/ws/oauth/token",
             data={k: v for k, v in form.items() if v is not None},
@@ -286,12 +303,14 @@ def test_code_exchange_errors(
 
 
 def test_code_of_one_app_cannot_be_redeemed_by_another(
-    server: LiveServer, web: dict[str, Any]
+    sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
-    other = server.create_app("web", redirect_uris=[WEB_CB])
-    with server.client() as browser:
+    other = sqlite_server.create_app("web", redirect_uris=[WEB_CB])
+    with sqlite_server.client() as browser:
         code = query_of(
-            authorize(browser, _code_params(web, WEB_CB), user=server.user()).headers["location"]
+            authorize(browser, _code_params(web, WEB_CB), user=sqlite_server.user()).headers[
+                "location"
+            ]
         )["code"]
         response = browser.post(
             "/ws/oauth/token",
@@ -302,12 +321,12 @@ def test_code_of_one_app_cannot_be_redeemed_by_another(
 
 
 def test_consent_is_remembered_for_the_same_or_fewer_scopes_and_asked_again_for_more(
-    server: LiveServer,
+    sqlite_server: LiveServer,
 ) -> None:
-    app = server.create_app("web", redirect_uris=[WEB_CB])
+    app = sqlite_server.create_app("web", redirect_uris=[WEB_CB])
     params = _code_params(app, WEB_CB, scope="monitoring")
-    with server.client() as browser:
-        assert authorize(browser, params, user=server.user()).status_code == 307
+    with sqlite_server.client() as browser:
+        assert authorize(browser, params, user=sqlite_server.user()).status_code == 307
         again = browser.get("/ws/oauth/authorize", params=params)
         assert again.status_code == 307
         assert "code" in query_of(again.headers["location"])
@@ -318,25 +337,27 @@ def test_consent_is_remembered_for_the_same_or_fewer_scopes_and_asked_again_for_
         assert ">Allow<" in wider.text
 
 
-def test_deny_sends_access_denied_with_state(server: LiveServer) -> None:
-    app = server.create_app("web", redirect_uris=[WEB_CB])
-    with server.client() as browser:
-        final = authorize(browser, _code_params(app, WEB_CB), user=server.user(), button="Deny")
+def test_deny_sends_access_denied_with_state(sqlite_server: LiveServer) -> None:
+    app = sqlite_server.create_app("web", redirect_uris=[WEB_CB])
+    with sqlite_server.client() as browser:
+        final = authorize(
+            browser, _code_params(app, WEB_CB), user=sqlite_server.user(), button="Deny"
+        )
     assert final.status_code == 307
     assert query_of(final.headers["location"]) == {
         "error": "access_denied",
         "error_description": "The user denied the request.",
         "state": "st-123",
-        "iss": server.base_url,
+        "iss": sqlite_server.base_url,
     }
 
 
 def test_client_secret_in_the_authorize_query_is_checked_when_sent(
-    server: LiveServer, web: dict[str, Any]
+    sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
     params = _code_params(web, WEB_CB, client_secret=web["client_secret"])
-    with server.client() as browser:
-        ok = authorize(browser, params, user=server.user())
+    with sqlite_server.client() as browser:
+        ok = authorize(browser, params, user=sqlite_server.user())
         assert ok.status_code == 307
         assert "code" in query_of(ok.headers["location"])
         bad = browser.get("/ws/oauth/authorize", params={**params, "client_secret": "wrong"})
@@ -345,28 +366,3 @@ def test_client_secret_in_the_authorize_query_is_checked_when_sent(
     assert "invalid_client" in bad.text
     assert "location" not in bad.headers
     assert web["client_secret"] not in bad.text
-
-
-def test_code_expires_after_its_lifetime(tmp_path: Any, database_url: str) -> None:
-    import time
-
-    from tests.support.server import start_server
-
-    live = start_server(database_url, tmp_path, NINJA_OAUTH_CODE_TTL="1")
-    try:
-        app = live.create_app("web", redirect_uris=[WEB_CB])
-        with live.client() as browser:
-            code = query_of(
-                authorize(browser, _code_params(app, WEB_CB), user=live.user()).headers["location"]
-            )["code"]
-            time.sleep(2.1)
-            response = browser.post(
-                "/ws/oauth/token",
-                data={"grant_type": "authorization_code", "code": code, "redirect_uri": WEB_CB},
-                auth=(app["client_id"], app["client_secret"]),
-            )
-        assert_oauth_error(
-            response, 400, "invalid_grant", "The code has expired; start the authorization again."
-        )
-    finally:
-        live.stop()

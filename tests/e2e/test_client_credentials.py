@@ -1,4 +1,5 @@
-"""Client credentials (API Services apps), through HTTP on SQLite and PostgreSQL."""
+"""Client credentials (API Services apps), through HTTP, on SQLite (the store's part is
+tests/store's, on both stores)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,14 @@ from tests.support.server import LiveServer
 
 
 @pytest.fixture(scope="module")
-def m2m(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("api_services", scopes=["monitoring", "management"])
+def m2m(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app("api_services", scopes=["monitoring", "management"])
 
 
 def test_client_credentials_in_the_form_returns_a_bearer_token_for_the_requested_scope(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
-    with server.client() as http:
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/token",
             data={
@@ -39,9 +40,9 @@ def test_client_credentials_in_the_form_returns_a_bearer_token_for_the_requested
 
 
 def test_client_credentials_with_http_basic_defaults_to_every_configured_scope(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
-    with server.client() as http:
+    with sqlite_server.client() as http:
         response = http.post(
             "/oauth/token",
             data={"grant_type": "client_credentials"},
@@ -51,8 +52,10 @@ def test_client_credentials_with_http_basic_defaults_to_every_configured_scope(
     assert response.json()["scope"] == "monitoring management"
 
 
-def test_the_token_opens_the_public_api_right_away(server: LiveServer, m2m: dict[str, Any]) -> None:
-    with server.client() as http:
+def test_the_token_opens_the_public_api_right_away(
+    sqlite_server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    with sqlite_server.client() as http:
         token = http.post(
             "/ws/oauth/token",
             data={"grant_type": "client_credentials", "scope": "monitoring"},
@@ -64,9 +67,9 @@ def test_the_token_opens_the_public_api_right_away(server: LiveServer, m2m: dict
 
 
 def test_redirect_uri_on_a_client_credentials_request_is_ignored(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
-    with server.client() as http:
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/token",
             data={"grant_type": "client_credentials", "redirect_uri": "https://example.com/cb"},
@@ -75,9 +78,11 @@ def test_redirect_uri_on_a_client_credentials_request_is_ignored(
     assert response.status_code == 200
 
 
-def test_offline_access_never_gives_a_client_credentials_refresh_token(server: LiveServer) -> None:
-    app = server.create_app("api_services")  # client_credentials + refresh_token grants
-    with server.client() as http:
+def test_offline_access_never_gives_a_client_credentials_refresh_token(
+    sqlite_server: LiveServer,
+) -> None:
+    app = sqlite_server.create_app("api_services")  # client_credentials + refresh_token grants
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/token",
             data={"grant_type": "client_credentials", "scope": "monitoring offline_access"},
@@ -143,7 +148,7 @@ def test_offline_access_never_gives_a_client_credentials_refresh_token(server: L
     ],
 )
 def test_client_credentials_errors_say_what_to_fix(
-    server: LiveServer,
+    sqlite_server: LiveServer,
     m2m: dict[str, Any],
     data: dict[str, Any],
     auth: tuple[str, str] | None,
@@ -162,7 +167,7 @@ def test_client_credentials_errors_say_what_to_fix(
         form.pop("client_id", None)
         form.pop("client_secret", None)
         auth = (m2m["client_id"], auth[1])
-    with server.client() as http:
+    with sqlite_server.client() as http:
         response = http.post("/ws/oauth/token", data=form, auth=auth)
     body = assert_oauth_error(response, status, error, description)
     if status == 401 and auth is not None:
@@ -171,8 +176,10 @@ def test_client_credentials_errors_say_what_to_fix(
     assert body.get("error_description")
 
 
-def test_client_secret_in_the_url_query_is_refused(server: LiveServer, m2m: dict[str, Any]) -> None:
-    with server.client() as http:
+def test_client_secret_in_the_url_query_is_refused(
+    sqlite_server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/token",
             params={"client_secret": m2m["client_secret"]},
@@ -225,9 +232,9 @@ def test_client_secret_in_the_url_query_is_refused(server: LiveServer, m2m: dict
     ],
 )
 def test_malformed_requests_get_an_oauth_error_never_a_500(
-    server: LiveServer, content: bytes, headers: dict[str, Any], status: int, error: str
+    sqlite_server: LiveServer, content: bytes, headers: dict[str, Any], status: int, error: str
 ) -> None:
-    with server.client() as http:
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/token",
             content=content,
@@ -237,9 +244,9 @@ def test_malformed_requests_get_an_oauth_error_never_a_500(
 
 
 def test_token_parameters_in_the_url_query_are_not_read(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
-    with server.client() as http:
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/token",
             params={"grant_type": "client_credentials"},
@@ -254,11 +261,11 @@ def test_token_parameters_in_the_url_query_are_not_read(
 
 
 def test_the_body_is_decoded_as_html_forms_encode_it(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
     """'+' is a space, %XX escapes are decoded, empty fields and a bare name are harmless."""
     client_id = "".join(f"%{b:02X}" for b in m2m["client_id"].encode())
-    with server.client() as http:
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/token",
             content=(

@@ -14,8 +14,8 @@ CB = "http://localhost:3000/callback"
 
 
 @pytest.fixture(scope="module")
-def spa(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("spa", redirect_uris=[CB])
+def spa(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app("spa", redirect_uris=[CB])
 
 
 def _params(app: dict[str, Any], **extra: str) -> dict[str, str]:
@@ -30,10 +30,10 @@ def _params(app: dict[str, Any], **extra: str) -> dict[str, str]:
 
 
 def test_implicit_token_arrives_in_the_query_string_as_documented(
-    server: LiveServer, spa: dict[str, Any]
+    sqlite_server: LiveServer, spa: dict[str, Any]
 ) -> None:
-    with server.client() as browser:
-        final = authorize(browser, _params(spa), user=server.user())
+    with sqlite_server.client() as browser:
+        final = authorize(browser, _params(spa), user=sqlite_server.user())
         assert final.status_code == 307
         answer = query_of(final.headers["location"])
         assert set(answer) == {"access_token", "token_type", "expires_in", "scope", "state", "iss"}
@@ -48,10 +48,12 @@ def test_implicit_token_arrives_in_the_query_string_as_documented(
 
 
 def test_response_mode_fragment_puts_the_token_in_the_fragment(
-    server: LiveServer, spa: dict[str, Any]
+    sqlite_server: LiveServer, spa: dict[str, Any]
 ) -> None:
-    with server.client() as browser:
-        final = authorize(browser, _params(spa, response_mode="fragment"), user=server.user())
+    with sqlite_server.client() as browser:
+        final = authorize(
+            browser, _params(spa, response_mode="fragment"), user=sqlite_server.user()
+        )
     assert final.status_code == 307
     assert "?" not in final.headers["location"]
     answer = fragment_of(final.headers["location"])
@@ -61,11 +63,11 @@ def test_response_mode_fragment_puts_the_token_in_the_fragment(
 
 
 def test_implicit_never_returns_a_refresh_token_even_with_offline_access(
-    server: LiveServer, spa: dict[str, Any]
+    sqlite_server: LiveServer, spa: dict[str, Any]
 ) -> None:
-    with server.client() as browser:
+    with sqlite_server.client() as browser:
         final = authorize(
-            browser, _params(spa, scope="monitoring offline_access"), user=server.user()
+            browser, _params(spa, scope="monitoring offline_access"), user=sqlite_server.user()
         )
     answer = query_of(final.headers["location"])
     assert "access_token" in answer
@@ -73,9 +75,9 @@ def test_implicit_never_returns_a_refresh_token_even_with_offline_access(
 
 
 def test_implicit_errors_go_where_its_success_would(
-    server: LiveServer, spa: dict[str, Any]
+    sqlite_server: LiveServer, spa: dict[str, Any]
 ) -> None:
-    with server.client() as browser:
+    with sqlite_server.client() as browser:
         in_query = browser.get("/ws/oauth/authorize", params=_params(spa, scope="nope"))
         in_fragment = browser.get(
             "/ws/oauth/authorize", params=_params(spa, scope="nope", response_mode="fragment")
@@ -84,16 +86,16 @@ def test_implicit_errors_go_where_its_success_would(
     assert fragment_of(in_fragment.headers["location"])["error"] == "invalid_scope"
 
 
-def test_deny_on_implicit_is_access_denied(server: LiveServer) -> None:
-    app = server.create_app("spa", redirect_uris=[CB])
-    with server.client() as browser:
-        final = authorize(browser, _params(app), user=server.user(), button="Deny")
+def test_deny_on_implicit_is_access_denied(sqlite_server: LiveServer) -> None:
+    app = sqlite_server.create_app("spa", redirect_uris=[CB])
+    with sqlite_server.client() as browser:
+        final = authorize(browser, _params(app), user=sqlite_server.user(), button="Deny")
     assert query_of(final.headers["location"])["error"] == "access_denied"
 
 
-def test_a_web_app_may_not_use_the_implicit_grant(server: LiveServer) -> None:
-    web = server.create_app("web", redirect_uris=[CB])
-    with server.client() as browser:
+def test_a_web_app_may_not_use_the_implicit_grant(sqlite_server: LiveServer) -> None:
+    web = sqlite_server.create_app("web", redirect_uris=[CB])
+    with sqlite_server.client() as browser:
         response = browser.get("/ws/oauth/authorize", params=_params(web))
     assert response.status_code == 307
     assert query_of(response.headers["location"])["error"] == "unauthorized_client"

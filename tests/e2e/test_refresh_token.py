@@ -1,16 +1,15 @@
-"""Refresh tokens: offline_access, rotation, reuse detection, narrowing, lifetime."""
+"""Refresh tokens: offline_access, rotation, reuse detection, narrowing (lifetimes are in
+test_lifetimes.py). On SQLite: racing rotations are test_scale_out's, on both stores."""
 
 from __future__ import annotations
 
-import time
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.support.flows import assert_oauth_error, authorize, query_of
-from tests.support.server import LiveServer, start_server
+from tests.support.server import LiveServer
 
 CB = "https://app.example.com/cb"
 
@@ -45,18 +44,20 @@ def _refresh(server: LiveServer, app: dict[str, Any], token: str, **extra: str) 
 
 
 @pytest.fixture(scope="module")
-def web(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("web", redirect_uris=[CB])
+def web(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app("web", redirect_uris=[CB])
 
 
-def test_no_offline_access_means_no_refresh_token(server: LiveServer, web: dict[str, Any]) -> None:
-    assert "refresh_token" not in _tokens(server, web, "monitoring")
+def test_no_offline_access_means_no_refresh_token(
+    sqlite_server: LiveServer, web: dict[str, Any]
+) -> None:
+    assert "refresh_token" not in _tokens(sqlite_server, web, "monitoring")
 
 
 def test_an_app_without_the_refresh_grant_may_not_ask_for_offline_access(
-    server: LiveServer,
+    sqlite_server: LiveServer,
 ) -> None:
-    app = server.create_app("web", redirect_uris=[CB], grants=["authorization_code"])
+    app = sqlite_server.create_app("web", redirect_uris=[CB], grants=["authorization_code"])
     params = {
         "response_type": "code",
         "client_id": app["client_id"],
@@ -64,36 +65,36 @@ def test_an_app_without_the_refresh_grant_may_not_ask_for_offline_access(
         "scope": "monitoring offline_access",
         "state": "r",
     }
-    with server.client() as browser:
+    with sqlite_server.client() as browser:
         response = browser.get("/ws/oauth/authorize", params=params)
     assert query_of(response.headers["location"])["error"] == "invalid_scope"
 
 
 def test_every_refresh_rotates_and_the_old_token_stops_working(
-    server: LiveServer, web: dict[str, Any]
+    sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
-    first = _tokens(server, web, "monitoring management offline_access")
-    second = _refresh(server, web, first["refresh_token"])
+    first = _tokens(sqlite_server, web, "monitoring management offline_access")
+    second = _refresh(sqlite_server, web, first["refresh_token"])
     assert second.status_code == 200
-    third = _refresh(server, web, second.json()["refresh_token"])
+    third = _refresh(sqlite_server, web, second.json()["refresh_token"])
     assert third.status_code == 200
     assert third.json()["scope"] == "monitoring management offline_access"
 
 
 def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
-    server: LiveServer, web: dict[str, Any]
+    sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
-    first = _tokens(server, web, "monitoring offline_access")
-    second = _refresh(server, web, first["refresh_token"]).json()
-    reuse = _refresh(server, web, first["refresh_token"])
+    first = _tokens(sqlite_server, web, "monitoring offline_access")
+    second = _refresh(sqlite_server, web, first["refresh_token"]).json()
+    reuse = _refresh(sqlite_server, web, first["refresh_token"])
     assert_oauth_error(
         reuse,
         400,
         "invalid_grant",
         "The refresh token was already used; every token of its family has been revoked. Log in again.",
     )
-    assert_oauth_error(_refresh(server, web, second["refresh_token"]), 400, "invalid_grant")
-    with server.client() as http:
+    assert_oauth_error(_refresh(sqlite_server, web, second["refresh_token"]), 400, "invalid_grant")
+    with sqlite_server.client() as http:
         api = http.get(
             "/v2/organizations", headers={"Authorization": f"Bearer {second['access_token']}"}
         )
@@ -101,75 +102,49 @@ def test_reusing_a_rotated_refresh_token_revokes_the_whole_family(
 
 
 def test_a_refresh_may_narrow_the_scope_but_the_family_keeps_its_own(
-    server: LiveServer, web: dict[str, Any]
+    sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
-    first = _tokens(server, web, "monitoring management offline_access")
-    narrow = _refresh(server, web, first["refresh_token"], scope="monitoring")
+    first = _tokens(sqlite_server, web, "monitoring management offline_access")
+    narrow = _refresh(sqlite_server, web, first["refresh_token"], scope="monitoring")
     assert narrow.status_code == 200
     assert narrow.json()["scope"] == "monitoring"
-    back = _refresh(server, web, narrow.json()["refresh_token"], scope="monitoring management")
+    back = _refresh(
+        sqlite_server, web, narrow.json()["refresh_token"], scope="monitoring management"
+    )
     assert back.status_code == 200
     assert back.json()["scope"] == "monitoring management"
 
 
 def test_widening_is_invalid_scope_and_does_not_burn_the_token(
-    server: LiveServer, web: dict[str, Any]
+    sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
-    first = _tokens(server, web, "monitoring offline_access")
-    wider = _refresh(server, web, first["refresh_token"], scope="monitoring control")
+    first = _tokens(sqlite_server, web, "monitoring offline_access")
+    wider = _refresh(sqlite_server, web, first["refresh_token"], scope="monitoring control")
     assert_oauth_error(
         wider,
         400,
         "invalid_scope",
         "A refresh may only narrow the scope; 'control' was not granted.",
     )
-    assert _refresh(server, web, first["refresh_token"]).status_code == 200
+    assert _refresh(sqlite_server, web, first["refresh_token"]).status_code == 200
 
 
-def test_a_refresh_token_is_bound_to_its_app(server: LiveServer, web: dict[str, Any]) -> None:
-    other = server.create_app("web", redirect_uris=[CB])
-    first = _tokens(server, web, "monitoring offline_access")
-    assert_oauth_error(_refresh(server, other, first["refresh_token"]), 400, "invalid_grant")
-    assert _refresh(server, web, first["refresh_token"]).status_code == 200
+def test_a_refresh_token_is_bound_to_its_app(
+    sqlite_server: LiveServer, web: dict[str, Any]
+) -> None:
+    other = sqlite_server.create_app("web", redirect_uris=[CB])
+    first = _tokens(sqlite_server, web, "monitoring offline_access")
+    assert_oauth_error(_refresh(sqlite_server, other, first["refresh_token"]), 400, "invalid_grant")
+    assert _refresh(sqlite_server, web, first["refresh_token"]).status_code == 200
 
 
-def test_missing_refresh_token_is_invalid_request(server: LiveServer, web: dict[str, Any]) -> None:
-    with server.client() as http:
+def test_missing_refresh_token_is_invalid_request(
+    sqlite_server: LiveServer, web: dict[str, Any]
+) -> None:
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/token",
             data={"grant_type": "refresh_token"},
             auth=(web["client_id"], web["client_secret"]),
         )
     assert_oauth_error(response, 400, "invalid_request", "Missing 'refresh_token' in request.")
-
-
-def test_access_and_refresh_tokens_expire(tmp_path: Path) -> None:
-    live = start_server(
-        f"sqlite:///{tmp_path / 'db.sqlite'}",
-        tmp_path,
-        NINJA_OAUTH_ACCESS_TOKEN_TTL="3",
-        NINJA_OAUTH_REFRESH_TOKEN_TTL="60",
-    )
-    try:
-        app = live.create_app("web", redirect_uris=[CB])
-        tokens = _tokens(live, app, "monitoring offline_access")
-        assert tokens["expires_in"] == 3
-        time.sleep(3.5)
-        with live.client() as http:
-            api = http.get(
-                "/v2/organizations", headers={"Authorization": f"Bearer {tokens['access_token']}"}
-            )
-        assert api.status_code == 401
-        assert (
-            'error_description="The access token has expired."' in api.headers["www-authenticate"]
-        )
-        refreshed = _refresh(live, app, tokens["refresh_token"])
-        assert refreshed.status_code == 200
-        with live.client() as http:
-            api = http.get(
-                "/v2/organizations",
-                headers={"Authorization": f"Bearer {refreshed.json()['access_token']}"},
-            )
-        assert api.status_code == 200
-    finally:
-        live.stop()

@@ -13,8 +13,8 @@ CB = "http://127.0.0.1/callback"
 
 
 @pytest.fixture(scope="module")
-def m2m(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("api_services")
+def m2m(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app("api_services")
 
 
 def _cc_token(server: LiveServer, app: dict[str, Any]) -> str:
@@ -27,10 +27,10 @@ def _cc_token(server: LiveServer, app: dict[str, Any]) -> str:
     return token
 
 
-def test_metadata_lists_the_ws_oauth_endpoints(server: LiveServer) -> None:
-    with server.client() as http:
+def test_metadata_lists_the_ws_oauth_endpoints(sqlite_server: LiveServer) -> None:
+    with sqlite_server.client() as http:
         meta = http.get("/.well-known/oauth-authorization-server").json()
-    base = server.base_url
+    base = sqlite_server.base_url
     assert meta["issuer"] == base
     assert meta["authorization_endpoint"] == base + "/ws/oauth/authorize"
     assert meta["token_endpoint"] == base + "/ws/oauth/token"
@@ -47,11 +47,11 @@ def test_metadata_lists_the_ws_oauth_endpoints(server: LiveServer) -> None:
 
 
 def test_introspection_describes_an_active_token_and_revocation_ends_it(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
-    token = _cc_token(server, m2m)
+    token = _cc_token(sqlite_server, m2m)
     auth = (m2m["client_id"], m2m["client_secret"])
-    with server.client() as http:
+    with sqlite_server.client() as http:
         info = http.post("/ws/oauth/introspect", data={"token": token}, auth=auth)
         assert info.status_code == 200
         body = info.json()
@@ -70,20 +70,20 @@ def test_introspection_describes_an_active_token_and_revocation_ends_it(
 
 
 def test_unknown_tokens_are_inactive_and_revoking_them_is_a_200(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
     auth = (m2m["client_id"], m2m["client_secret"])
-    with server.client() as http:
+    with sqlite_server.client() as http:
         assert http.post("/ws/oauth/introspect", data={"token": "nope"}, auth=auth).json() == {
             "active": False
         }
         assert http.post("/ws/oauth/revoke", data={"token": "nope"}, auth=auth).status_code == 200
 
 
-def test_another_apps_token_is_not_revoked(server: LiveServer, m2m: dict[str, Any]) -> None:
-    token = _cc_token(server, m2m)
-    other = server.create_app("api_services")
-    with server.client() as http:
+def test_another_apps_token_is_not_revoked(sqlite_server: LiveServer, m2m: dict[str, Any]) -> None:
+    token = _cc_token(sqlite_server, m2m)
+    other = sqlite_server.create_app("api_services")
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/revoke",
             data={"token": token},
@@ -94,8 +94,10 @@ def test_another_apps_token_is_not_revoked(server: LiveServer, m2m: dict[str, An
     assert api.status_code == 200
 
 
-def test_a_public_app_revokes_its_refresh_token_with_its_client_id_only(server: LiveServer) -> None:
-    native = server.create_app("native", redirect_uris=[CB])
+def test_a_public_app_revokes_its_refresh_token_with_its_client_id_only(
+    sqlite_server: LiveServer,
+) -> None:
+    native = sqlite_server.create_app("native", redirect_uris=[CB])
     verifier, challenge = pkce_pair()
     params = {
         "response_type": "code",
@@ -106,8 +108,10 @@ def test_a_public_app_revokes_its_refresh_token_with_its_client_id_only(server: 
         "code_challenge": challenge,
         "code_challenge_method": "S256",
     }
-    with server.client() as browser:
-        code = query_of(authorize(browser, params, user=server.user()).headers["location"])["code"]
+    with sqlite_server.client() as browser:
+        code = query_of(authorize(browser, params, user=sqlite_server.user()).headers["location"])[
+            "code"
+        ]
         tokens = browser.post(
             "/ws/oauth/token",
             data={
@@ -143,10 +147,12 @@ def test_a_public_app_revokes_its_refresh_token_with_its_client_id_only(server: 
     assert api.status_code == 401
 
 
-def test_introspection_needs_a_confidential_app(server: LiveServer, m2m: dict[str, Any]) -> None:
-    token = _cc_token(server, m2m)
-    spa = server.create_app("spa", redirect_uris=["https://spa.example.com/cb"])
-    with server.client() as http:
+def test_introspection_needs_a_confidential_app(
+    sqlite_server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    token = _cc_token(sqlite_server, m2m)
+    spa = sqlite_server.create_app("spa", redirect_uris=["https://spa.example.com/cb"])
+    with sqlite_server.client() as http:
         public = http.post(
             "/ws/oauth/introspect", data={"token": token, "client_id": spa["client_id"]}
         )
@@ -156,9 +162,9 @@ def test_introspection_needs_a_confidential_app(server: LiveServer, m2m: dict[st
 
 
 def test_revocation_without_a_token_is_invalid_request(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
-    with server.client() as http:
+    with sqlite_server.client() as http:
         response = http.post(
             "/ws/oauth/revoke",
             data={"token_type_hint": "access_token"},
@@ -167,13 +173,15 @@ def test_revocation_without_a_token_is_invalid_request(
     assert_oauth_error(response, 400, "invalid_request", "Missing 'token' in request.")
 
 
-def test_an_unknown_token_type_hint_is_ignored(server: LiveServer, m2m: dict[str, Any]) -> None:
+def test_an_unknown_token_type_hint_is_ignored(
+    sqlite_server: LiveServer, m2m: dict[str, Any]
+) -> None:
     """RFC 7009 §2.1 and RFC 7662 §2.1: an unknown hint neither fails the request nor hides the
     token (the search covers every token type)."""
-    token = _cc_token(server, m2m)
+    token = _cc_token(sqlite_server, m2m)
     auth = (m2m["client_id"], m2m["client_secret"])
     form = {"token": token, "token_type_hint": "id_token"}
-    with server.client() as http:
+    with sqlite_server.client() as http:
         info = http.post("/ws/oauth/introspect", data=form, auth=auth)
         assert info.status_code == 200
         assert info.json()["active"] is True
@@ -193,9 +201,9 @@ def test_an_unknown_token_type_hint_is_ignored(server: LiveServer, m2m: dict[str
     ],
 )
 def test_another_method_on_an_oauth_endpoint_is_a_405_naming_the_right_one(
-    server: LiveServer, method: str, path: str, allowed: str
+    sqlite_server: LiveServer, method: str, path: str, allowed: str
 ) -> None:
-    with server.client() as http:
+    with sqlite_server.client() as http:
         response = http.request(method, path)
     assert response.status_code == 405
     assert response.headers["allow"] == ("GET, HEAD" if allowed == "GET" else allowed)

@@ -1,5 +1,6 @@
-"""Unchanged third-party OAuth clients (requests-oauthlib, Authlib) against the live server, on
-SQLite and PostgreSQL: the contract that integration developers rely on (DESIGN §1, §4)."""
+"""Unchanged third-party OAuth clients (requests-oauthlib, Authlib) against the live server: the
+contract that integration developers rely on (DESIGN §1, §4). On SQLite only: what is checked
+here is the HTTP contract, not the store (tests/store and test_scale_out run both stores)."""
 
 from __future__ import annotations
 
@@ -27,18 +28,20 @@ def insecure_transport(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture(scope="module")
-def m2m(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("api_services", scopes=["monitoring", "management"])
+def m2m(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app("api_services", scopes=["monitoring", "management"])
 
 
 @pytest.fixture(scope="module")
-def web_app(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("web", redirect_uris=[CALLBACK], scopes=["monitoring", "management"])
+def web_app(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app(
+        "web", redirect_uris=[CALLBACK], scopes=["monitoring", "management"]
+    )
 
 
 @pytest.fixture(scope="module")
-def native_app(server: LiveServer) -> dict[str, Any]:
-    return server.create_app("native", redirect_uris=[CALLBACK], scopes=["monitoring"])
+def native_app(sqlite_server: LiveServer) -> dict[str, Any]:
+    return sqlite_server.create_app("native", redirect_uris=[CALLBACK], scopes=["monitoring"])
 
 
 def _drive_browser(server: LiveServer, authorization_url: str, redirect_uri: str = CALLBACK) -> str:
@@ -67,13 +70,13 @@ def _organizations(server: LiveServer, access_token: str) -> requests.Response:
 
 @pytest.mark.usefixtures("insecure_transport")
 def test_requests_oauthlib_backend_client_with_credentials_in_the_body(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
     session = OAuth2Session(client=BackendApplicationClient(client_id=m2m["client_id"]))
     sent = _capture(session)
 
     token = session.fetch_token(
-        server.base_url + "/ws/oauth/token",
+        sqlite_server.base_url + "/ws/oauth/token",
         client_id=m2m["client_id"],
         client_secret=m2m["client_secret"],
         include_client_id=True,
@@ -88,14 +91,14 @@ def test_requests_oauthlib_backend_client_with_credentials_in_the_body(
     assert token["token_type"] == "bearer"
     assert token["expires_in"] == 3600
     assert token["scope"] == ["monitoring", "management"]
-    response = session.get(server.base_url + "/v2/organizations")
+    response = session.get(sqlite_server.base_url + "/v2/organizations")
     assert response.status_code == 200
     assert isinstance(response.json(), list)
 
 
 @pytest.mark.usefixtures("insecure_transport")
 def test_requests_oauthlib_backend_client_with_http_basic(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
     session = OAuth2Session(
         client=BackendApplicationClient(client_id=m2m["client_id"]), scope=["monitoring"]
@@ -103,7 +106,7 @@ def test_requests_oauthlib_backend_client_with_http_basic(
     sent = _capture(session)
 
     token = session.fetch_token(
-        server.base_url + "/oauth/token",
+        sqlite_server.base_url + "/oauth/token",
         client_id=m2m["client_id"],
         client_secret=m2m["client_secret"],
         scope="monitoring",  # requests-oauthlib does not send the session's scope by itself
@@ -116,12 +119,12 @@ def test_requests_oauthlib_backend_client_with_http_basic(
     assert token["token_type"] == "bearer"
     assert token["expires_in"] == 3600
     assert token["scope"] == ["monitoring"]
-    assert session.get(server.base_url + "/v2/organizations").status_code == 200
+    assert session.get(sqlite_server.base_url + "/v2/organizations").status_code == 200
 
 
 @pytest.mark.usefixtures("insecure_transport")
 def test_requests_oauthlib_backend_client_with_a_wrong_secret_gets_invalid_client(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
     from oauthlib.oauth2.rfc6749.errors import InvalidClientError
 
@@ -129,7 +132,7 @@ def test_requests_oauthlib_backend_client_with_a_wrong_secret_gets_invalid_clien
     sent = _capture(session)
     with pytest.raises(InvalidClientError) as raised:
         session.fetch_token(
-            server.base_url + "/ws/oauth/token",
+            sqlite_server.base_url + "/ws/oauth/token",
             client_id=m2m["client_id"],
             client_secret="not-the-secret",
             include_client_id=True,
@@ -141,7 +144,7 @@ def test_requests_oauthlib_backend_client_with_a_wrong_secret_gets_invalid_clien
 
 @pytest.mark.usefixtures("insecure_transport")
 def test_requests_oauthlib_web_application_client_with_pkce_s256(
-    server: LiveServer, web_app: dict[str, Any]
+    sqlite_server: LiveServer, web_app: dict[str, Any]
 ) -> None:
     session = OAuth2Session(
         web_app["client_id"],
@@ -149,19 +152,19 @@ def test_requests_oauthlib_web_application_client_with_pkce_s256(
         scope=["monitoring", "offline_access"],
         pkce="S256",
     )
-    url, state = session.authorization_url(server.base_url + "/ws/oauth/authorize")
+    url, state = session.authorization_url(sqlite_server.base_url + "/ws/oauth/authorize")
     query = dict(parse_qsl(urlsplit(url).query))
     assert query["code_challenge_method"] == "S256"
     assert len(query["code_challenge"]) == 43
 
-    location = _drive_browser(server, url)
+    location = _drive_browser(sqlite_server, url)
     answer = flows.query_of(location)
     assert answer["state"] == state
-    assert answer["iss"] == server.base_url
+    assert answer["iss"] == sqlite_server.base_url
 
     sent = _capture(session)
     token = session.fetch_token(
-        server.base_url + "/ws/oauth/token",
+        sqlite_server.base_url + "/ws/oauth/token",
         authorization_response=location,
         client_secret=web_app["client_secret"],
     )
@@ -174,12 +177,12 @@ def test_requests_oauthlib_web_application_client_with_pkce_s256(
     assert token["token_type"] == "bearer"
     assert token["expires_in"] == 3600
     assert token["scope"] == ["monitoring", "offline_access"]
-    response = session.get(server.base_url + "/v2/organizations")
+    response = session.get(sqlite_server.base_url + "/v2/organizations")
     assert response.status_code == 200
 
     # The same code a second time: replay, refused, and the tokens issued from it are revoked.
     replay = requests.post(
-        server.base_url + "/ws/oauth/token",
+        sqlite_server.base_url + "/ws/oauth/token",
         data={
             "grant_type": "authorization_code",
             "code": answer["code"],
@@ -195,14 +198,16 @@ def test_requests_oauthlib_web_application_client_with_pkce_s256(
         "error_description": "The code was already used; the tokens issued from it have been "
         "revoked.",
     }
-    assert _organizations(server, token["access_token"]).status_code == 401
+    assert _organizations(sqlite_server, token["access_token"]).status_code == 401
 
 
 # -- Authlib's client ----------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("method", ["client_secret_post", "client_secret_basic"])
-def test_authlib_client_credentials(server: LiveServer, m2m: dict[str, Any], method: str) -> None:
+def test_authlib_client_credentials(
+    sqlite_server: LiveServer, m2m: dict[str, Any], method: str
+) -> None:
     with AuthlibSession(
         m2m["client_id"],
         m2m["client_secret"],
@@ -211,13 +216,13 @@ def test_authlib_client_credentials(server: LiveServer, m2m: dict[str, Any], met
     ) as session:
         sent = _capture(session)
         token = session.fetch_token(
-            server.base_url + "/ws/oauth/token", grant_type="client_credentials"
+            sqlite_server.base_url + "/ws/oauth/token", grant_type="client_credentials"
         )
         assert set(token) == TOKEN_KEYS | {"expires_at"}
         assert token["token_type"] == "bearer"
         assert token["expires_in"] == 3600
         assert token["scope"] == "monitoring"
-        response = session.get(server.base_url + "/v2/organizations")
+        response = session.get(sqlite_server.base_url + "/v2/organizations")
 
     assert response.status_code == 200
     assert isinstance(response.json(), list)
@@ -231,7 +236,7 @@ def test_authlib_client_credentials(server: LiveServer, m2m: dict[str, Any], met
 
 
 def test_authlib_client_credentials_with_a_wrong_secret_raises_invalid_client(
-    server: LiveServer, m2m: dict[str, Any]
+    sqlite_server: LiveServer, m2m: dict[str, Any]
 ) -> None:
     from authlib.integrations.base_client.errors import OAuthError
 
@@ -241,14 +246,16 @@ def test_authlib_client_credentials_with_a_wrong_secret_raises_invalid_client(
         ) as session,
         pytest.raises(OAuthError) as raised,
     ):
-        session.fetch_token(server.base_url + "/ws/oauth/token", grant_type="client_credentials")
+        session.fetch_token(
+            sqlite_server.base_url + "/ws/oauth/token", grant_type="client_credentials"
+        )
     assert raised.value.error == "invalid_client"
     assert raised.value.description == "The client credentials are not valid: wrong client_secret."
 
 
 @pytest.mark.parametrize("platform", ["web", "native"])
 def test_authlib_authorization_code_with_pkce_then_rotating_refresh(
-    server: LiveServer, web_app: dict[str, Any], native_app: dict[str, Any], platform: str
+    sqlite_server: LiveServer, web_app: dict[str, Any], native_app: dict[str, Any], platform: str
 ) -> None:
     from authlib.common.security import generate_token
 
@@ -267,17 +274,17 @@ def test_authlib_authorization_code_with_pkce_then_rotating_refresh(
         code_challenge_method="S256",
     ) as session:
         url, state = session.create_authorization_url(
-            server.base_url + "/ws/oauth/authorize", code_verifier=verifier
+            sqlite_server.base_url + "/ws/oauth/authorize", code_verifier=verifier
         )
         query = dict(parse_qsl(urlsplit(url).query))
         assert query["code_challenge_method"] == "S256"
         assert query["code_challenge"] != verifier
 
-        location = _drive_browser(server, url, redirect_uri)
+        location = _drive_browser(sqlite_server, url, redirect_uri)
         assert flows.query_of(location)["state"] == state
 
         token = session.fetch_token(
-            server.base_url + "/ws/oauth/token",
+            sqlite_server.base_url + "/ws/oauth/token",
             authorization_response=location,
             state=state,
             code_verifier=verifier,
@@ -287,16 +294,16 @@ def test_authlib_authorization_code_with_pkce_then_rotating_refresh(
         assert token["scope"] == "monitoring offline_access"
         assert token["refresh_token"]
         first_access, first_refresh = token["access_token"], token["refresh_token"]
-        assert session.get(server.base_url + "/v2/organizations").status_code == 200
+        assert session.get(sqlite_server.base_url + "/v2/organizations").status_code == 200
 
-        rotated = session.refresh_token(server.base_url + "/ws/oauth/token")
+        rotated = session.refresh_token(sqlite_server.base_url + "/ws/oauth/token")
         assert rotated["refresh_token"] != first_refresh
         assert rotated["access_token"] != first_access
         assert rotated["token_type"] == "bearer"
         assert rotated["expires_in"] == 3600
         assert rotated["scope"] == "monitoring offline_access"
         assert session.token["access_token"] == rotated["access_token"]
-        response = session.get(server.base_url + "/v2/organizations")
+        response = session.get(sqlite_server.base_url + "/v2/organizations")
         assert response.status_code == 200
         assert isinstance(response.json(), list)
 
@@ -304,20 +311,20 @@ def test_authlib_authorization_code_with_pkce_then_rotating_refresh(
     form = {"grant_type": "refresh_token", "refresh_token": first_refresh}
     if platform == "native":
         reuse = requests.post(
-            server.base_url + "/ws/oauth/token",
+            sqlite_server.base_url + "/ws/oauth/token",
             data={**form, "client_id": app["client_id"]},
             timeout=30,
         )
     else:
         reuse = requests.post(
-            server.base_url + "/ws/oauth/token",
+            sqlite_server.base_url + "/ws/oauth/token",
             data=form,
             auth=(app["client_id"], app["client_secret"]),
             timeout=30,
         )
     assert reuse.status_code == 400
     assert reuse.json()["error"] == "invalid_grant"
-    assert _organizations(server, rotated["access_token"]).status_code == 401
+    assert _organizations(sqlite_server, rotated["access_token"]).status_code == 401
 
 
 def _capture(session: requests.Session) -> list[requests.Response]:

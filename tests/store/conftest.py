@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import secrets
+import time
 import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
+from sqlalchemy import func, select
 
-from ninja_oauth.oauth.domain import App, User
+from ninja_oauth.oauth.domain import App, NewToken, User
 from ninja_oauth.oauth.platforms import Platform
 from ninja_oauth.oauth.ports import Repositories
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.repositories import build_repositories
+from ninja_oauth.store.tables import tokens
 
 
 @pytest.fixture(scope="module")
@@ -60,3 +64,28 @@ def register(repos: Repositories) -> Callable[..., App]:
 @pytest.fixture
 def user(repos: Repositories) -> User:
     return repos.users.add(f"user-{uuid.uuid4().hex[:12]}@example.com", "argon2-hash", False)
+
+
+def new_token(app: App, access_digest: str | None = None, now: int | None = None) -> NewToken:
+    """A client_credentials token row of ``app``, as the token endpoint saves it."""
+    issued = int(time.time()) if now is None else now
+    return NewToken(
+        access_digest=access_digest or secrets.token_hex(32),
+        refresh_digest=None,
+        client_id=app.client_id,
+        user_id=None,
+        scope="monitoring",
+        refresh_scope=None,
+        grant_id=secrets.token_hex(16),
+        grant_type="client_credentials",
+        issued_at=issued,
+        access_expires_at=issued + 3600,
+        refresh_expires_at=None,
+    )
+
+
+def copies(store: Store, access_digest: str) -> int:
+    """How many token rows have this access digest."""
+    with store.reading() as conn:
+        query = select(func.count()).where(tokens.c.access_digest == access_digest)
+        return int(conn.execute(query).scalar_one())

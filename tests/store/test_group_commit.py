@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import os
-import secrets
 import sqlite3
 import threading
 import time
@@ -15,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
 
 from ninja_oauth.oauth.domain import App, NewToken
 from ninja_oauth.oauth.ports import Repositories
@@ -23,9 +21,8 @@ from ninja_oauth.store import checkpointer, group_commit
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.repositories import build_repositories
-from ninja_oauth.store.tables import tokens
 from ninja_oauth.store.unit_of_work import NeedsWriter
-from tests.store.conftest import new_app
+from tests.store.conftest import copies, new_app, new_token
 
 NOW = int(time.time())
 
@@ -64,28 +61,6 @@ def app(repos: Repositories) -> App:
     return registered
 
 
-def _token(app: App, access_digest: str | None = None) -> NewToken:
-    return NewToken(
-        access_digest=access_digest or secrets.token_hex(32),
-        refresh_digest=None,
-        client_id=app.client_id,
-        user_id=None,
-        scope="monitoring",
-        refresh_scope=None,
-        grant_id=secrets.token_hex(16),
-        grant_type="client_credentials",
-        issued_at=NOW,
-        access_expires_at=NOW + 3600,
-        refresh_expires_at=None,
-    )
-
-
-def _stored(store: Store, digest: str) -> bool:
-    with store.reading() as conn:
-        query = select(func.count()).where(tokens.c.access_digest == digest)
-        return bool(conn.execute(query).scalar_one())
-
-
 def _deferred_save(store: Store, repos: Repositories, token: NewToken) -> list[Any]:
     with store.deferred() as rows:
         repos.tokens.save(token)
@@ -95,13 +70,13 @@ def _deferred_save(store: Store, repos: Repositories, token: NewToken) -> list[A
 def test_a_deferred_unit_writes_nothing_until_its_rows_are_committed(
     store: Store, repos: Repositories, app: App
 ) -> None:
-    token = _token(app)
+    token = new_token(app)
     rows = _deferred_save(store, repos, token)
     assert len(rows) == 1
-    assert not _stored(store, token.access_digest)
+    assert not copies(store, token.access_digest)
 
     asyncio.run(store.commit_deferred(rows))
-    assert _stored(store, token.access_digest)
+    assert copies(store, token.access_digest) == 1
 
 
 def test_units_that_reach_the_commit_in_one_turn_of_the_loop_share_one_transaction(
@@ -115,7 +90,7 @@ def test_units_that_reach_the_commit_in_one_turn_of_the_loop_share_one_transacti
         return insert_batch(driver, batch)
 
     monkeypatch.setattr(store._group_commit, "_insert_batch", counting)
-    issued = [_token(app) for _ in range(20)]
+    issued = [new_token(app) for _ in range(20)]
 
     async def request(token: NewToken) -> None:
         await store.commit_deferred(_deferred_save(store, repos, token))
@@ -125,28 +100,28 @@ def test_units_that_reach_the_commit_in_one_turn_of_the_loop_share_one_transacti
 
     asyncio.run(main())
     assert batches == [20]
-    assert all(_stored(store, t.access_digest) for t in issued)
+    assert [copies(store, t.access_digest) for t in issued] == [1] * 20
 
 
 def test_any_other_write_in_a_deferred_unit_raises_needs_writer(
     store: Store, repos: Repositories, app: App
 ) -> None:
-    token = _token(app)
+    token = new_token(app)
     with pytest.raises(NeedsWriter), store.deferred():
         repos.tokens.save(token)
         repos.throttle.record_failure("client:x", 5, 300, 60, NOW)
     # Nothing was written: the request is rerun whole on the writer path.
-    assert not _stored(store, token.access_digest)
+    assert not copies(store, token.access_digest)
     assert repos.throttle.blocked_for(["client:x"], NOW) == 0
 
 
 def test_a_failing_unit_fails_alone_and_the_others_commit(
     store: Store, repos: Repositories, app: App
 ) -> None:
-    existing = _token(app)
+    existing = new_token(app)
     repos.tokens.save(existing)  # committed at once, outside a deferred unit
-    clash = _token(app, access_digest=existing.access_digest)
-    fine = _token(app)
+    clash = new_token(app, access_digest=existing.access_digest)
+    fine = new_token(app)
 
     async def main() -> list[Any]:
         units = [_deferred_save(store, repos, clash), _deferred_save(store, repos, fine)]
@@ -157,13 +132,13 @@ def test_a_failing_unit_fails_alone_and_the_others_commit(
     clash_outcome, fine_outcome = asyncio.run(main())
     assert isinstance(clash_outcome, sqlite3.IntegrityError)
     assert fine_outcome is None
-    assert _stored(store, fine.access_digest)
+    assert copies(store, fine.access_digest) == 1
 
 
 def test_a_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
     store: Store, repos: Repositories, app: App, lock_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = _token(app)
+    token = new_token(app)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     handed_over = threading.Event()
     insert_on_writer = store._group_commit._insert_on_writer
@@ -192,7 +167,7 @@ def test_a_write_lock_held_elsewhere_is_waited_for_off_the_event_loop(
         asyncio.run(main())
     finally:
         os.close(fd)
-    assert _stored(store, token.access_digest)
+    assert copies(store, token.access_digest) == 1
 
 
 def test_the_background_checkpointer_copies_the_wal_into_the_database(
@@ -212,7 +187,7 @@ def test_the_background_checkpointer_copies_the_wal_into_the_database(
 
     async def main() -> None:
         for _ in range(30):
-            units = [_deferred_save(store, repos, _token(app)) for _ in range(50)]
+            units = [_deferred_save(store, repos, new_token(app)) for _ in range(50)]
             await asyncio.gather(*(store.commit_deferred(u) for u in units))
 
     asyncio.run(main())
@@ -249,7 +224,7 @@ def test_a_failure_before_the_insert_answers_the_request_and_the_next_batch_work
 ) -> None:
     """No connection (say, out of file descriptors) fails the batch; it never hangs, and the
     next request's batch is written."""
-    failed, fine = _token(app), _token(app)
+    failed, fine = new_token(app), new_token(app)
     real = store._group_commit._loop_writer
     calls = 0
 
@@ -270,14 +245,14 @@ def test_a_failure_before_the_insert_answers_the_request_and_the_next_batch_work
         await asyncio.wait_for(store.commit_deferred(_deferred_save(store, repos, fine)), 5)
 
     asyncio.run(main())
-    assert not _stored(store, failed.access_digest)
-    assert _stored(store, fine.access_digest)
+    assert not copies(store, failed.access_digest)
+    assert copies(store, fine.access_digest) == 1
 
 
 def test_a_failing_writer_path_answers_the_request(
     store: Store, repos: Repositories, app: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    token = _token(app)
+    token = new_token(app)
     monkeypatch.setattr(group_commit, "FLUSH_PATIENCE", 0.0)
     # The locks are always taken.
     monkeypatch.setattr(store._group_commit, "_insert_now", lambda units: False)
@@ -294,13 +269,13 @@ def test_a_failing_writer_path_answers_the_request(
             )
 
     asyncio.run(main())
-    assert not _stored(store, token.access_digest)
+    assert not copies(store, token.access_digest)
 
 
 def test_a_batch_left_by_a_closed_loop_does_not_hold_up_the_next_loop(
     store: Store, repos: Repositories, app: App, lock_path: Path
 ) -> None:
-    abandoned, later = _token(app), _token(app)
+    abandoned, later = new_token(app), new_token(app)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)
 
@@ -320,7 +295,7 @@ def test_a_batch_left_by_a_closed_loop_does_not_hold_up_the_next_loop(
         await asyncio.wait_for(store.commit_deferred(_deferred_save(store, repos, later)), 5)
 
     asyncio.run(main())
-    assert _stored(store, later.access_digest)
+    assert copies(store, later.access_digest) == 1
 
 
 def test_a_reader_holding_the_wal_never_holds_up_the_writers(
@@ -338,7 +313,7 @@ def test_a_reader_holding_the_wal_never_holds_up_the_writers(
     async def main() -> None:
         nonlocal slowest
         for _ in range(40):
-            units = [_deferred_save(store, repos, _token(app)) for _ in range(5)]
+            units = [_deferred_save(store, repos, new_token(app)) for _ in range(5)]
             started = time.monotonic()
             await asyncio.gather(*(store.commit_deferred(u) for u in units))
             slowest = max(slowest, time.monotonic() - started)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import secrets
 import threading
 import time
 import uuid
@@ -14,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ninja_oauth.oauth.domain import App, NewToken
 from ninja_oauth.oauth.ports import Repositories, Writes
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.repositories import build_repositories
-from ninja_oauth.store.tables import throttle, tokens
+from ninja_oauth.store.tables import throttle
 from ninja_oauth.store.writer import WRITER_PREFIX
-from tests.store.conftest import new_app
+from tests.store.conftest import copies, new_app, new_token
 
 NOW = int(time.time())
 
@@ -58,28 +57,6 @@ def batches(file_store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
     return written
 
 
-def _token(app: App) -> NewToken:
-    return NewToken(
-        access_digest=secrets.token_hex(32),
-        refresh_digest=None,
-        client_id=app.client_id,
-        user_id=None,
-        scope="monitoring",
-        refresh_scope=None,
-        grant_id=secrets.token_hex(16),
-        grant_type="client_credentials",
-        issued_at=NOW,
-        access_expires_at=NOW + 3600,
-        refresh_expires_at=None,
-    )
-
-
-def _copies(store: Store, token: NewToken) -> int:
-    with store.reading() as conn:
-        query = select(func.count()).where(tokens.c.access_digest == token.access_digest)
-        return int(conn.execute(query).scalar_one())
-
-
 def _registered(repos: Repositories) -> App:
     app = new_app()
     repos.apps.add(app)
@@ -90,7 +67,7 @@ def test_appends_on_a_sqlite_file_run_on_the_event_loop_and_share_one_group_comm
     file_store: Store, batches: list[int]
 ) -> None:
     repos = build_repositories(file_store)
-    issued = [_token(_registered(repos)) for _ in range(2)]
+    issued = [new_token(_registered(repos)) for _ in range(2)]
     ran_on: list[str] = []
 
     def issue(token: NewToken) -> str:
@@ -105,7 +82,7 @@ def test_appends_on_a_sqlite_file_run_on_the_event_loop_and_share_one_group_comm
     assert asyncio.run(two_requests()) == [t.access_digest for t in issued]
     assert ran_on == [threading.current_thread().name] * 2  # the loop's thread
     assert batches == [2]  # one transaction for both requests' rows
-    assert [_copies(file_store, t) for t in issued] == [1, 1]
+    assert [copies(file_store, t.access_digest) for t in issued] == [1, 1]
 
 
 def test_appends_that_reach_a_transaction_are_rerun_as_changes_and_written_once(
@@ -114,7 +91,7 @@ def test_appends_that_reach_a_transaction_are_rerun_as_changes_and_written_once(
     # A client_credentials request that fails authentication: its failure count is a write the
     # answer depends on, so the whole request runs again on the writer path.
     repos = build_repositories(file_store)
-    token = _token(_registered(repos))
+    token = new_token(_registered(repos))
     key = f"client:{uuid.uuid4().hex}|192.0.2.1"
     ran_on: list[str] = []
 
@@ -128,7 +105,7 @@ def test_appends_that_reach_a_transaction_are_rerun_as_changes_and_written_once(
     assert ran_on[0] == threading.current_thread().name
     assert ran_on[1].startswith(WRITER_PREFIX)
     assert batches == []  # the first run's row never reached the group commit
-    assert _copies(file_store, token) == 1
+    assert copies(file_store, token.access_digest) == 1
     with file_store.reading() as conn:
         counted = conn.execute(select(throttle.c.failures).where(throttle.c.key == key))
         assert counted.scalar_one() == 1
@@ -138,7 +115,7 @@ def test_changes_run_on_the_writer_thread_as_one_unit_of_work(
     store: Store, repos: Repositories, register: Callable[..., App]
 ) -> None:
     app = register()
-    first, second = _token(app), _token(app)
+    first, second = new_token(app), new_token(app)
 
     def work() -> tuple[str, bool]:
         with store.transaction() as one:
@@ -150,13 +127,13 @@ def test_changes_run_on_the_writer_thread_as_one_unit_of_work(
     name, one_transaction = asyncio.run(store.run(work, Writes.CHANGES))
     assert name.startswith(WRITER_PREFIX)
     assert one_transaction
-    assert (_copies(store, first), _copies(store, second)) == (1, 1)
+    assert (copies(store, first.access_digest), copies(store, second.access_digest)) == (1, 1)
 
 
 def test_changes_that_raise_unexpectedly_commit_nothing(
     store: Store, repos: Repositories, register: Callable[..., App]
 ) -> None:
-    token = _token(register())
+    token = new_token(register())
 
     def work() -> None:
         repos.tokens.save(token)
@@ -164,14 +141,14 @@ def test_changes_that_raise_unexpectedly_commit_nothing(
 
     with pytest.raises(Boom):
         asyncio.run(store.run(work, Writes.CHANGES))
-    assert _copies(store, token) == 0
+    assert copies(store, token.access_digest) == 0
 
 
 def test_postgresql_runs_appends_as_changes_on_the_writer_path(pg_database_url: str) -> None:
     migrate(pg_database_url)
     pg = Store(pg_database_url)
     repos = build_repositories(pg)
-    token = _token(_registered(repos))
+    token = new_token(_registered(repos))
 
     def work() -> str:
         repos.tokens.save(token)
@@ -186,7 +163,7 @@ def test_postgresql_runs_appends_as_changes_on_the_writer_path(pg_database_url: 
     assert asyncio.run(scenario()).startswith(WRITER_PREFIX)
     again = Store(pg_database_url)
     try:
-        assert _copies(again, token) == 1
+        assert copies(again, token.access_digest) == 1
     finally:
         again.close()
 

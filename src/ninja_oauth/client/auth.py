@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 import webbrowser
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
 from typing import Any
@@ -164,7 +163,7 @@ class NinjaOAuth(TokenManager, httpx.Auth):
         self, response: httpx.Response, request: AuthorizationRequest
     ) -> Token:
         token = flows.parse_token_response(
-            response, now=time.time(), secrets=self._secrets(None), requested_scope=request.scope
+            response, now=self._clock(), secrets=self._secrets(None), requested_scope=request.scope
         )
         with self._lock:
             self._store(token)

@@ -30,6 +30,10 @@ class TokenManager:
     token is checked again once the lock is held, so concurrent callers cause one request.
     With a `TokenCache`, the sync path also holds the cache's inter-process lock while it
     renews, because two processes refreshing one rotating refresh token would look like a replay.
+
+    `clock` returns the current Unix time in seconds (default `time.time`). Every expiry
+    decision reads it: the issue and expiry times of new tokens, and whether the current one
+    is still fresh. Pass a controllable one to let tokens expire without waiting.
     """
 
     def __init__(
@@ -49,6 +53,7 @@ class TokenManager:
         cache: TokenCache | None = None,
         auth_method: ClientAuthMethod = "client_secret_post",
         leeway: float = 30.0,
+        clock: Callable[[], float] = time.time,
         timeout: float = 30.0,
         on_token: Callable[[Token], None] | None = None,
         allow_insecure_http: bool = False,
@@ -71,6 +76,7 @@ class TokenManager:
         self.cache = cache
         self._client = ClientIdentity(client_id, client_secret, auth_method)
         self._leeway = leeway
+        self._clock = clock
         self._timeout = timeout
         self._on_token = on_token
         self._transport = transport
@@ -99,7 +105,7 @@ class TokenManager:
     # -- token state -------------------------------------------------------------------------
 
     def _fresh(self, token: Token | None) -> bool:
-        return token is not None and not token.is_expiring(time.time(), self._leeway)
+        return token is not None and not token.is_expiring(self._clock(), self._leeway)
 
     def _secrets(self, token: Token | None) -> list[str | None]:
         known = [self._client.client_secret]
@@ -147,7 +153,7 @@ class TokenManager:
         try:
             token = flows.parse_token_response(
                 response,
-                now=time.time(),
+                now=self._clock(),
                 secrets=self._secrets(current),
                 requested_scope=current.scope if refreshing and current else self.scope,
                 previous_refresh_token=current.refresh_token if current else None,
