@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, select
@@ -13,6 +14,7 @@ from ninja_oauth.oauth.domain import App
 from ninja_oauth.oauth.ports import Repositories
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories import build_repositories
+from ninja_oauth.store.statements import Sql
 from ninja_oauth.store.tables import apps
 from tests.store.conftest import new_app
 
@@ -172,3 +174,22 @@ def test_a_transaction_on_one_store_does_not_capture_writes_meant_for_another(
     finally:
         first.close()
         second.close()
+
+
+def test_an_in_memory_store_reads_through_its_one_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hot read on an in-memory database uses the engine's connection: it sees the
+    database, and opens no file (it once opened one named 'None' in the working directory)."""
+    monkeypatch.chdir(tmp_path)
+    memory = Store("sqlite://")
+    try:
+        with memory.transaction() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+            conn.exec_driver_sql("INSERT INTO t VALUES (41)")
+        assert memory.fetchone(Sql("SELECT n + :one FROM t"), {"one": 1}) == (42,)
+        read = asyncio.run(memory.fetchone_async(Sql("SELECT n FROM t"), {}))
+        assert read == (41,)
+    finally:
+        memory.close()
+    assert list(tmp_path.iterdir()) == []

@@ -69,12 +69,15 @@ class Store:
         threads = 1 if self.dialect == "sqlite" else writer_threads or 8
         self._writer = WriterPath(write_engine(engine), threads)
         self._checkpointer = Checkpointer(path, self._lock)
+        # Hot reads on each thread's own driver connection to a SQLite file; None elsewhere
+        # (PostgreSQL, or an in-memory SQLite database, whose one connection is the engine's).
+        reader = self._connections.reader if path is not None else None
         self._transactions = Transactions(
             dialect=self.dialect,
             engine=engine,
             writer=self._writer,
             lock=self._lock,
-            reader=self._connections.reader,
+            reader=reader,
             defers=path is not None,
         )
         self._group_commit = GroupCommit(
@@ -87,7 +90,7 @@ class Store:
             dialect=self.dialect,
             engine=engine,
             async_engine=self.async_engine,
-            reader=self._connections.reader,
+            reader=reader,
         )
         self.unit_of_work = self._transactions.unit_of_work
         self.transaction = self._transactions.transaction

@@ -25,7 +25,7 @@ class LoopReads:
         dialect: str,
         engine: Engine,
         async_engine: AsyncEngine | None,
-        reader: Callable[[], sqlite3.Connection],
+        reader: Callable[[], sqlite3.Connection] | None,
     ) -> None:
         self._dialect = dialect
         self._engine = engine
@@ -35,8 +35,11 @@ class LoopReads:
     async def fetchone_async(self, stmt: Sql, params: dict[str, Any]) -> Any:
         """A hot read from the event loop: SQLite directly (microseconds), PostgreSQL through
         psycopg's async driver."""
-        if self._async_engine is None:
+        if self._reader is not None:
             return fetch_one(self._reader(), stmt.text(self._dialect), params)
+        if self._async_engine is None:  # an in-memory SQLite database: its one connection
+            with self._engine.connect() as conn:
+                return fetch_one(conn.connection.dbapi_connection, stmt.text(self._dialect), params)
         text = stmt.text(self._dialect)
         async with self._async_engine.connect() as aconn:
             return await aconn.run_sync(
@@ -46,8 +49,11 @@ class LoopReads:
     async def fetchall_async(self, stmt: Sql, params: dict[str, Any]) -> list[Any]:
         """Every row of a hot read from the event loop, as fetchone_async reads one (the
         driver's tuples: JSON columns come back as text on SQLite, decoded on PostgreSQL)."""
-        if self._async_engine is None:
+        if self._reader is not None:
             return fetch_all(self._reader(), stmt.text(self._dialect), params)
+        if self._async_engine is None:  # an in-memory SQLite database: its one connection
+            with self._engine.connect() as conn:
+                return fetch_all(conn.connection.dbapi_connection, stmt.text(self._dialect), params)
         text = stmt.text(self._dialect)
         async with self._async_engine.connect() as aconn:
             return await aconn.run_sync(

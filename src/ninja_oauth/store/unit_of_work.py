@@ -48,7 +48,7 @@ class Transactions:
         engine: Engine,
         writer: WriterPath,
         lock: FileLock,
-        reader: Callable[[], sqlite3.Connection],
+        reader: Callable[[], sqlite3.Connection] | None,
         defers: bool,
     ) -> None:
         self._dialect = dialect
@@ -133,7 +133,7 @@ class Transactions:
         current: Connection | None = self._local.conn
         if current is not None:
             return fetch_one(current.connection.dbapi_connection, stmt.text(self._dialect), params)
-        if self._dialect == "sqlite":
+        if self._reader is not None:
             return fetch_one(self._reader(), stmt.text(self._dialect), params)
         with self._engine.connect() as conn:
             return fetch_one(conn.connection.dbapi_connection, stmt.text(self._dialect), params)
