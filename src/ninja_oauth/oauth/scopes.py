@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from enum import StrEnum
 
@@ -35,12 +36,14 @@ def describe(scope: Scope) -> str:
 
 def parse_scope(value: str | None) -> list[str]:
     """Split a space-delimited scope parameter (RFC 6749 §3.3), keeping order, dropping repeats."""
-    if not value:
-        return []
-    seen: dict[str, None] = {}
-    for item in value.split():
-        seen.setdefault(item, None)
-    return list(seen)
+    return list(_parsed(value)) if value else []
+
+
+# Scope strings repeat from request to request (each token request parses and joins them a
+# few times): both are kept per distinct value, a bounded number of them.
+@functools.lru_cache(maxsize=1024)
+def _parsed(value: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(value.split()))
 
 
 _ORDER = {s.value: i for i, s in enumerate(Scope)}
@@ -48,4 +51,9 @@ _ORDER = {s.value: i for i, s in enumerate(Scope)}
 
 def join_scope(scopes: Iterable[str]) -> str:
     """Canonical space-delimited form: configured scopes first in document order."""
-    return " ".join(sorted(set(scopes), key=lambda s: (_ORDER.get(s, len(_ORDER)), s)))
+    return _joined(frozenset(scopes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _joined(scopes: frozenset[str]) -> str:
+    return " ".join(sorted(scopes, key=lambda s: (_ORDER.get(s, len(_ORDER)), s)))

@@ -6,6 +6,7 @@ so an attack on one app does not lock out other apps behind the same address.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 
 from ninja_oauth.oauth.config import ThrottleLimits
@@ -25,7 +26,10 @@ class Throttle:
         self._limits = limits
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
     def client_keys(client_id: str | None, address: str) -> tuple[str, str]:
+        # Two digests on every token request, the same ones for a client calling again: kept
+        # for the most recent (client, address) pairs.
         return _key("client", client_id or "-", address), _key("client-addr", address)
 
     @staticmethod

@@ -23,6 +23,8 @@ _PAGE_HEADERS = [
     (b"referrer-policy", b"no-referrer"),
 ]
 
+_PAGE_HEADER_NAMES = frozenset(name for name, _ in _PAGE_HEADERS)
+
 
 class SecurityHeaders:
     """Raw ASGI middleware (no BaseHTTPMiddleware: it costs a task per request), and the access
@@ -45,11 +47,13 @@ class SecurityHeaders:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                for name, value in _PAGE_HEADERS:
-                    if name not in present:
-                        headers.append((name, value))
+                headers = list(message.get("headers", ()))
+                # Header names arrive lower-cased (ASGI; Starlette and to_starlette do so).
+                if any(name in _PAGE_HEADER_NAMES for name, _ in headers):
+                    present = {name for name, _ in headers}
+                    headers += [(n, v) for n, v in _PAGE_HEADERS if n not in present]
+                else:
+                    headers += _PAGE_HEADERS
                 message["headers"] = headers
             await send(message)
 
