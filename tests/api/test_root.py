@@ -193,3 +193,29 @@ def test_an_unexpected_error_at_a_protocol_endpoint_is_a_500_logged_once_by_type
     _secured(answer)
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert logged == [f"unexpected RuntimeError on POST {path}"]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/ws/oauth/authorize/?client_id=demo&client_secret=s3cret-in-the-query"),
+        ("POST", "/oauth/token/"),
+        ("POST", "/ws/oauth/login/"),
+        ("GET", "/.well-known/oauth-authorization-server/"),
+    ],
+)
+def test_a_stray_trailing_slash_is_a_404_never_a_redirect(
+    server: TestClient, method: str, path: str
+) -> None:
+    """A redirect would rebuild the query (a client_secret) into a Location header, or make
+    the client re-send its form (a password, a client secret) to the URL it names."""
+    answer = server.request(
+        method,
+        path,
+        content="client_secret=s3cret-in-the-body",
+        headers=FORM,
+        follow_redirects=False,
+    )
+    assert answer.status_code == 404
+    assert "location" not in answer.headers
+    assert "s3cret" not in answer.text

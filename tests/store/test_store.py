@@ -193,3 +193,29 @@ def test_an_in_memory_store_reads_through_its_one_connection(
     finally:
         memory.close()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_hot_read_on_an_in_memory_store_leaves_an_open_write_alone() -> None:
+    """Its one connection is shared: a read handing it back while a write transaction is open
+    on it must not roll that transaction back."""
+    memory = Store("sqlite://")
+    try:
+        with memory.transaction() as conn:
+            conn.exec_driver_sql("CREATE TABLE t (n INTEGER)")
+        opened, read = threading.Event(), threading.Event()
+
+        def write() -> None:
+            with memory.transaction() as conn:
+                conn.exec_driver_sql("INSERT INTO t VALUES (1)")
+                opened.set()
+                assert read.wait(10)
+
+        writer = threading.Thread(target=write)
+        writer.start()
+        assert opened.wait(10)
+        memory.fetchone(Sql("SELECT count(*) FROM t"), {})
+        read.set()
+        writer.join(10)
+        assert memory.fetchone(Sql("SELECT count(*) FROM t"), {}) == (1,)
+    finally:
+        memory.close()

@@ -18,7 +18,8 @@ from typing import Any
 
 from fastapi import FastAPI, Security
 from fastapi.openapi.utils import get_openapi
-from starlette.routing import Router
+from starlette.datastructures import State
+from starlette.routing import BaseRoute, Router
 
 from ninja_oauth import __version__
 from ninja_oauth.api.errors import DOCUMENTED_ERRORS, install_api_error_handlers
@@ -37,10 +38,6 @@ _READS: list[Read] = [
 ]
 _WRITES = [organizations.writes, devices.writes, device_actions.writes]
 
-# FastAPI's native OpenTelemetry is off: ninja-oauth configures no provider, and asking for
-# one on every request cost about a tenth of a bearer read (FastAPI's documented setting).
-_TELEMETRY_OFF: Any = {"tracing": False, "metrics": False, "logs": False}
-
 
 @dataclass(frozen=True, slots=True)
 class PublicApi:
@@ -55,6 +52,9 @@ class PublicApi:
 
 def build_public_api(store: Store, hasher: SecretHasher) -> PublicApi:
     """The /v2 app, with its documentation at /docs and /openapi.json, and its reads."""
+    # What the reads and the writes' dependencies use, and what a test may point elsewhere.
+    state = State({"store": store, "hasher": hasher})
+    read_routes: list[BaseRoute] = [read.route(state) for read in _READS]
     api = FastAPI(
         title="ninja-oauth Public API v2",
         version=__version__,
@@ -62,13 +62,10 @@ def build_public_api(store: Store, hasher: SecretHasher) -> PublicApi:
         "POST /ws/oauth/token.",
         docs_url="/docs",
         redoc_url=None,
-        telemetry=_TELEMETRY_OFF,
+        # The reads are in the app's table too: another method on their paths is a 405 there.
+        routes=read_routes,
     )
-    api.state.store = store
-    api.state.hasher = hasher
-    # The reads are in the app's table too: another method on their paths is a 405 there.
-    read_routes = [read.route(api.state) for read in _READS]
-    api.router.routes.extend(read_routes)
+    api.state = state
     for router in _WRITES:
         api.include_router(
             router, dependencies=[Security(bearer_scheme)], responses=DOCUMENTED_ERRORS

@@ -1,7 +1,8 @@
 """Where every error of the Public API becomes HTTP (STYLE §5).
 
-Routes, services and the guard raise; ``install_api_error_handlers`` registers, on the API's
-FastAPI app, the one handler of each kind, for the reads (plain routes) and the writes alike:
+Routes, the writes (``api/writes``) and the guard raise. ``install_api_error_handlers``
+registers on the API's FastAPI app the one handler of each kind, for the writes; the reads,
+plain routes, answer through the same handlers (``error_response_for``):
 
 * ``BearerError``: RFC 6750 §3, a 401 or 403 with ``WWW-Authenticate``;
 * ``ApiError`` (``BadRequest``, ``NotFound``, ``Conflict``): its status and code;

@@ -51,7 +51,7 @@ class Store:
     insert: Callable[[Sql, dict[str, Any]], None]
     fetchone_async: Callable[[Sql, dict[str, Any]], Coroutine[Any, Any, Any]]
     fetchall_async: Callable[[Sql, dict[str, Any]], Coroutine[Any, Any, list[Any]]]
-    # The store's internals behind ``run`` (as are NeedsWriter and ``defers_writes``): nothing
+    # The store's internals behind ``run`` (as is NeedsWriter): nothing
     # outside the store needs them; the store's tests do.
     deferred: Callable[[], AbstractContextManager[list[Write]]]
     commit_deferred: Callable[[list[Write]], Coroutine[Any, Any, None]]
@@ -126,11 +126,6 @@ class Store:
         # and a replay's revocation or a failure count commits with its error answer.
         with self._transactions.unit_of_work():
             return work()
-
-    @property
-    def defers_writes(self) -> bool:
-        """Whether ``deferred`` is available: on a SQLite file (an internal of ``run``)."""
-        return self._transactions.defers
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise."""

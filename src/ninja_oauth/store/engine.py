@@ -46,6 +46,9 @@ def create_engines(url: str) -> tuple[Engine, AsyncEngine | None]:
                 url,
                 connect_args={"check_same_thread": False},
                 poolclass=StaticPool,
+                # Its one connection is shared by every thread: a hot read handing it back
+                # must not roll back a writer's transaction still open on it.
+                pool_reset_on_return=None,
                 hide_parameters=True,
             )
         _configure_sqlite(engine)

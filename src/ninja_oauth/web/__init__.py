@@ -9,10 +9,10 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from functools import partial
 from pathlib import Path
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import Response
@@ -35,8 +35,8 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     """Build the server for one configuration; the database must already be migrated.
 
     The request path (README, "Architecture"): SecurityHeaders → ``Root``, which sends a POST
-    to the token, revocation or introspection endpoint straight to it, a GET under ``/v2/``
-    to the Public API's reads, the rest of ``/v2/`` and the API docs to the Public API's
+    to the token, revocation or introspection endpoint straight to it, a GET or HEAD under
+    ``/v2/`` to the Public API's reads, the rest of ``/v2/`` and the API docs to the Public API's
     FastAPI app, and everything else to the site (a Starlette app with the pages; only they
     carry the session middleware). The site runs the lifespan.
     """
@@ -60,7 +60,7 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     async def home(request: Request) -> Response:
         return templates.TemplateResponse(request, "home.html", {})
 
-    with_session = partial(
+    with_session = Middleware(
         SessionMiddleware,
         secret_key=hashlib.sha256(b"session:" + settings.key_bytes).hexdigest(),
         session_cookie=sessions.COOKIE_NAME,
@@ -78,6 +78,10 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
         lifespan=lifespan,
     )
     site.state.web = ctx
+    # A path with a stray trailing slash is a 404, never a redirect: a redirect would rebuild
+    # the query (an authorize request's client_secret) into a Location header, and make a
+    # client re-send a form (a password, a client secret) to the URL it builds.
+    site.router.redirect_slashes = False
     api = build_public_api(the_store, ctx.hasher)
     root = Root(posted=protocol.posted_endpoints(ctx), api=api.app, api_reads=api.reads, site=site)
     return SecurityHeaders(root, access_log=settings.access_log)

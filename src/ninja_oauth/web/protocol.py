@@ -13,9 +13,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from functools import partial
 
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route, request_response
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ninja_oauth.oauth.platforms import GrantType
@@ -140,20 +141,27 @@ _ALLOWED = {"/authorize": "GET", "/token": "POST", "/revoke": "POST", "/introspe
 _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
-def site_routes(with_session: Callable[[ASGIApp], ASGIApp]) -> list[BaseRoute]:
+def site_routes(with_session: Middleware) -> list[BaseRoute]:
     """The protocol's routes of the site: the metadata, the browser endpoints (the only ones
-    with a session, which ``with_session`` adds), and the 405s. The POSTs to token, revoke and
-    introspect never reach the site (``posted_endpoints``)."""
-
-    def page(endpoint: Callable[[Request], Awaitable[Response]]) -> ASGIApp:
-        return with_session(request_response(endpoint))
-
+    with a session: ``with_session`` is their route middleware), and the 405s. The POSTs to
+    token, revoke and introspect never reach the site (``posted_endpoints``)."""
+    session = [with_session]
     routes: list[BaseRoute] = [Route("/.well-known/oauth-authorization-server", metadata)]
     for prefix in PREFIXES:
         routes += [
-            Route(prefix + "/authorize", page(authorize_page.authorize), methods=["GET"]),
-            Route(prefix + "/login", page(login_and_consent.login), methods=["POST"]),
-            Route(prefix + "/consent", page(login_and_consent.consent), methods=["POST"]),
+            Route(
+                prefix + "/authorize",
+                authorize_page.authorize,
+                methods=["GET"],
+                middleware=session,
+            ),
+            Route(prefix + "/login", login_and_consent.login, methods=["POST"], middleware=session),
+            Route(
+                prefix + "/consent",
+                login_and_consent.consent,
+                methods=["POST"],
+                middleware=session,
+            ),
         ]
         for path, allowed in _ALLOWED.items():
             others = [m for m in _METHODS if m != allowed]

@@ -39,8 +39,8 @@ class Root:
         if scope["type"] == "http":
             path: str = scope["path"]
             root_path: str = scope.get("root_path", "")
-            if root_path and path.startswith(root_path):
-                path = path[len(root_path) :]  # as the routes see it behind a root path
+            if root_path and (path == root_path or path.startswith(root_path + "/")):
+                path = path[len(root_path) :] or "/"  # as the routes see it behind a root path
             if scope["method"] == "POST":
                 endpoint = self.posted.get(path)
                 if endpoint is not None:

@@ -12,12 +12,13 @@ from starlette.requests import Request
 from ninja_oauth.api import bodies, schemas
 from ninja_oauth.api.deps import ControlDep, ManagementDep, StoreDep
 from ninja_oauth.api.filters import PathId
-from ninja_oauth.api.writes import devices as service
+from ninja_oauth.api.writes import devices as changes
+from ninja_oauth.oauth.ports import Writes
 
 writes = APIRouter(tags=["devices"])
 
 # ninjapy reboots with FORCE/GRACEFUL where the spec says FORCED/NORMAL: both are accepted.
-_REBOOT_ALIASES: dict[str, service.RebootMode] = {
+_REBOOT_ALIASES: dict[str, changes.RebootMode] = {
     "NORMAL": "NORMAL",
     "GRACEFUL": "NORMAL",
     "FORCED": "FORCED",
@@ -37,7 +38,9 @@ async def approve_devices(
     body: bodies.DeviceIDList,
 ) -> Response:
     """Approve or reject devices waiting for approval, all or none (scope: management)."""
-    await store.write(partial(service.decide_approval, store, mode, body.devices, access))
+    await store.run(
+        partial(changes.decide_approval, store, mode, body.devices, access), Writes.CHANGES
+    )
     return Response(status_code=204)
 
 
@@ -48,7 +51,7 @@ async def run_script_on_device(
     """Run a script on a device: `{"type": "SCRIPT", "id": N}` as in the spec, or
     `{"scriptId": N}` as ninjapy sends it (scope: management). The run is recorded as an
     activity."""
-    await store.write(partial(service.run_script, store, id, body, access))
+    await store.run(partial(changes.run_script, store, id, body, access), Writes.CHANGES)
     return Response(status_code=204)
 
 
@@ -62,7 +65,9 @@ async def reboot_device(
 ) -> Response:
     """Reboot a device (scope: management); the request is recorded as an activity."""
     reason = body.reason if body is not None else None
-    await store.write(partial(service.reboot, store, id, _REBOOT_ALIASES[mode], reason, access))
+    await store.run(
+        partial(changes.reboot, store, id, _REBOOT_ALIASES[mode], reason, access), Writes.CHANGES
+    )
     return Response(status_code=204)
 
 
@@ -77,4 +82,6 @@ async def start_remote_access(
     """Start a remote-access session on an online, approved device; answers the session's URL
     and expiry (scope: control). ninja-oauth's own endpoint: the published spec has none."""
     base_url = str(request.base_url)
-    return await store.write(partial(service.start_remote_session, store, id, base_url, access))
+    return await store.run(
+        partial(changes.start_remote_session, store, id, base_url, access), Writes.CHANGES
+    )

@@ -15,7 +15,8 @@ from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound
 from ninja_oauth.api.filters import DevicePaging, Paging, PathId, QueryModel, parse_device_filter
 from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
-from ninja_oauth.api.writes import devices as service
+from ninja_oauth.api.writes import devices as changes
+from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.store.public_api import devices as device_sql
 from ninja_oauth.store.public_api import organizations as organization_sql
 from ninja_oauth.store.public_api.devices import DeviceFilter
@@ -92,7 +93,7 @@ async def update_device(
 ) -> Response:
     """Change a device's display name, user data, role, policy, organization, location or
     warranty (scope: management). Answers 204: the spec's response has no body."""
-    await store.write(partial(service.update_device, store, id, body, access))
+    await store.run(partial(changes.update_device, store, id, body, access), Writes.CHANGES)
     return Response(status_code=204)
 
 
@@ -128,7 +129,7 @@ async def update_device_custom_fields(
     body: Annotated[bodies.CustomFieldValues, Body()],
 ) -> Response:
     """Set custom field values by name; null clears one (scope: management)."""
-    await store.write(partial(service.update_custom_fields, store, id, body, access))
+    await store.run(partial(changes.update_custom_fields, store, id, body, access), Writes.CHANGES)
     return Response(status_code=204)
 
 

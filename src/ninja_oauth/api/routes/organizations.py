@@ -18,7 +18,8 @@ from ninja_oauth.api.errors import NotFound
 from ninja_oauth.api.filters import Paging, PathId, text
 from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
 from ninja_oauth.api.response_cache import ResponseCache
-from ninja_oauth.api.writes import organizations as service
+from ninja_oauth.api.writes import organizations as changes
+from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.public_api import organizations as organization_sql
 from ninja_oauth.store.repositories.versions import data_version_async
@@ -127,8 +128,8 @@ async def create_organization(
     template_id: TemplateId = None,
 ) -> dict[str, Any]:
     """Create an organization with optional locations and policy mappings (scope: management)."""
-    org_id = await store.write(
-        partial(service.create_organization, store, body, template_id, access)
+    org_id = await store.run(
+        partial(changes.create_organization, store, body, template_id, access), Writes.CHANGES
     )
     return await store.read(partial(_one_detailed, org_id=org_id))
 
@@ -139,7 +140,7 @@ async def update_organization(
 ) -> Response:
     """Change an organization's name, description, approval mode, tags or fields
     (scope: management). Answers 204: the spec's response has no body."""
-    await store.write(partial(service.update_organization, store, id, body, access))
+    await store.run(partial(changes.update_organization, store, id, body, access), Writes.CHANGES)
     return Response(status_code=204)
 
 
@@ -172,7 +173,9 @@ async def create_location(
     store: StoreDep, access: ManagementDep, id: PathId, body: bodies.NewLocation
 ) -> dict[str, Any]:
     """Add a location to an organization (scope: management)."""
-    location_id = await store.write(partial(service.create_location, store, id, body, access))
+    location_id = await store.run(
+        partial(changes.create_location, store, id, body, access), Writes.CHANGES
+    )
     return await store.read(partial(_location_in, org_id=id, location_id=location_id))
 
 
@@ -189,7 +192,9 @@ async def update_location(
     body: bodies.LocationModel,
 ) -> dict[str, Any]:
     """Change a location; answers the updated location (scope: management)."""
-    await store.write(partial(service.update_location, store, id, locationId, body, access))
+    await store.run(
+        partial(changes.update_location, store, id, locationId, body, access), Writes.CHANGES
+    )
     return await store.read(partial(_location_in, org_id=id, location_id=locationId))
 
 
