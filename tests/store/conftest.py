@@ -6,6 +6,7 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -89,3 +90,20 @@ def copies(store: Store, access_digest: str) -> int:
     with store.reading() as conn:
         query = select(func.count()).where(tokens.c.access_digest == access_digest)
         return int(conn.execute(query).scalar_one())
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.db"
+
+
+@pytest.fixture
+def file_store(db_path: Path) -> Iterator[Store]:
+    """A migrated SQLite file of its own: the store of the group commit and of deferred work."""
+    url = f"sqlite:///{db_path}"
+    migrate(url)
+    opened = Store(url)
+    try:
+        yield opened
+    finally:
+        opened.close()

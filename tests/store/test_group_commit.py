@@ -9,7 +9,6 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,19 +27,9 @@ NOW = int(time.time())
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "group.db"
-
-
-@pytest.fixture
-def store(db_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{db_path}"
-    migrate(url)
-    opened = Store(url)
-    try:
-        yield opened
-    finally:
-        opened.close()
+def store(file_store: Store) -> Store:
+    """This module's store is a SQLite file (the group commit's only store)."""
+    return file_store
 
 
 @pytest.fixture

@@ -8,8 +8,7 @@ import functools
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -29,18 +28,6 @@ NOW = int(time.time())
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture
-def file_store(tmp_path: Path) -> Iterator[Store]:
-    """A SQLite file of its own: the store where APPENDS can be deferred."""
-    url = f"sqlite:///{tmp_path / 'run.db'}"
-    migrate(url)
-    opened = Store(url)
-    try:
-        yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture

@@ -37,27 +37,28 @@ class LoopReads:
         psycopg's async driver."""
         if self._reader is not None:
             return fetch_one(self._reader(), stmt.text(self._dialect), params)
-        if self._async_engine is None:  # an in-memory SQLite database: its one connection
-            with self._engine.connect() as conn:
-                return fetch_one(conn.connection.dbapi_connection, stmt.text(self._dialect), params)
-        text = stmt.text(self._dialect)
-        async with self._async_engine.connect() as aconn:
-            return await aconn.run_sync(
-                lambda conn: fetch_one(conn.connection.dbapi_connection, text, params)
-            )
+        return await self._elsewhere(fetch_one, stmt, params)
 
     async def fetchall_async(self, stmt: Sql, params: dict[str, Any]) -> list[Any]:
         """Every row of a hot read from the event loop, as fetchone_async reads one (the
         driver's tuples: JSON columns come back as text on SQLite, decoded on PostgreSQL)."""
         if self._reader is not None:
             return fetch_all(self._reader(), stmt.text(self._dialect), params)
-        if self._async_engine is None:  # an in-memory SQLite database: its one connection
-            with self._engine.connect() as conn:
-                return fetch_all(conn.connection.dbapi_connection, stmt.text(self._dialect), params)
+        rows: list[Any] = await self._elsewhere(fetch_all, stmt, params)
+        return rows
+
+    async def _elsewhere(
+        self, fetch: Callable[[Any, str, dict[str, Any]], Any], stmt: Sql, params: dict[str, Any]
+    ) -> Any:
+        """A hot read without a SQLite file: psycopg's async driver, or an in-memory SQLite
+        database's one connection."""
         text = stmt.text(self._dialect)
+        if self._async_engine is None:
+            with self._engine.connect() as conn:
+                return fetch(conn.connection.dbapi_connection, text, params)
         async with self._async_engine.connect() as aconn:
             return await aconn.run_sync(
-                lambda conn: fetch_all(conn.connection.dbapi_connection, text, params)
+                lambda conn: fetch(conn.connection.dbapi_connection, text, params)
             )
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
