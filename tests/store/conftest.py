@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -107,3 +108,17 @@ def file_store(db_path: Path) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture
+def batches(file_store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every batch the group commit writes."""
+    written: list[int] = []
+    insert_batch = file_store._group_commit._insert_batch
+
+    def counting(driver: Any, batch: list[Any]) -> Any:
+        written.append(len(batch))
+        return insert_batch(driver, batch)
+
+    monkeypatch.setattr(file_store._group_commit, "_insert_batch", counting)
+    return written

@@ -69,16 +69,8 @@ def test_a_deferred_unit_writes_nothing_until_its_rows_are_committed(
 
 
 def test_units_that_reach_the_commit_in_one_turn_of_the_loop_share_one_transaction(
-    store: Store, repos: Repositories, app: App, monkeypatch: pytest.MonkeyPatch
+    store: Store, repos: Repositories, app: App, batches: list[int]
 ) -> None:
-    batches: list[int] = []
-    insert_batch = store._group_commit._insert_batch
-
-    def counting(driver: Any, batch: list[Any]) -> Any:
-        batches.append(len(batch))
-        return insert_batch(driver, batch)
-
-    monkeypatch.setattr(store._group_commit, "_insert_batch", counting)
     issued = [new_token(app) for _ in range(20)]
 
     async def request(token: NewToken) -> None:

@@ -9,7 +9,6 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -28,20 +27,6 @@ NOW = int(time.time())
 
 class Boom(Exception):
     pass
-
-
-@pytest.fixture
-def batches(file_store: Store, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The size of every batch the group commit writes."""
-    written: list[int] = []
-    insert_batch = file_store._group_commit._insert_batch
-
-    def counting(driver: Any, batch: list[Any]) -> Any:
-        written.append(len(batch))
-        return insert_batch(driver, batch)
-
-    monkeypatch.setattr(file_store._group_commit, "_insert_batch", counting)
-    return written
 
 
 def _registered(repos: Repositories) -> App:

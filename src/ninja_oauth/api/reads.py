@@ -26,19 +26,18 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
 
-from fastapi import Path, Query, Security
+from fastapi import Query, Security
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import State
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from ninja_oauth.api.bodies import INT32_MAX, INT32_MIN
 from ninja_oauth.api.errors import DOCUMENTED_ERRORS, error_response_for
-from ninja_oauth.api.filters import QueryModel
+from ninja_oauth.api.filters import PathId, QueryModel
 from ninja_oauth.api.guard import bearer_scheme, require
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.scopes import Scope as OAuthScope
@@ -65,8 +64,9 @@ class ReadCall(Generic[Q]):
 
 Handler = Callable[[ReadCall[Any]], Awaitable[Any]]
 
-# A path id: int32, as the spec types every id. Out of range is a 400; unknown, a 404.
-_PATH_ID: TypeAdapter[int] = TypeAdapter(Annotated[int, Field(ge=INT32_MIN, le=INT32_MAX)])
+# A path id: int32, as the spec types every id (filters.PathId, as the writes take it). Out of
+# range is a 400; unknown, a 404.
+_PATH_ID: TypeAdapter[int] = TypeAdapter(PathId)
 _PATH_PARAM = re.compile(r"{(\w+)}")
 
 
@@ -84,11 +84,16 @@ class Read:
     exclude_none: bool = True
     responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
 
+    @property
+    def path_names(self) -> list[str]:
+        """The names of the path's parameters, every one an id."""
+        return _PATH_PARAM.findall(self.path)
+
     def route(self, state: State) -> Route:
         """The Starlette route serving this read (HEAD included, as for every GET route), with
         the store and hasher of ``state`` (the Public API app's state)."""
         adapter: TypeAdapter[Any] = TypeAdapter(self.response)
-        path_names = _PATH_PARAM.findall(self.path)
+        path_names = self.path_names
         query_model = self.query
         # A request without a query string always validates to the same model: built once.
         no_query = _defaults(query_model)
@@ -119,12 +124,8 @@ class Read:
         declares what the served route reads (path ids and the query model), as FastAPI
         documents any route."""
         parameters = [
-            inspect.Parameter(
-                name,
-                inspect.Parameter.KEYWORD_ONLY,
-                annotation=Annotated[int, Path(ge=INT32_MIN, le=INT32_MAX)],
-            )
-            for name in _PATH_PARAM.findall(self.path)
+            inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, annotation=PathId)
+            for name in self.path_names
         ]
         if self.query is not NoQuery:
             parameters.append(
