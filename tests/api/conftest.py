@@ -27,6 +27,8 @@ from ninja_oauth.web.root import Root
 NOW = 1_750_000_000  # the demo data's clock: the same rows in every run
 KEY = b"k" * 40
 APP_ID = "test-integration"
+# The server's public base URL (Settings.issuer): the API's links are built on it.
+ISSUER = "https://ninja-oauth.example.test"
 ADMIN_ID = 1
 
 MintToken = Callable[..., str]
@@ -83,7 +85,7 @@ def store(template_db: Path, tmp_path: Path) -> Iterator[Store]:
 
 def build_app(store: Store) -> PublicApi:
     """The Public API as the server builds it (web/__init__.py serves it under /v2/)."""
-    return build_public_api(store, SecretHasher(KEY))
+    return build_public_api(store, SecretHasher(KEY), ISSUER)
 
 
 @pytest.fixture(scope="session")

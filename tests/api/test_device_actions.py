@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from .conftest import ADMIN_ID, APP_ID, MintToken, bearer
+from .conftest import ADMIN_ID, APP_ID, ISSUER, MintToken, bearer
 from .endpoints import MAC_DEVICE, OFFLINE_DEVICE, PENDING_DEVICE, WINDOWS_DESKTOP
 
 
@@ -196,7 +196,7 @@ def test_remote_access_starts_a_session_with_a_url_and_an_expiry(
     session = response.json()
     assert set(session) == {"sessionId", "deviceId", "url", "expires"}
     assert session["deviceId"] == WINDOWS_DESKTOP
-    assert session["url"] == f"http://testserver/remote/{session['sessionId']}"
+    assert session["url"] == f"{ISSUER}/remote/{session['sessionId']}"
     activity = newest_activity(client, headers, WINDOWS_DESKTOP)
     assert activity["activityTime"] + 900 == session["expires"]
     assert activity["statusCode"] == "STARTED"

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from .conftest import ISSUER
 from .endpoints import MAC_DEVICE, OFFLINE_DEVICE, PENDING_DEVICE, WINDOWS_DESKTOP
 
 ALL_DEVICES = 360
@@ -214,10 +215,10 @@ def test_the_dashboard_url_points_at_this_server(
 ) -> None:
     url = f"/v2/device/{MAC_DEVICE}/dashboard-url"
     response = client.get(url, headers=monitoring)
-    assert response.json() == {"url": "http://testserver/#/deviceDashboard/3/overview"}
+    assert response.json() == {"url": f"{ISSUER}/#/deviceDashboard/3/overview"}
     redirected = client.get(url + "?redirect=true", headers=monitoring, follow_redirects=False)
     assert redirected.status_code == 302
-    assert redirected.headers["location"] == "http://testserver/#/deviceDashboard/3/overview"
+    assert redirected.headers["location"] == f"{ISSUER}/#/deviceDashboard/3/overview"
 
 
 def test_offline_and_pending_devices_say_so(client: TestClient, monitoring: dict[str, str]) -> None:

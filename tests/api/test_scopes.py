@@ -107,15 +107,14 @@ def test_a_bad_parameter_or_body_is_a_400_naming_the_field(
 
 
 @pytest.mark.parametrize("e", ENDPOINTS, ids=ENDPOINT_IDS)
-def test_an_authorization_header_that_is_not_bearer_is_a_400(
+def test_an_authorization_header_that_is_not_bearer_is_a_401_without_an_error_code(
     client: TestClient, e: Endpoint
 ) -> None:
+    # RFC 6750 §3.1: another scheme is "an unsupported authentication method": no error code.
     response = call(client, e, {"Authorization": "Basic dXNlcjpwYXNz"})
-    assert response.status_code == 400
-    assert response.json() == {
-        "error": "invalid_request",
-        "error_description": "Send the token as 'Authorization: Bearer <token>'.",
-    }
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="ninja-oauth"'
+    assert "error" not in response.json()
 
 
 def test_with_only_monitoring_every_read_works_and_every_write_is_refused(

@@ -50,10 +50,13 @@ class PublicApi:
     reads: Router
 
 
-def build_public_api(store: Store, hasher: SecretHasher) -> PublicApi:
-    """The /v2 app, with its documentation at /docs and /openapi.json, and its reads."""
+def build_public_api(store: Store, hasher: SecretHasher, issuer: str) -> PublicApi:
+    """The /v2 app, with its documentation at /docs and /openapi.json, and its reads.
+    ``issuer`` is the server's public base URL (``Settings.issuer``): every link the API
+    answers (a dashboard, a remote session) is built on it, never on the request's Host
+    header, which the client chooses."""
     # What the reads and the writes' dependencies use, and what a test may point elsewhere.
-    state = State({"store": store, "hasher": hasher})
+    state = State({"store": store, "hasher": hasher, "issuer": issuer.rstrip("/")})
     read_routes: list[BaseRoute] = [read.route(state) for read in _READS]
     api = FastAPI(
         title="ninja-oauth Public API v2",

@@ -2,19 +2,23 @@
 
 Unknown fields are ignored (pydantic's default), so a client that sends more than the spec
 knows still works. Strings and numbers are bounded here, at the edge, so that nothing the
-database would refuse (a 40-bit id, a NUL byte, NaN) gets past validation as a 500.
+database would refuse (a 40-bit id, a NUL byte, NaN) gets past validation as a 500, and nothing
+is stored that could not be sent back (a lone surrogate, an object nested 300 levels deep).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import AfterValidator, Field, StringConstraints, model_validator
+from pydantic_core import PydanticCustomError
 
 from ninja_oauth.api.schemas import ApiModel, ApprovalMode
 
 INT32_MAX = 2**31 - 1
 INT32_MIN = -(2**31)
+INT64_MAX = 2**63 - 1
 
 
 def _no_nul(value: str) -> str:
@@ -29,6 +33,62 @@ def _keys_without_nul(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
+# Deeper than any userData or custom field needs, well within what pydantic serializes (it
+# refuses some 250 levels: such a value, once stored, could never be read back).
+JSON_MAX_DEPTH = 32
+
+
+def _storable(value: Any) -> Any:
+    """A free-form JSON value (userData, fields, a custom field's value) that both databases
+    store and the API can send back: numbers finite, strings valid Unicode, at most
+    ``JSON_MAX_DEPTH`` levels deep. Python's JSON parser, which FastAPI uses, reads ``1e400``
+    as infinity and accepts ``NaN``, ``Infinity`` and lone surrogate escapes (``"\\ud800"``):
+    PostgreSQL refuses the first three, and no UTF-8 response can carry the last."""
+    pending: list[tuple[Any, int, str]] = [(value, 1, "")]
+    while pending:  # not recursive: the parser allows nesting deeper than Python's stack
+        item, depth, where = pending.pop()
+        if depth > JSON_MAX_DEPTH:
+            raise _refused(
+                "json_too_deep", f"must not nest more than {JSON_MAX_DEPTH} levels", where
+            )
+        if isinstance(item, float) and not math.isfinite(item):
+            raise _refused(
+                "json_not_finite",
+                "numbers must be finite: NaN, Infinity and values beyond a double's range "
+                "(such as 1e400) are refused",
+                where,
+            )
+        if isinstance(item, str):
+            _check_unicode(item, where)
+        elif isinstance(item, dict):
+            for key, member in item.items():
+                _check_unicode(key, where)
+                pending.append((member, depth + 1, f"{where}.{key}" if where else key))
+        elif isinstance(item, list):
+            for i, member in enumerate(item):
+                pending.append((member, depth + 1, f"{where}.{i}" if where else str(i)))
+    return value
+
+
+def _check_unicode(text: str, where: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise _refused(
+            "json_not_unicode",
+            "strings must be valid Unicode: a lone surrogate escape such as \\ud800 is refused",
+            where,
+        ) from None
+
+
+def _refused(kind: str, problem: str, where: str) -> PydanticCustomError:
+    # The message names where the value is inside the field (keys already checked as text).
+    if not where:
+        return PydanticCustomError(kind, problem)
+    shown = where if len(where) <= 100 else where[:100] + "..."
+    return PydanticCustomError(kind, problem + " (at {where})", {"where": shown})
+
+
 Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)]
 Text = Annotated[str, StringConstraints(max_length=4000), AfterValidator(_no_nul)]
@@ -36,7 +96,7 @@ Tags = Annotated[
     list[Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)]],
     Field(max_length=100),
 ]
-JsonObject = Annotated[dict[str, Any], AfterValidator(_keys_without_nul)]
+JsonObject = Annotated[dict[str, Any], AfterValidator(_keys_without_nul), AfterValidator(_storable)]
 Timestamp = Annotated[float, Field(ge=0, le=1e11, allow_inf_nan=False)]
 
 
@@ -152,7 +212,7 @@ class RebootRequest(ApiModel):
 CustomFieldValues = Annotated[
     dict[
         Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_no_nul)],
-        Any,
+        Annotated[Any, AfterValidator(_storable)],
     ],
     Field(max_length=200),
 ]

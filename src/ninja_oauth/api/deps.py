@@ -20,7 +20,14 @@ async def get_store(request: Request) -> Store:
     return store
 
 
+async def get_issuer(request: Request) -> str:
+    # The server's public base URL (Settings.issuer): links are built on it, not on the Host.
+    issuer: str = request.app.state.issuer
+    return issuer
+
+
 StoreDep = Annotated[Store, Depends(get_store)]
+IssuerDep = Annotated[str, Depends(get_issuer)]
 # Writes need management, remote access control (documents, "Scopes").
 ManagementDep = Annotated[AccessGrant, Depends(require_scope(Scope.MANAGEMENT))]
 ControlDep = Annotated[AccessGrant, Depends(require_scope(Scope.CONTROL))]

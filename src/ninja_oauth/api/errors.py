@@ -4,10 +4,12 @@ Routes, the writes (``api/writes``) and the guard raise. ``install_api_error_han
 registers on the API's FastAPI app the one handler of each kind, for the writes; the reads,
 plain routes, answer through the same handlers (``error_response_for``):
 
-* ``BearerError``: RFC 6750 §3, a 401 or 403 with ``WWW-Authenticate``;
+* ``BearerError``: RFC 6750 §3, a 400, 401 or 403 with ``WWW-Authenticate``;
 * ``ApiError`` (``BadRequest``, ``NotFound``, ``Conflict``): its status and code;
 * request validation: 400 naming each field (NinjaOne answers bad input with 400, not 422);
 * ``HTTPException`` (an unknown path, a method not allowed, an undecodable body);
+* ``StoreUnavailable`` (the database is down or restarting): a 503 ``temporarily_unavailable``
+  with ``Retry-After``;
 * anything else: a 500 ``server_error``, logged by its type alone.
 
 Every body is ``{"error", "error_description"}``, the shape of the rest of ninja-oauth.
@@ -26,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ninja_oauth.api.schemas import ErrorBody
+from ninja_oauth.store.errors import StoreUnavailable
 
 log = logging.getLogger("ninja_oauth.errors")
 
@@ -44,7 +47,8 @@ DOCUMENTED_ERRORS: dict[int | str, dict[str, Any]] = {
 
 
 class BearerError(Exception):
-    """An RFC 6750 §3 answer: 401 without/with ``invalid_token``, or 403 ``insufficient_scope``."""
+    """An RFC 6750 §3 answer: 401 without an error code or with ``invalid_token``, 400
+    ``invalid_request`` (a malformed Bearer header), or 403 ``insufficient_scope``."""
 
     def __init__(
         self,
@@ -171,6 +175,18 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     )
 
 
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StoreUnavailable)
+    cause = type(exc.__cause__).__name__ if exc.__cause__ else "?"
+    log.warning("database unavailable (%s) on %s %s", cause, request.method, request.url.path)
+    return error_response(
+        503,
+        "temporarily_unavailable",
+        "The database is unavailable; try again shortly.",
+        {"Retry-After": str(exc.retry_after), "Cache-Control": "no-store"},
+    )
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     # Logged with the type only: the message or traceback could hold request data.
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
@@ -184,6 +200,7 @@ _HANDLERS: list[tuple[type[Exception], Callable[[Request, Exception], Awaitable[
     (ApiError, _api_error),
     (RequestValidationError, _validation_error),
     (HTTPException, _http_error),
+    (StoreUnavailable, _unavailable),
     (Exception, _unexpected),
 ]
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any, get_args
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from ninja_oauth.api.bodies import INT32_MAX, INT32_MIN
+from ninja_oauth.api.bodies import INT32_MAX, INT32_MIN, INT64_MAX
 from ninja_oauth.api.errors import invalid_field
 from ninja_oauth.api.schemas import NodeClass
 from ninja_oauth.store.public_api.devices import DeviceFilter
@@ -37,8 +37,11 @@ After = Annotated[
 ActivityPageSize = Annotated[
     int, Field(alias="pageSize", ge=10, le=1000, description="Limit number of activities")
 ]
-# ``olderThan`` / ``newerThan``: an activity id (int64 in the spec).
-ActivityId = Annotated[int | None, Field(ge=0, le=2**63 - 1)]
+# ``olderThan`` / ``newerThan``: an activity id, int64 in the spec on /v2/activities (the SQL
+# compares it as a BIGINT: past every stored id, it means "all" or "none") and int32 on a
+# device's activities. Like every number, it is refused as a 400 only outside the spec's type.
+ActivityId = Annotated[int | None, Field(ge=0, le=INT64_MAX)]
+NodeActivityId = Annotated[int | None, Field(ge=0, le=INT32_MAX)]
 
 
 def text(alias: str | None = None, max_length: int = 500, description: str | None = None) -> Any:

@@ -2,13 +2,14 @@
 
 ``require(request, scope)`` is an ordinary function: it reads the bearer token, checks it with
 one indexed read (on the event loop for SQLite, psycopg async for PostgreSQL: no threadpool
-hop), and refuses with ``BearerError`` (401 or 403), which ``api/errors.py`` renders. The reads
-call it first thing (``api/reads.py``); the writes reach it as a FastAPI dependency
+hop), and refuses with ``BearerError`` (400, 401 or 403), which ``api/errors.py`` renders. The
+reads call it first thing (``api/reads.py``); the writes reach it as a FastAPI dependency
 (``require_scope``).
 """
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Awaitable, Callable
 
@@ -32,16 +33,32 @@ bearer_scheme = HTTPBearer(
 )
 
 
+# RFC 6750 §2.1: credentials = "Bearer" 1*SP b64token.
+_B64TOKEN = re.compile(r"[A-Za-z0-9\-._~+/]+=*")
+
+
 def _bearer_token(request: Request) -> str | None:
-    header = request.headers.get("authorization")
-    if not header:
+    """The request's bearer token, or None when it carries none.
+
+    RFC 6750 §3.1: a request that "lacks any authentication information (e.g., [...] attempted
+    using an unsupported authentication method)" gets no error code, so another scheme (Basic,
+    Token, Digest...) counts as no token; a Bearer header that is "otherwise malformed" (no
+    token, two, characters outside b64token) or "repeats the same parameter" is
+    ``invalid_request``."""
+    headers = request.headers.getlist("authorization")
+    if not headers:
         return None
-    scheme, _, value = header.partition(" ")
-    if scheme.lower() != "bearer" or not value.strip():
+    if len(headers) > 1:
+        raise BearerError(400, "invalid_request", "Send one Authorization header, not several.")
+    credentials = headers[0].split(maxsplit=1)
+    if not credentials or credentials[0].lower() != "bearer":
+        return None
+    token = credentials[1].strip() if len(credentials) == 2 else ""
+    if not _B64TOKEN.fullmatch(token):
         raise BearerError(
             400, "invalid_request", "Send the token as 'Authorization: Bearer <token>'."
         )
-    return value.strip()
+    return token
 
 
 async def authenticate_bearer(request: Request, store: Store, hasher: SecretHasher) -> AccessGrant:

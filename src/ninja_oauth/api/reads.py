@@ -53,13 +53,15 @@ class NoQuery(QueryModel):
 @dataclass(frozen=True, slots=True)
 class ReadCall(Generic[Q]):
     """What a read's handler gets: the request, the store, the token's grant, the path ids
-    (every path parameter of the Public API is an int32 id) and the validated query."""
+    (every path parameter of the Public API is an int32 id), the validated query and the
+    server's public base URL (links are built on it, never on the request's Host header)."""
 
     request: Request
     store: Store
     grant: AccessGrant
     path: dict[str, int]
     query: Q
+    issuer: str
 
 
 Handler = Callable[[ReadCall[Any]], Awaitable[Any]]
@@ -91,7 +93,7 @@ class Read:
 
     def route(self, state: State) -> Route:
         """The Starlette route serving this read (HEAD included, as for every GET route), with
-        the store and hasher of ``state`` (the Public API app's state)."""
+        the store, hasher and issuer of ``state`` (the Public API app's state)."""
         adapter: TypeAdapter[Any] = TypeAdapter(self.response)
         path_names = self.path_names
         query_model = self.query
@@ -109,7 +111,7 @@ class Read:
                 query = no_query
             else:
                 query = _validated(query_model, request)
-            result = await handler(ReadCall(request, store, grant, path, query))
+            result = await handler(ReadCall(request, store, grant, path, query, state.issuer))
             if isinstance(result, Response):
                 return result
             body = adapter.dump_json(

@@ -9,11 +9,13 @@ from pydantic import Field
 from sqlalchemy import Connection
 
 from ninja_oauth.api import mappers, schemas
+from ninja_oauth.api.bodies import INT32_MAX
 from ninja_oauth.api.errors import NotFound, invalid_field
 from ninja_oauth.api.filters import (
     ActivityId,
     ActivityPageSize,
     DeviceFilterParam,
+    NodeActivityId,
     QueryModel,
     Text,
     csv_values,
@@ -30,9 +32,13 @@ reads = Reads(tags=["system"])
 
 
 def _user_ids(value: str | None) -> tuple[int, ...]:
+    # User ids are int32 in the spec (User.id), as every id: a larger one is a 400 here, never
+    # a number the database's INTEGER column cannot compare with.
     ids = csv_values(value)
-    if not all(i.isascii() and i.isdigit() and len(i) <= 10 for i in ids):
+    if not all(i.isascii() and i.isdigit() for i in ids):
         raise invalid_field("user", "expected user ids separated by commas")
+    if any(int(i) > INT32_MAX for i in ids):
+        raise invalid_field("user", f"a user id is at most {INT32_MAX}")
     return tuple(int(i) for i in ids)
 
 
@@ -91,8 +97,8 @@ async def get_activities(call: ReadCall[ActivitiesQuery]) -> dict[str, Any]:
 
 
 class DeviceActivitiesQuery(QueryModel):
-    older_than: Annotated[ActivityId, Field(alias="olderThan")] = None
-    newer_than: Annotated[ActivityId, Field(alias="newerThan")] = None
+    older_than: Annotated[NodeActivityId, Field(alias="olderThan")] = None
+    newer_than: Annotated[NodeActivityId, Field(alias="newerThan")] = None
     activity_type: Annotated[str | None, text("activityType")] = None
     status: Text = None
     series_uid: Annotated[str | None, text("seriesUid")] = None

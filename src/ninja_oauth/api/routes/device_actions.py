@@ -7,10 +7,9 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
-from starlette.requests import Request
 
 from ninja_oauth.api import bodies, schemas
-from ninja_oauth.api.deps import ControlDep, ManagementDep, StoreDep
+from ninja_oauth.api.deps import ControlDep, IssuerDep, ManagementDep, StoreDep
 from ninja_oauth.api.filters import PathId
 from ninja_oauth.api.writes import devices as changes
 from ninja_oauth.oauth.ports import Writes
@@ -77,11 +76,10 @@ async def reboot_device(
     tags=["remote access"],
 )
 async def start_remote_access(
-    request: Request, store: StoreDep, access: ControlDep, id: PathId
+    store: StoreDep, issuer: IssuerDep, access: ControlDep, id: PathId
 ) -> dict[str, object]:
     """Start a remote-access session on an online, approved device; answers the session's URL
     and expiry (scope: control). ninja-oauth's own endpoint: the published spec has none."""
-    base_url = str(request.base_url)
     return await store.run(
-        partial(changes.start_remote_session, store, id, base_url, access), Writes.CHANGES
+        partial(changes.start_remote_session, store, id, issuer, access), Writes.CHANGES
     )

@@ -148,7 +148,7 @@ async def get_device_dashboard_url(call: ReadCall[DashboardQuery]) -> Any:
     device_id = call.path["id"]
     if await call.store.read(partial(device_sql.get_device, device_id=device_id)) is None:
         raise NotFound(f"Device {device_id} not found.")
-    url = f"{str(call.request.base_url).rstrip('/')}/#/deviceDashboard/{device_id}/overview"
+    url = f"{call.issuer}/#/deviceDashboard/{device_id}/overview"
     if call.query.redirect:
         return RedirectResponse(url, status_code=302)
     return {"url": url}

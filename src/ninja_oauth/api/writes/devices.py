@@ -191,9 +191,10 @@ def reboot(
 
 
 def start_remote_session(
-    store: Store, device_id: int, base_url: str, who: AccessGrant
+    store: Store, device_id: int, issuer: str, who: AccessGrant
 ) -> dict[str, Any]:
-    """A remote-access session: its id, URL and expiry (Control scope; ninja-oauth's own)."""
+    """A remote-access session: its id, URL (on the server's public base URL, ``issuer``) and
+    expiry (Control scope; ninja-oauth's own)."""
     with store.transaction() as conn:
         device = _managed_device(conn, device_id)
         if device["offline"]:
@@ -225,6 +226,6 @@ def start_remote_session(
     return {
         "sessionId": session_id,
         "deviceId": device_id,
-        "url": f"{base_url.rstrip('/')}/remote/{session_id}",
+        "url": f"{issuer}/remote/{session_id}",
         "expires": float(expires),
     }

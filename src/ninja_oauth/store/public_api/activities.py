@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, func, insert, select
+from sqlalchemy import BigInteger, ColumnElement, Connection, func, insert, literal, select
 from sqlalchemy.engine import RowMapping
 
 from ninja_oauth.store.api_tables import activities, devices
@@ -54,10 +54,13 @@ def list_activities(conn: Connection, q: ActivityQuery) -> list[RowMapping]:
         conditions.append(a.device_id.is_(None))
     elif q.activity_class == "USER":
         conditions.append(a.user_id.is_not(None))
+    # olderThan and newerThan are int64 in the spec, the id column an INTEGER. Bound with the
+    # column's type, the value is cast to INTEGER, which PostgreSQL refuses past 2**31 - 1; as
+    # a BIGINT it compares with every id (the btree index serves int4 < int8 alike).
     if q.older_than is not None:
-        conditions.append(a.id < q.older_than)
+        conditions.append(a.id < literal(q.older_than, BigInteger))
     if q.newer_than is not None:
-        conditions.append(a.id > q.newer_than)
+        conditions.append(a.id > literal(q.newer_than, BigInteger))
     if q.since is not None:
         conditions.append(a.activity_time >= q.since)
     if q.before is not None:
