@@ -6,14 +6,16 @@ import contextlib
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from authlib.common.security import is_secure_transport
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from ninja_oauth.oauth.config import Issuer, Lifetimes, ThrottleLimits
+from ninja_oauth.limits import PendingLimits
+from ninja_oauth.oauth.config import Issuer, Lifetimes, Policy, ThrottleLimits
+from ninja_oauth.oauth.profiles import Profile
 
 DEFAULT_ISSUER = "http://127.0.0.1:8080"
 
@@ -55,6 +57,38 @@ class Settings(BaseSettings):
     login_address_limit: int = Field(default=30, ge=1, description="Failed logins per address.")
     throttle_window: int = Field(default=300, ge=1, description="Failure counting window (s).")
     throttle_block: int = Field(default=60, ge=1, description="First block length (s).")
+    pending_per_browser: int = Field(
+        default=10, ge=1, description="Sign-in requests kept per browser (older ones dropped)."
+    )
+    pending_per_address: int = Field(
+        default=100, ge=1, description="Sign-in requests kept per address (IPv6: per /64)."
+    )
+    pending_max_bytes: int = Field(
+        default=8192, ge=1024, description="Largest authorize request kept for sign-in (bytes)."
+    )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        description="Largest request body of a /v2 write (bytes); forms take at most 64 KiB.",
+    )
+    body_timeout: float = Field(
+        default=10.0, gt=0, description="Seconds a request body may take to arrive."
+    )
+    password_hash_concurrency: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        ge=1,
+        description="Password checks run at once per worker (each takes 19 MiB; default: cores).",
+    )
+    profile: Literal["faithful", "strict"] = Field(
+        default="faithful",
+        description="faithful: every flow the documents describe; strict: what RFC 9700 advises "
+        "against is off (an app's own profile can only make it stricter).",
+    )
+    introspection_resource_servers: list[str] = Field(
+        default_factory=list,
+        description="Client ids of the resource servers: they may introspect other apps' access "
+        "tokens (never their refresh tokens); any other app only its own tokens.",
+    )
     demo: bool = Field(default=False, description="Create the demo admin, apps and data.")
     access_log: bool = Field(
         default=False,
@@ -106,6 +140,21 @@ class Settings(BaseSettings):
             login_address=self.login_address_limit,
             window=self.throttle_window,
             block=self.throttle_block,
+        )
+
+    @property
+    def pending_limits(self) -> PendingLimits:
+        return PendingLimits(
+            per_browser=self.pending_per_browser,
+            per_address=self.pending_per_address,
+            max_bytes=self.pending_max_bytes,
+        )
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(
+            profile=Profile(self.profile),
+            introspection_resource_servers=frozenset(self.introspection_resource_servers),
         )
 
     @property

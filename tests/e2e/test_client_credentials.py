@@ -127,7 +127,8 @@ def test_offline_access_never_gives_a_client_credentials_refresh_token(
             "The app is not configured for the scope 'control'.",
         ),
         ({"grant_type": "password"}, None, 400, "unsupported_grant_type", None),
-        ({"grant_type": None}, None, 400, "unsupported_grant_type", None),
+        # RFC 6749 §5.2: a missing parameter is invalid_request (issue 12).
+        ({"grant_type": None}, None, 400, "invalid_request", None),
         (
             {"grant_type": "authorization_code"},
             None,
@@ -217,7 +218,8 @@ def test_client_secret_in_the_url_query_is_refused(
         (b"grant_type=client_credentials", {"Authorization": "Basic !!!"}, 401, "invalid_client"),
         (b"grant_type=client_credentials&grant_type=refresh_token", {}, 400, "invalid_request"),
         (b"client_id=x\xff\xfe&grant_type=client_credentials", {}, 400, "invalid_client"),
-        (b"grant_type=client_credentials&x=" + b"y" * 70_000, {}, 400, "invalid_request"),
+        # 413 Content Too Large (RFC 9110 §15.5.14), refused by the front door before reading on.
+        (b"grant_type=client_credentials&x=" + b"y" * 70_000, {}, 413, "invalid_request"),
         (b"&".join(b"p%d=1" % i for i in range(101)), {}, 400, "invalid_request"),
     ],
     ids=[
@@ -255,7 +257,7 @@ def test_token_parameters_in_the_url_query_are_not_read(
     assert_oauth_error(
         response,
         400,
-        "unsupported_grant_type",
+        "invalid_request",  # issue 12: was unsupported_grant_type (RFC 6749 §5.2)
         "Missing 'grant_type'; use authorization_code, client_credentials or refresh_token.",
     )
 

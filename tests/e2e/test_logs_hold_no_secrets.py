@@ -219,12 +219,15 @@ def _revoke_and_introspect(
 ) -> None:
     with server.client() as http:
         auth = (m2m["client_id"], m2m["client_secret"])
-        active = _post(http, "/ws/oauth/introspect", {"token": implicit_token}, auth=auth)
-        assert active.status_code == 200, active.text
-        assert active.json()["active"] is True
+        # Another app's token, which it may not see (RFC 7662 §4; issue 12: it was described).
+        hidden = _post(http, "/ws/oauth/introspect", {"token": implicit_token}, auth=auth)
+        assert hidden.status_code == 200, hidden.text
+        assert hidden.json() == {"active": False}
         issued = _post(http, "/ws/oauth/token", {"grant_type": "client_credentials"}, auth=auth)
         assert issued.status_code == 200, issued.text
         token = kept.keep_tokens("to revoke", issued.json())["access_token"]
+        active = _post(http, "/ws/oauth/introspect", {"token": token}, auth=auth)
+        assert active.json()["active"] is True
         revoked = _post(
             http,
             "/oauth/revoke",

@@ -105,9 +105,11 @@ def test_a_refresh_may_narrow_the_scope_but_the_family_keeps_its_own(
     sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
     first = _tokens(sqlite_server, web, "monitoring management offline_access")
-    narrow = _refresh(sqlite_server, web, first["refresh_token"], scope="monitoring")
+    # Narrowed but keeping offline_access, so a refresh token comes (issue 12: without it none
+    # does, tests/e2e/test_hardening_protocol.py).
+    narrow = _refresh(sqlite_server, web, first["refresh_token"], scope="monitoring offline_access")
     assert narrow.status_code == 200
-    assert narrow.json()["scope"] == "monitoring"
+    assert narrow.json()["scope"] == "monitoring offline_access"
     back = _refresh(
         sqlite_server, web, narrow.json()["refresh_token"], scope="monitoring management"
     )

@@ -21,7 +21,14 @@ from ninja_oauth.oauth.domain import (
     TokenInfo,
     User,
 )
-from ninja_oauth.oauth.ports import AlreadyUsed, Consumed, Missing, Repositories, Rotated
+from ninja_oauth.oauth.ports import (
+    AlreadyUsed,
+    ClientBlocks,
+    Consumed,
+    Missing,
+    Repositories,
+    Rotated,
+)
 from ninja_oauth.oauth.scopes import join_scope
 
 MAX_BLOCK = 3600
@@ -49,10 +56,10 @@ class FakeApps:
         return self.rows.get(client_id)
 
     def get_guarded(
-        self, client_id: str | None, block_keys: tuple[str, str], now: int
-    ) -> tuple[int, App | None]:
-        wait = self.throttle.blocked_for(list(block_keys), now) if self.throttle else 0
-        return wait, self.rows.get(client_id) if client_id else None
+        self, client_id: str | None, block_keys: tuple[str, str], pass_key: str
+    ) -> tuple[ClientBlocks, App | None]:
+        blocks = self.throttle.client_blocks(block_keys, pass_key) if self.throttle else None
+        return blocks or ClientBlocks(), self.rows.get(client_id) if client_id else None
 
     def add(self, app: App) -> None:
         if app.client_id in self.rows:
@@ -266,6 +273,20 @@ class FakeThrottle:
     def blocked_for(self, keys: list[str], now: int) -> int:
         until = max((self.rows[k].blocked_until for k in keys if k in self.rows), default=0)
         return max(0, until - now)
+
+    def client_blocks(self, block_keys: tuple[str, str], pass_key: str) -> ClientBlocks:
+        first, second = block_keys
+        passed = self.rows.get(pass_key)
+        return ClientBlocks(
+            key_until=self.rows[first].blocked_until if first in self.rows else 0,
+            address_until=self.rows[second].blocked_until if second in self.rows else 0,
+            passed_at=passed.window_start if passed else 0,
+            pass_until=passed.blocked_until if passed else 0,
+        )
+
+    def grant_pass(self, pass_key: str, now: int, until: int) -> None:
+        # As the store keeps it: the time of the proof and the end of the pass.
+        self.rows[pass_key] = _Counter(failures=0, window_start=now, blocked_until=until)
 
     def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> int:
         row = self.rows.get(key)

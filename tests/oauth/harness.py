@@ -8,16 +8,18 @@ and offers helpers that read like the flows: ``register_app``, ``authorize``, ``
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import secrets
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from ninja_oauth.oauth.config import Issuer, Lifetimes, ThrottleLimits
+from ninja_oauth.oauth.config import Issuer, Lifetimes, Policy, ThrottleLimits
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import AccessGrant, NewApp, User
 from ninja_oauth.oauth.platforms import Platform
+from ninja_oauth.oauth.profiles import Profile
 from ninja_oauth.oauth.registry import register_app
 from ninja_oauth.oauth.requests import ReadRequest
 from ninja_oauth.oauth.responses import OAuthResponse
@@ -103,7 +105,11 @@ class Core:
     """The authorization server on fakes, with a clock the test controls."""
 
     def __init__(
-        self, *, lifetimes: Lifetimes | None = None, limits: ThrottleLimits | None = None
+        self,
+        *,
+        lifetimes: Lifetimes | None = None,
+        limits: ThrottleLimits | None = None,
+        policy: Policy | None = None,
     ) -> None:
         self.clock = FakeClock()
         self.fakes = FakeRepositories()
@@ -114,10 +120,16 @@ class Core:
             lifetimes=lifetimes or Lifetimes(),
             issuer=Issuer(ISSUER),
             limits=limits or ThrottleLimits(),
+            policy=policy or Policy(),
             clock=self.clock,
         )
         self.server = build_authorization_server(self.ctx)
         self.user: User = self.fakes.users.add("alice@example.com", "argon2-hash", False)
+
+    def use_policy(self, policy: Policy) -> None:
+        """Serve from now on with another policy, over the same data (a restarted server)."""
+        self.ctx = dataclasses.replace(self.ctx, policy=policy)
+        self.server = build_authorization_server(self.ctx)
 
     # -- registry -----------------------------------------------------------------------
 
@@ -128,6 +140,7 @@ class Core:
         redirect_uris: Iterable[str] | None = None,
         scopes: Iterable[str] = (),
         grant_types: Iterable[str] = (),
+        profile: Profile | None = None,
     ) -> NewApp:
         platform = Platform(platform)
         uris = DEFAULT_REDIRECT_URIS[platform] if redirect_uris is None else tuple(redirect_uris)
@@ -139,6 +152,7 @@ class Core:
             redirect_uris=uris,
             scopes=tuple(scopes),
             grant_types=tuple(grant_types),
+            profile=profile,
         )
 
     # -- token endpoint -------------------------------------------------------------------

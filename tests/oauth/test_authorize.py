@@ -9,7 +9,7 @@ from ninja_oauth.oauth.errors import FatalAuthorizeError
 from ninja_oauth.oauth.responses import OAuthResponse
 from ninja_oauth.oauth.server import ConsentRequest
 from ninja_oauth.oauth.throttling import Throttle
-from tests.oauth.harness import ISSUER, Core, Params, pkce_pair, split_location
+from tests.oauth.harness import ADDRESS, ISSUER, Core, Params, pkce_pair, split_location
 
 WEB_CB = "https://client.example/callback"
 
@@ -199,7 +199,8 @@ def test_the_right_client_secret_on_authorize_is_accepted(core: Core) -> None:
     assert web.client_secret is not None
     consent = core.consent(core.code_params(web, client_secret=web.client_secret))
     assert consent.client_id == web.app.client_id
-    assert core.fakes.throttle.rows == {}
+    # Nothing is counted; the one row written is the pass the proof earns (issue 12).
+    assert list(core.fakes.throttle.rows) == [Throttle.pass_key(web.app.client_id, ADDRESS)]
 
 
 def test_a_client_secret_sent_by_a_public_app_on_authorize_gets_the_error_page(

@@ -134,18 +134,25 @@ def test_a_web_app_may_not_use_client_credentials(core: Core) -> None:
             "Unsupported grant_type 'password'; use authorization_code, client_credentials "
             "or refresh_token.",
         ),
-        (
-            None,
-            "Missing 'grant_type'; use authorization_code, client_credentials or refresh_token.",
-        ),
     ],
-    ids=["password", "missing"],
+    ids=["password"],
 )
 def test_an_unsupported_grant_type_names_the_supported_ones(
-    core: Core, grant_type: str | None, description: str
+    core: Core, grant_type: str, description: str
 ) -> None:
     m2m = core.register_app("api_services")
     form = core.client_form(m2m)
-    if grant_type is not None:
-        form["grant_type"] = grant_type
+    form["grant_type"] = grant_type
     assert_oauth_error(core.token(form), 400, "unsupported_grant_type", description)
+
+
+def test_a_missing_grant_type_is_invalid_request(core: Core) -> None:
+    # RFC 6749 §5.2: a missing required parameter is invalid_request (issue 12; this was
+    # unsupported_grant_type).
+    m2m = core.register_app("api_services")
+    assert_oauth_error(
+        core.token(core.client_form(m2m)),
+        400,
+        "invalid_request",
+        "Missing 'grant_type'; use authorization_code, client_credentials or refresh_token.",
+    )

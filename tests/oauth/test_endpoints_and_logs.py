@@ -63,9 +63,11 @@ def test_revoking_an_unknown_token_is_200(core: Core) -> None:
 
 
 def test_introspection_describes_an_active_token(core: Core) -> None:
-    m2m = core.register_app("api_services")
-    tokens = core.login(core.register_app("web"), scope="monitoring offline_access")
-    response = _introspect(core, {"token": tokens["access_token"], **core.client_form(m2m)})
+    # Introspected by the app it was issued to (another app sees it only as a resource server:
+    # tests/oauth/test_introspection_rules.py).
+    web = core.register_app("web")
+    tokens = core.login(web, scope="monitoring offline_access")
+    response = _introspect(core, {"token": tokens["access_token"], **core.client_form(web)})
     assert response.status == 200
     body = response.json()
     assert body == {

@@ -83,13 +83,15 @@ def test_a_refresh_may_narrow_the_access_token_while_the_family_keeps_its_scope(
 ) -> None:
     web = core.register_app("web")
     first = core.login(web, scope="monitoring management offline_access")
-    narrowed = core.refresh(web, first["refresh_token"], scope="monitoring")
+    # Narrowed, but keeping offline_access: a new refresh token comes (without it, none does:
+    # test_a_refresh_that_narrows_away_offline_access_returns_no_refresh_token).
+    narrowed = core.refresh(web, first["refresh_token"], scope="monitoring offline_access")
     assert narrowed.status == 200
     body = narrowed.json()
-    assert body["scope"] == "monitoring"
+    assert body["scope"] == "monitoring offline_access"
     grant = core.access(body["access_token"])
     assert grant is not None
-    assert grant.scopes == frozenset({"monitoring"})
+    assert grant.scopes == frozenset({"monitoring", "offline_access"})
     assert core.fakes.tokens.rows[1].token.refresh_scope == "monitoring management offline_access"
     # RFC 6749 §6: the rotated refresh token keeps the original scope.
     again = core.refresh(web, body["refresh_token"])

@@ -83,11 +83,20 @@ def test_failures_outside_the_window_start_the_count_again(core: Core) -> None:
     assert _attempt(core, m2m.app.client_id, m2m.client_secret).status == 200
 
 
-def test_a_successful_authentication_writes_nothing(core: Core) -> None:
+def test_a_successful_authentication_writes_only_its_pass_once_a_day(core: Core) -> None:
+    # Issue 12: was "writes nothing"; a success now earns the (client, address) pair its pass,
+    # written by the first success and renewed at most once a day, nothing on the others.
     m2m = core.register_app("api_services")
     assert m2m.client_secret is not None
+    pass_key = Throttle.pass_key(m2m.app.client_id, ADDRESS)
     assert _attempt(core, m2m.app.client_id, m2m.client_secret).status == 200
-    assert core.fakes.throttle.rows == {}
+    assert {k: (v.failures, v.window_start) for k, v in core.fakes.throttle.rows.items()} == {
+        pass_key: (0, core.clock.now)
+    }
+    earned = core.clock.now
+    core.clock.advance(3600)
+    assert _attempt(core, m2m.app.client_id, m2m.client_secret).status == 200
+    assert core.fakes.throttle.rows[pass_key].window_start == earned
 
 
 def test_errors_other_than_invalid_client_are_not_counted(core: Core) -> None:
@@ -103,7 +112,8 @@ def test_errors_other_than_invalid_client_are_not_counted(core: Core) -> None:
             }
         )
         assert_oauth_error(response, 400, "invalid_scope")
-    assert core.fakes.throttle.rows == {}
+    # Nothing is counted (the one row is the pass its right secret earned).
+    assert list(core.fakes.throttle.rows) == [Throttle.pass_key(m2m.app.client_id, ADDRESS)]
 
 
 def test_a_blocked_client_does_not_lock_out_another_app_behind_the_same_address(

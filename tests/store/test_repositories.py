@@ -19,7 +19,14 @@ from ninja_oauth.oauth.domain import (
     User,
 )
 from ninja_oauth.oauth.platforms import Platform
-from ninja_oauth.oauth.ports import AlreadyUsed, Consumed, Missing, Repositories, Rotated
+from ninja_oauth.oauth.ports import (
+    AlreadyUsed,
+    ClientBlocks,
+    Consumed,
+    Missing,
+    Repositories,
+    Rotated,
+)
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories.throttle import MAX_BLOCK
 from ninja_oauth.store.tables import audit_events, authorization_codes, consents, tokens
@@ -87,17 +94,26 @@ def test_an_unknown_client_id_is_none(repos: Repositories) -> None:
     assert repos.apps.get("no-such-app") is None
 
 
-def test_get_guarded_reads_the_app_and_the_longest_block_on_its_callers(
+def test_get_guarded_reads_the_app_and_the_blocks_on_its_callers(
     repos: Repositories, register: Register
 ) -> None:
+    # Issue 12: the port returns the blocks and the pass (the core decides the wait from them).
     app = register()
-    caller, address = _key(), _key()
-    assert repos.apps.get_guarded(app.client_id, (caller, address), NOW) == (0, app)
+    caller, address, pass_key = _key(), _key(), _key()
+    assert repos.apps.get_guarded(app.client_id, (caller, address), pass_key) == (
+        ClientBlocks(),
+        app,
+    )
     for i in range(3):
         repos.throttle.record_failure(address, limit=3, window=300, block=60, now=NOW + i)
     repos.throttle.record_failure(caller, limit=1, window=300, block=30, now=NOW)
-    assert repos.apps.get_guarded(app.client_id, (caller, address), NOW + 2) == (60, app)
-    assert repos.apps.get_guarded(app.client_id, (caller, address), NOW + 62) == (0, app)
+    repos.throttle.grant_pass(pass_key, NOW, NOW + 600)
+    assert repos.apps.get_guarded(app.client_id, (caller, address), pass_key) == (
+        ClientBlocks(
+            key_until=NOW + 30, address_until=NOW + 62, passed_at=NOW, pass_until=NOW + 600
+        ),
+        app,
+    )
 
 
 @pytest.mark.parametrize("client_id", [None, "", "no-such-app", "x" * 65, "nul\x00id"])
@@ -107,8 +123,11 @@ def test_get_guarded_reads_the_block_when_there_is_no_app(
     """A guessed client_id still meets the block on its address (and never a database error)."""
     address = _key()
     repos.throttle.record_failure(address, limit=1, window=300, block=60, now=NOW)
-    assert repos.apps.get_guarded(client_id, (_key(), address), NOW) == (60, None)
-    assert repos.apps.get_guarded(client_id, (_key(), _key()), NOW) == (0, None)
+    assert repos.apps.get_guarded(client_id, (_key(), address), _key()) == (
+        ClientBlocks(address_until=NOW + 60),
+        None,
+    )
+    assert repos.apps.get_guarded(client_id, (_key(), _key()), _key()) == (ClientBlocks(), None)
 
 
 def test_a_client_id_is_unique(repos: Repositories, register: Register) -> None:

@@ -10,6 +10,7 @@ import typer
 from ninja_oauth.cli.common import fail, opened
 from ninja_oauth.oauth.domain import App
 from ninja_oauth.oauth.platforms import GrantType, Platform
+from ninja_oauth.oauth.profiles import Profile
 from ninja_oauth.oauth.registry import RegistrationError, register_app, rotate_secret
 from ninja_oauth.oauth.scopes import API_SCOPES
 
@@ -30,6 +31,9 @@ def _as_dict(item: App, secret: str | None = None, *, with_secret: bool = False)
         scopes=list(item.scopes),
         grant_types=list(item.grant_types),
     )
+    if item.profile is not None:
+        # Only for an app with its own profile: the JSON of the others is unchanged (DESIGN §5).
+        data["profile"] = item.profile.value
     return data
 
 
@@ -53,6 +57,13 @@ def create(
     grant: list[str] = typer.Option(
         [], "--grant", help="Default: every grant the platform offers."
     ),
+    profile: Profile | None = typer.Option(
+        None,
+        "--profile",
+        help="strict: what RFC 9700 advises against is off for this app (implicit, plain or no "
+        "PKCE, client_secret in the authorization URL). Default: the server's "
+        "(NINJA_OAUTH_PROFILE); an app can only be stricter than its server.",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Register an app; a confidential app's secret is printed this once."""
@@ -66,6 +77,7 @@ def create(
                 redirect_uris=redirect_uri,
                 scopes=scope,
                 grant_types=grant,
+                profile=profile,
             )
         except RegistrationError as exc:
             fail(str(exc), 2)

@@ -108,7 +108,9 @@ def basic_credentials(headers: Any) -> tuple[str, str] | None:
 def authenticate(request: Any, query_client: Any) -> OAuthClient:
     """Find and authenticate the client of a token-endpoint request, or raise invalid_client.
 
-    Records on ``request.auth_method`` which method succeeded.
+    Records on ``request.auth_method`` which method succeeded; set only here, once the secret
+    (if any) is verified, so a secret method there earns the caller its throttle pass
+    (``throttling.py``).
     """
     args = request.args or {}
     if "client_secret" in args:

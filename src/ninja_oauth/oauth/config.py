@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ninja_oauth.oauth.profiles import Profile
+
 
 @dataclass(frozen=True, slots=True)
 class Lifetimes:
@@ -28,3 +30,12 @@ class ThrottleLimits:
     login_address: int = 30
     window: int = 300
     block: int = 60
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """Server-wide choices the core enforces: the profile (``profiles.py``) and which apps are
+    resource servers, allowed to introspect other apps' access tokens (RFC 7662 §4)."""
+
+    profile: Profile = Profile.FAITHFUL
+    introspection_resource_servers: frozenset[str] = frozenset()

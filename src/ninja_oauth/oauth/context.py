@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ninja_oauth.oauth.config import Issuer, Lifetimes, ThrottleLimits
+from ninja_oauth.oauth.config import Issuer, Lifetimes, Policy, ThrottleLimits
 from ninja_oauth.oauth.ports import Repositories
 from ninja_oauth.oauth.secrets import SecretHasher
 
@@ -22,4 +22,5 @@ class CoreContext:
     lifetimes: Lifetimes
     issuer: Issuer
     limits: ThrottleLimits = field(default_factory=ThrottleLimits)
+    policy: Policy = field(default_factory=Policy)
     clock: Callable[[], int] = _now

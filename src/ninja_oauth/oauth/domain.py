@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from ninja_oauth.oauth.platforms import GrantType, Platform, is_confidential
+from ninja_oauth.oauth.profiles import Profile
 from ninja_oauth.oauth.scopes import Scope
 
 
@@ -40,6 +41,8 @@ class App:
     grant_types: tuple[str, ...]
     secret_digest: str | None = field(default=None, repr=False)
     created_at: int = 0
+    # The app's own profile; None follows the server's. The stricter of the two applies.
+    profile: Profile | None = None
 
     @property
     def confidential(self) -> bool:

@@ -97,8 +97,15 @@ class IntrospectionEndpoint(_Introspection):  # type: ignore[misc]
         return _find(self.ctx, token_string, token_type_hint)
 
     def check_permission(self, token: TokenInfo, client: OAuthClient, request: Any) -> bool:
-        # Any confidential app of this server may introspect (the resource-server role).
-        return True
+        """RFC 7662 §4: the server "MUST determine whether or not the token can be used at the
+        protected resource making the introspection call"; a token the caller may not see is
+        answered as inactive. DESIGN §6: an app sees its own tokens; an app declared a resource
+        server (NINJA_OAUTH_INTROSPECTION_RESOURCE_SERVERS) also sees other apps' access
+        tokens, which it is presented with; never their refresh tokens."""
+        if token.client_id == client.client_id:
+            return True
+        resource_servers = self.ctx.policy.introspection_resource_servers
+        return token.kind == "access_token" and client.client_id in resource_servers
 
     def create_introspection_payload(self, token: TokenInfo | None) -> dict[str, Any]:
         # DESIGN §6: an unknown, expired or revoked token is {"active": false} and nothing else.

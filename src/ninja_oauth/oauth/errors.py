@@ -35,3 +35,12 @@ class TooManyRequestsError(OAuth2Error):  # type: ignore[misc]
         headers: list[tuple[str, str]] = super().get_headers()
         headers.append(("Retry-After", str(self.retry_after)))
         return headers
+
+
+class StrictProfileError(OAuth2Error):  # type: ignore[misc]
+    """A request the strict profile refuses (``profiles.py``): its RFC 6749 error code, and a
+    description naming the profile and the fix."""
+
+    def __init__(self, error: str, description: str, redirect_uri: str | None = None) -> None:
+        super().__init__(description=description, redirect_uri=redirect_uri)
+        self.error = error

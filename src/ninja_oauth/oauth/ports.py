@@ -58,14 +58,25 @@ class Rotated:
     record: RefreshRecord
 
 
+@dataclass(frozen=True, slots=True)
+class ClientBlocks:
+    """The throttle rows read before a client authentication (DESIGN §6), in Unix seconds; 0
+    where there is no row."""
+
+    key_until: int = 0  # the block on the (client, address) key ends
+    address_until: int = 0  # the block on the address ends
+    passed_at: int = 0  # the (client, address) pair last proved the client's secret
+    pass_until: int = 0  # that proof exempts the pair from the address's block until then
+
+
 class AppRepository(Protocol):
     def get(self, client_id: str) -> App | None: ...
     def get_guarded(
-        self, client_id: str | None, block_keys: tuple[str, str], now: int
-    ) -> tuple[int, App | None]:
-        """In one read, what the token endpoint reads first on every request: the seconds
-        until the longest block among ``block_keys`` ends (ThrottleRepository.blocked_for), and
-        the app ``client_id`` names (None if unknown or not given)."""
+        self, client_id: str | None, block_keys: tuple[str, str], pass_key: str
+    ) -> tuple[ClientBlocks, App | None]:
+        """In one read, what the token endpoint reads first on every request: the blocks and
+        the pass of the caller (ThrottleRepository.client_blocks), and the app ``client_id``
+        names (None if unknown or not given)."""
         ...
 
     def add(self, app: App) -> None: ...
@@ -116,8 +127,17 @@ class ThrottleRepository(Protocol):
         """Seconds until the longest block among ``keys`` ends; 0 when none is blocked."""
         ...
 
+    def client_blocks(self, block_keys: tuple[str, str], pass_key: str) -> ClientBlocks:
+        """The blocks on the (client, address) key and the address key, and the pair's pass."""
+        ...
+
     def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> int:
         """Count one failure (atomically); the key's failures in the window, this one included."""
+        ...
+
+    def grant_pass(self, pass_key: str, now: int, until: int) -> None:
+        """Record that a (client, address) pair proved the client's secret at ``now``, valid
+        ``until`` (a new row or a renewed one; nothing the request's answer depends on)."""
         ...
 
     def forget(self, key: str) -> None: ...

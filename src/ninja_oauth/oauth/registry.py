@@ -19,6 +19,7 @@ from ninja_oauth.oauth.platforms import (
     needs_redirect_uri,
 )
 from ninja_oauth.oauth.ports import AppRepository
+from ninja_oauth.oauth.profiles import Profile
 from ninja_oauth.oauth.scopes import API_SCOPES, join_scope
 
 
@@ -68,7 +69,10 @@ def register_app(
     redirect_uris: Sequence[str] = (),
     scopes: Sequence[str] = (),
     grant_types: Sequence[str] = (),
+    profile: Profile | None = None,
 ) -> NewApp:
+    """Register an app; ``profile`` is its own (None: it follows the server's; the stricter of
+    the two applies, ``profiles.py``)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise RegistrationError("The app needs a name of 1 to 200 characters.")
@@ -106,6 +110,7 @@ def register_app(
         grant_types=tuple(g.value for g in offered if g.value in chosen_grants),
         secret_digest=hasher.digest(secret, s.CLIENT_SECRET) if secret else None,
         created_at=int(time.time()),
+        profile=profile,
     )
     repo.add(app)
     return NewApp(app, secret)

@@ -19,7 +19,7 @@ from authlib.oauth2.rfc6749.errors import (
 from authlib.oauth2.rfc6749.grants import TokenEndpointMixin
 from authlib.oauth2.rfc7636 import CodeChallenge
 
-from ninja_oauth.oauth import client_auth
+from ninja_oauth.oauth import client_auth, syntax
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import User
 from ninja_oauth.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
@@ -29,7 +29,7 @@ from ninja_oauth.oauth.grants.client_credentials import ClientCredentialsGrant
 from ninja_oauth.oauth.grants.implicit import ImplicitGrant
 from ninja_oauth.oauth.grants.refresh_token import RefreshTokenGrant
 from ninja_oauth.oauth.grants.rules import wants_fragment
-from ninja_oauth.oauth.ports import Writes
+from ninja_oauth.oauth.ports import ClientBlocks, Writes
 from ninja_oauth.oauth.responses import OAuthResponse, json_response, redirect_to_client
 from ninja_oauth.oauth.scopes import Scope
 from ninja_oauth.oauth.throttling import Throttle
@@ -127,6 +127,11 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return None
 
     def get_authorization_grant(self, request: Any) -> Any:
+        # Before anything reads them: a value outside its grammar would otherwise reach an error
+        # description (Authlib's own for an unknown response_type) and make it a 500.
+        bad = syntax.malformed(request.payload.data, syntax.AUTHORIZE_PARAMETERS)
+        if bad is not None:
+            raise syntax.malformed_error(bad, redirect_uri=self._trusted_redirect_uri(request))
         try:
             return super().get_authorization_grant(request)
         except UnsupportedResponseTypeError as error:
@@ -141,14 +146,22 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             error.response_type = request.payload.response_type
             raise
 
+    def _trusted_redirect_uri(self, request: Any) -> str | None:
+        """The request's redirect_uri if its client exists and registered it, as Authlib
+        decides before redirecting an error (RFC 6749 §4.1.2.1); None otherwise."""
+        client_id = request.payload.client_id
+        uri = request.payload.redirect_uri
+        client = self.query_client(client_id) if client_id else None
+        if client is None or not uri or not client.check_redirect_uri(uri):
+            return None
+        return str(uri)
+
     def get_token_grant(self, request: Any) -> Any:
         try:
             return super().get_token_grant(request)
         except UnsupportedGrantTypeError as error:
-            given = request.payload.grant_type
-            error.description = (
-                f"Unsupported grant_type '{given}'" if given else "Missing 'grant_type'"
-            ) + "; use authorization_code, client_credentials or refresh_token."
+            given = syntax.quoted(request.payload.grant_type or "")
+            error.description = f"Unsupported grant_type '{given}'; {_GRANT_TYPES}"
             raise
 
     def handle_response(self, status: int, body: Any, headers: Any) -> OAuthResponse:
@@ -159,10 +172,12 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def handle_error_response(self, request: Any, error: OAuth2Error) -> OAuthResponse:
         if error.redirect_uri:
             # RFC 6749 §4.1.2.1: only once the client and redirect_uri are known to be valid.
+            state = request.payload.state if request.payload else None
             params: list[tuple[str, str | None]] = [
                 ("error", error.error),
                 ("error_description", error.get_error_description() or None),
-                ("state", request.payload.state if request.payload else None),
+                # A state outside RFC 6749's grammar is the error itself: it is not echoed.
+                ("state", state if syntax.valid("state", state) else None),
             ]
             status, _, headers = redirect_to_client(
                 error.redirect_uri,
@@ -186,7 +201,19 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             return self.handle_error_response(
                 request, InvalidRequestError(f"The parameter '{repeated[0]}' is repeated.")
             )
-        return self._throttled(request, address, lambda: self.create_token_response(request))
+        return self._throttled(request, address, lambda: self._token_response(request))
+
+    def _token_response(self, request: OAuth2Request) -> OAuthResponse:
+        if not request.payload.grant_type:
+            # RFC 6749 §5.2: invalid_request is for a request that "is missing a required
+            # parameter"; unsupported_grant_type is for a grant type the server does not know.
+            error: OAuth2Error = InvalidRequestError(f"Missing 'grant_type'; {_GRANT_TYPES}")
+            return self.handle_error_response(request, error)
+        bad = syntax.malformed(request.payload.data, syntax.TOKEN_PARAMETERS)
+        if bad is not None:
+            return self.handle_error_response(request, syntax.malformed_error(bad))
+        response: OAuthResponse = self.create_token_response(request)
+        return response
 
     def revocation_endpoint(self, request: OAuth2Request, address: str) -> OAuthResponse:
         name = RevocationEndpoint.ENDPOINT_NAME
@@ -203,19 +230,24 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def _throttled(
         self, request: OAuth2Request, address: str, answer: Callable[[], OAuthResponse]
     ) -> OAuthResponse:
-        """Refuse a blocked (client, address) or address with 429; count an invalid_client.
+        """Refuse a blocked (client, address) or address with 429; count an invalid_client, and
+        give a client that proved its secret its pass (``throttling.py``).
 
-        The block and the claimed app are read together, and the app is kept on the request
+        The blocks and the claimed app are read together, and the app is kept on the request
         for the client authentication that follows (``authenticate_client``)."""
         claimed = _claimed_client_id(request)
         keys = self.throttle.client_keys(claimed, address)
+        pass_key = self.throttle.pass_key(claimed, address)
         now = self.ctx.clock()
-        wait, app = self.ctx.repos.apps.get_guarded(claimed, keys, now)
+        blocks, app = self.ctx.repos.apps.get_guarded(claimed, keys, pass_key)
+        wait = self.throttle.client_wait(blocks, now)
         if wait:
             return self.handle_error_response(request, TooManyRequestsError(wait))
         request.claimed_app = (claimed, app)
         response = answer()
-        if response.status in (400, 401) and _is_invalid_client(response):
+        if request.auth_method in _SECRET_METHODS:
+            self.throttle.client_passed(pass_key, blocks, now)
+        elif response.status in (400, 401) and _is_invalid_client(response):
             self.throttle.client_failed(keys, now)
         return response
 
@@ -226,9 +258,13 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         with a 307 error redirect. Raises FatalAuthorizeError for what must not be redirected."""
         claimed = request.payload.client_id
         keys = self.throttle.client_keys(claimed, address)
+        pass_key = self.throttle.pass_key(claimed, address)
         now = self.ctx.clock()
-        if "client_secret" in request.payload.data:
-            wait = self.throttle.wait(keys, now)
+        sent_secret = "client_secret" in request.payload.data
+        blocks = ClientBlocks()
+        if sent_secret:
+            blocks = self.throttle.client_blocks(keys, pass_key)
+            wait = self.throttle.client_wait(blocks, now)
             if wait:
                 raise FatalAuthorizeError(
                     "slow_down",
@@ -246,6 +282,9 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 return self.handle_error_response(request, error)
             raise FatalAuthorizeError(error.error, error.get_error_description()) from None
         client: client_auth.OAuthClient = request.client
+        if sent_secret and client.app.confidential:
+            # Checked by the grant (``rules.check_sent_client_secret``): it was right.
+            self.throttle.client_passed(pass_key, blocks, now)
         return ConsentRequest(
             grant=grant,
             client_id=client.client_id,
@@ -262,6 +301,11 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             return self.handle_error_response(grant.request, error)
         return OAuthResponse(status, list(headers), b"")
 
+
+_GRANT_TYPES = "use authorization_code, client_credentials or refresh_token."
+
+# The methods that prove a client's secret (``client_auth.authenticate`` sets the one used).
+_SECRET_METHODS = ("client_secret_basic", "client_secret_post")
 
 _SINGLE = (
     "grant_type",

@@ -2,6 +2,19 @@
 
 Keys: (client_id or account, address) with the lower limit, and address alone with the higher,
 so an attack on one app does not lock out other apps behind the same address.
+
+A client that proves its secret from an address is not blocked by other callers' failures there
+(a shared NAT, a proxy): the (client, address) pair then holds a *pass* that exempts it from the
+address's block, never from its own (client, address) block. A caller spraying guesses over many
+client ids holds no pass for any of them, so the address block still stops it.
+
+Why a pass earned earlier rather than checking the secret of each blocked request and letting a
+correct one through: the answer would then tell a blocked guesser whether a guess was right (a
+token against a 429), so the address block would no longer limit the guessing at all, only
+change its error code. A pass is read before the secret is checked and is earned only by an
+earlier success, so being blocked or not says nothing about the secret being tried; the one
+thing a guesser behind the same address can learn is that the app it names has been used from
+there lately, and its guesses at that app are still limited by the (client, address) block.
 """
 
 from __future__ import annotations
@@ -10,7 +23,14 @@ import functools
 import hashlib
 
 from ninja_oauth.oauth.config import ThrottleLimits
-from ninja_oauth.oauth.ports import ThrottleRepository
+from ninja_oauth.oauth.ports import ClientBlocks, ThrottleRepository
+
+# How long a pass lasts after the client last proved its secret from the address: longer than a
+# client that asks for an hour-long token once an hour, or a daily job, waits between requests.
+# It is renewed by a success a day or more after it was earned: at most one write per (client,
+# address) and day, and none at all on the other successes.
+PASS_FOR = 7 * 24 * 3600
+PASS_RENEWED_AFTER = 24 * 3600
 
 
 def _key(kind: str, *parts: str) -> str:
@@ -33,12 +53,35 @@ class Throttle:
         return _key("client", client_id or "-", address), _key("client-addr", address)
 
     @staticmethod
+    @functools.lru_cache(maxsize=4096)
+    def pass_key(client_id: str | None, address: str) -> str:
+        return _key("client-pass", client_id or "-", address)
+
+    @staticmethod
     def login_keys(email: str, address: str) -> tuple[str, str]:
         return _key("login", email.strip().lower(), address), _key("login-addr", address)
 
     def wait(self, keys: tuple[str, str], now: int) -> int:
         """Seconds the caller must wait before trying again (0: go ahead)."""
         return self._repo.blocked_for(list(keys), now)
+
+    def client_blocks(self, keys: tuple[str, str], pass_key: str) -> ClientBlocks:
+        return self._repo.client_blocks(keys, pass_key)
+
+    @staticmethod
+    def client_wait(blocks: ClientBlocks, now: int) -> int:
+        """Seconds a client authentication must wait (0: go ahead): the (client, address) block
+        always applies; the address's block unless the pair holds a pass."""
+        until = blocks.key_until
+        if blocks.pass_until <= now:
+            until = max(until, blocks.address_until)
+        return max(0, until - now)
+
+    def client_passed(self, pass_key: str, blocks: ClientBlocks, now: int) -> None:
+        """The client proved its secret from this address: grant the pair a pass, or renew it
+        when it was earned a day or more ago."""
+        if blocks.passed_at <= now - PASS_RENEWED_AFTER:
+            self._repo.grant_pass(pass_key, now, now + PASS_FOR)
 
     def client_failed(self, keys: tuple[str, str], now: int) -> None:
         lim = self._limits

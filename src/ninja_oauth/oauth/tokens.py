@@ -33,11 +33,13 @@ class TokenGenerator:
             "scope": scope or "",
         }
         # Refresh tokens only from the authorization code grant with offline_access, and on
-        # rotation (DESIGN §6); never from client_credentials (RFC 6749 §4.4.3) or implicit.
+        # rotation while the scope keeps offline_access (DESIGN §6); never from
+        # client_credentials (RFC 6749 §4.4.3) or implicit.
         wants_offline = Scope.OFFLINE_ACCESS.value in parse_scope(scope)
-        if include_refresh_token and (
-            grant_type == GrantType.REFRESH_TOKEN
-            or (grant_type == GrantType.AUTHORIZATION_CODE and wants_offline)
+        if (
+            include_refresh_token
+            and wants_offline
+            and grant_type in (GrantType.AUTHORIZATION_CODE, GrantType.REFRESH_TOKEN)
         ):
             token["refresh_token"] = s.new_secret()
         return token

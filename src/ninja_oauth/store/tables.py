@@ -54,6 +54,8 @@ apps = Table(
     Column("scopes", String(200), nullable=False),  # space-delimited
     Column("grant_types", String(200), nullable=False),  # space-delimited
     Column("created_at", BigInteger, nullable=False),
+    # "strict" or "faithful"; NULL follows the server's NINJA_OAUTH_PROFILE (0005).
+    Column("profile", String(10), nullable=True),
 )
 
 authorization_codes = Table(
@@ -134,6 +136,26 @@ pending_authorizations = Table(
     Column("decision", String(10), nullable=True),  # NULL, "allow" or "deny"
     Column("user_id", Integer, nullable=True),
     Column("expires_at", BigInteger, nullable=False),
+    # The address it came from, for the per-address cap (0005); NULL on older rows.
+    Column("address", String(64), nullable=True),
+    # When it was made, in milliseconds: the caps drop the oldest first (0005).
+    Column("created_ms", BigInteger, nullable=True),
+    Index("ix_pending_authorizations_expires_at", "expires_at"),
+    Index("ix_pending_authorizations_session_binding", "session_binding"),
+    Index("ix_pending_authorizations_address", "address"),
+)
+
+# A signed-in browser (0005): the cookie holds a random id, the row holds who it is. Deleting the
+# row ends the session at once (sign-out, a disabled user); the id changes at sign-in and out.
+browser_sessions = Table(
+    "browser_sessions",
+    metadata,
+    Column("id_digest", String(64), primary_key=True),  # keyed digest of the cookie's id
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", BigInteger, nullable=False),
+    Column("expires_at", BigInteger, nullable=False),
+    Index("ix_browser_sessions_user_id", "user_id"),
+    Index("ix_browser_sessions_expires_at", "expires_at"),
 )
 
 # Failed client authentications and logins per key (DESIGN §6); nothing is written on success.

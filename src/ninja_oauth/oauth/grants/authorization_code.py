@@ -9,14 +9,17 @@ from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidGrantError, InvalidRequestError
 
 from ninja_oauth.oauth import secrets as s
+from ninja_oauth.oauth import syntax
 from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import AuthorizationCode, User
+from ninja_oauth.oauth.errors import StrictProfileError
 from ninja_oauth.oauth.grants.rules import (
     check_response_mode,
     check_sent_client_secret,
     registered_redirect_uri,
     resolve_scope,
+    strict_because,
     success_redirect,
 )
 from ninja_oauth.oauth.ports import AlreadyUsed, Consumed, Missing, Writes
@@ -38,8 +41,14 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         request = self.request
         redirect_uri: str = super().validate_authorization_request()
         client: OAuthClient = request.client
+        bad = syntax.malformed(request.payload.data, syntax.CODE_PARAMETERS)
+        if bad is not None:
+            raise syntax.malformed_error(bad, redirect_uri)
         check_response_mode(request, redirect_uri)
-        check_sent_client_secret(request, client)
+        check_sent_client_secret(self.ctx, request, client, redirect_uri)
+        why = strict_because(self.ctx, client)
+        if why is not None:
+            _check_strict_pkce(request, why, redirect_uri)
         # RFC 7636 §4.4.1 / RFC 9700 §2.1.1: public apps must use PKCE; checked here, at the
         # authorize step, so a request without it never reaches the login page.
         if not client.app.confidential and not request.payload.data.get("code_challenge"):
@@ -94,6 +103,15 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         super().validate_token_request()  # Authlib's checks, PKCE's hook included
         request = self.request
         client: OAuthClient = request.client
+        why = strict_because(self.ctx, client)
+        code: AuthorizationCode = request.authorization_code
+        if why is not None and code.code_challenge_method != "S256":
+            # A code issued before the strict profile applied: refused before it is consumed.
+            raise StrictProfileError(
+                "invalid_grant",
+                f"The code was issued without PKCE S256: {why} (RFC 9700 section 2.1.1). "
+                "Start the authorization again with code_challenge_method=S256.",
+            )
         now = self.ctx.clock()
         digest = self.ctx.hasher.digest(request.form["code"], s.CODE)
         # Single use, in one atomic statement (STYLE §4): of two racing redemptions that both
@@ -127,3 +145,26 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> User | None:
         return self.ctx.repos.users.get(authorization_code.user_id)
+
+
+def _check_strict_pkce(request: Any, why: str, redirect_uri: str) -> None:
+    """The strict profile: every code request carries a S256 code_challenge (RFC 9700 §2.1.1:
+    "the authorization server MUST enforce the correct usage of code_verifier"; S256 is the
+    method that protects when the authorization request can be read)."""
+    data = request.payload.data
+    if not data.get("code_challenge"):
+        raise StrictProfileError(
+            "invalid_request",
+            f"code_challenge is required: {why} (RFC 9700 section 2.1.1). Send code_challenge "
+            "with code_challenge_method=S256.",
+            redirect_uri=redirect_uri,
+        )
+    method = data.get("code_challenge_method")
+    if method != "S256":
+        said = "is missing, which means plain" if method is None else "is plain"
+        raise StrictProfileError(
+            "invalid_request",
+            f"code_challenge_method {said}: {why} (RFC 9700 section 2.1.1). Use "
+            "code_challenge_method=S256.",
+            redirect_uri=redirect_uri,
+        )

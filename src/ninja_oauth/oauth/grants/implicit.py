@@ -15,14 +15,17 @@ from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import User
+from ninja_oauth.oauth.errors import StrictProfileError
 from ninja_oauth.oauth.grants.rules import (
     check_response_mode,
     check_sent_client_secret,
     registered_redirect_uri,
     resolve_scope,
+    strict_because,
     success_redirect,
     without_offline_access,
 )
+from ninja_oauth.oauth.profiles import Profile
 
 
 class ImplicitGrant(grants.ImplicitGrant):  # type: ignore[misc]
@@ -44,9 +47,19 @@ class ImplicitGrant(grants.ImplicitGrant):  # type: ignore[misc]
         if client is None:
             raise InvalidClientError(description="The client does not exist on this server.")
         redirect_uri: str = self.validate_authorization_redirect_uri(request, client)
-        check_sent_client_secret(request, client)
+        check_sent_client_secret(self.ctx, request, client, redirect_uri)
         request.client = client
         try:
+            why = strict_because(self.ctx, client)
+            if why is not None:
+                # RFC 9700 §2.1.2: "clients SHOULD NOT use the implicit grant". Off for the whole
+                # server is unsupported_response_type; off for this app, unauthorized_client.
+                server_wide = self.ctx.policy.profile is Profile.STRICT
+                raise StrictProfileError(
+                    "unsupported_response_type" if server_wide else "unauthorized_client",
+                    f"response_type=token (the implicit grant) is off: {why} (RFC 9700 section "
+                    "2.1.2). Use response_type=code with PKCE (code_challenge_method=S256).",
+                )
             if not client.check_response_type("token"):
                 raise UnauthorizedClientError(
                     "The app is not allowed to use 'response_type=token' (the Implicit grant)."

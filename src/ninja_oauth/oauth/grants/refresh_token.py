@@ -12,7 +12,8 @@ from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import RefreshRecord, User
 from ninja_oauth.oauth.ports import AlreadyUsed, Rotated, Writes
-from ninja_oauth.oauth.scopes import join_scope, parse_scope
+from ninja_oauth.oauth.scopes import Scope, join_scope, parse_scope
+from ninja_oauth.oauth.syntax import quoted
 
 
 class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
@@ -71,14 +72,20 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         ]
         if wider:
             raise InvalidScopeError(
-                f"A refresh may only narrow the scope; '{' '.join(wider)}' was not granted."
+                f"A refresh may only narrow the scope; '{quoted(' '.join(wider))}' was not granted."
             )
 
     def issue_token(self, user: Any, refresh_token: RefreshRecord) -> dict[str, Any]:
         requested = parse_scope(self.request.payload.scope)
         scope = join_scope(requested) if requested else refresh_token.scope
+        # DESIGN §6: "A refresh that narrows the scope away from offline_access returns no new
+        # refresh token." The old one was rotated (used) all the same: the family ends with this
+        # access token, and presenting the old refresh token again is a reuse, as after any
+        # rotation.
         token: dict[str, Any] = self.generate_token(
-            user=user, scope=scope, include_refresh_token=True
+            user=user,
+            scope=scope,
+            include_refresh_token=Scope.OFFLINE_ACCESS.value in parse_scope(scope),
         )
         return token
 

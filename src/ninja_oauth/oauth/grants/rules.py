@@ -7,10 +7,12 @@ from typing import Any
 
 from authlib.oauth2.rfc6749.errors import InvalidRequestError, InvalidScopeError
 
+from ninja_oauth.oauth import profiles
 from ninja_oauth.oauth.context import CoreContext
-from ninja_oauth.oauth.errors import FatalAuthorizeError
+from ninja_oauth.oauth.errors import FatalAuthorizeError, StrictProfileError
 from ninja_oauth.oauth.responses import redirect_to_client
 from ninja_oauth.oauth.scopes import Scope, join_scope, parse_scope
+from ninja_oauth.oauth.syntax import quoted
 
 RESPONSE_MODES = ("query", "fragment")
 
@@ -25,7 +27,7 @@ def check_response_mode(request: Any, redirect_uri: str) -> None:
     mode = request.payload.data.get("response_mode")
     if mode is not None and mode not in RESPONSE_MODES:
         raise InvalidRequestError(
-            f"Unsupported response_mode '{mode}': use 'query' or 'fragment'.",
+            f"Unsupported response_mode '{quoted(mode)}': use 'query' or 'fragment'.",
             redirect_uri=redirect_uri,
         )
 
@@ -35,7 +37,7 @@ def resolve_scope(request: Any, client: Any) -> None:
     scope = client.get_allowed_scope(request.payload.scope)
     if scope is None:
         unknown = " ".join(client.unknown_scopes(request.payload.scope))
-        raise InvalidScopeError(f"The app is not configured for the scope '{unknown}'.")
+        raise InvalidScopeError(f"The app is not configured for the scope '{quoted(unknown)}'.")
     request.scope = scope
 
 
@@ -66,13 +68,30 @@ def registered_redirect_uri(request: Any, client: Any) -> str:
     return str(uri)
 
 
-def check_sent_client_secret(request: Any, client: Any) -> None:
+def strict_because(ctx: CoreContext, client: Any) -> str | None:
+    """Why the strict profile applies to this client's request, or None (``profiles.py``)."""
+    return profiles.strict_because(ctx.policy.profile, client.app.profile)
+
+
+def check_sent_client_secret(
+    ctx: CoreContext, request: Any, client: Any, redirect_uri: str
+) -> None:
     """The documents: client_secret "is required for private client applications"; real
     clients send it in the authorize URL. It is checked when sent (DESIGN §6), and a wrong one
-    is never redirected (there is no redirectable invalid_client)."""
+    is never redirected (there is no redirectable invalid_client). The strict profile refuses
+    it there unchecked: RFC 6749 §2.3.1, the client credentials "MUST NOT be included in the
+    request URI"."""
     secret = request.payload.data.get("client_secret")
     if secret is None:
         return
+    why = strict_because(ctx, client)
+    if why is not None:
+        raise StrictProfileError(
+            "invalid_request",
+            f"Do not send client_secret in the authorization URL: {why} (RFC 6749 section "
+            "2.3.1). The app authenticates with its secret at the token endpoint only.",
+            redirect_uri=redirect_uri,
+        )
     if not client.app.confidential:
         raise FatalAuthorizeError(
             "invalid_client", "This app is public and has no client_secret; do not send one."

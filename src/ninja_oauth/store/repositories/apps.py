@@ -9,9 +9,23 @@ from sqlalchemy import delete, insert, select, update
 
 from ninja_oauth.oauth.domain import App
 from ninja_oauth.oauth.platforms import Platform
+from ninja_oauth.oauth.ports import ClientBlocks
+from ninja_oauth.oauth.profiles import Profile
 from ninja_oauth.store.db import Store
+from ninja_oauth.store.repositories.throttle import BLOCKS_SELECT, client_blocks
 from ninja_oauth.store.statements import Sql
 from ninja_oauth.store.tables import apps
+
+
+def _profile(value: str | None) -> Profile | None:
+    """The app's own profile; a value this version does not know (written by hand, or by a
+    later version) fails closed, as strict."""
+    if value is None:
+        return None
+    try:
+        return Profile(value)
+    except ValueError:
+        return Profile.STRICT
 
 
 def _to_app(row: Any) -> App:
@@ -24,19 +38,21 @@ def _to_app(row: Any) -> App:
         grant_types=tuple(row.grant_types.split()),
         secret_digest=row.secret_digest,
         created_at=row.created_at,
+        profile=_profile(row.profile),
     )
 
 
 _GET = Sql(
     "SELECT client_id, name, platform, redirect_uris, scopes, grant_types, secret_digest, "
-    "created_at FROM apps WHERE client_id = :client_id"
+    "created_at, profile FROM apps WHERE client_id = :client_id"
 )
-# The block on the callers and the app: one row, whether the app exists or not.
+# The blocks and pass of the caller (throttle.BLOCKS_SELECT) and the app: one row, whether the
+# app exists or not. (What is interpolated is that constant, never a value.)
 _GET_GUARDED = Sql(
-    "SELECT (SELECT max(blocked_until) FROM throttle WHERE key IN (:a, :b)), "
+    "SELECT blocks.*, "  # noqa: S608
     "apps.client_id, apps.name, apps.platform, apps.redirect_uris, apps.scopes, "
-    "apps.grant_types, apps.secret_digest, apps.created_at "
-    "FROM (SELECT 1 AS here) AS here LEFT JOIN apps ON apps.client_id = :client_id"
+    "apps.grant_types, apps.secret_digest, apps.created_at, apps.profile "
+    f"FROM ({BLOCKS_SELECT}) AS blocks LEFT JOIN apps ON apps.client_id = :client_id"
 )
 
 
@@ -49,6 +65,7 @@ class _Row(NamedTuple):
     grant_types: str
     secret_digest: str | None
     created_at: int
+    profile: str | None
 
 
 # Apps parsed from their rows, by client_id; an entry is used only while its row is unchanged
@@ -74,15 +91,16 @@ class SqlApps:
         return None if row is None else self._app(tuple(row))
 
     def get_guarded(
-        self, client_id: str | None, block_keys: tuple[str, str], now: int
-    ) -> tuple[int, App | None]:
+        self, client_id: str | None, block_keys: tuple[str, str], pass_key: str
+    ) -> tuple[ClientBlocks, App | None]:
         # On every token request: the driver's cursor, not Core (see store.statements.Sql).
         first, second = block_keys
         wanted = client_id if client_id and _possible(client_id) else None
-        row = self._store.fetchone(_GET_GUARDED, {"a": first, "b": second, "client_id": wanted})
-        blocked_until, *values = row
-        wait = max(0, int(blocked_until or 0) - now)
-        return wait, None if values[0] is None else self._app(tuple(values))
+        row = self._store.fetchone(
+            _GET_GUARDED, {"a": first, "b": second, "p": pass_key, "client_id": wanted}
+        )
+        blocks, values = row[:4], row[4:]
+        return client_blocks(blocks), None if values[0] is None else self._app(tuple(values))
 
     def _app(self, values: tuple[Any, ...]) -> App:
         """The App of a row's values, parsed once while the row is unchanged."""
@@ -108,6 +126,7 @@ class SqlApps:
                     scopes=" ".join(app.scopes),
                     grant_types=" ".join(app.grant_types),
                     created_at=app.created_at,
+                    profile=app.profile.value if app.profile else None,
                 )
             )
 

@@ -1,4 +1,11 @@
-"""ThrottleRepository: failure counters per key, shared by every worker and node."""
+"""ThrottleRepository: failure counters per key, shared by every worker and node.
+
+Besides the counters, the table holds the *passes* of ``oauth/throttling.py``: the row of a
+(client, address) pair that proved the client's secret, keyed ``client-pass:…``, with
+``window_start`` the time of that proof and ``blocked_until`` the end of the pass (so that
+``purge_expired``, which keeps a row until its ``blocked_until``, keeps it till then). A pass key
+is never read as a block.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from ninja_oauth.oauth.ports import ClientBlocks
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.statements import Sql
 from ninja_oauth.store.tables import throttle
@@ -17,6 +25,32 @@ MAX_BLOCK = 3600
 
 
 _BLOCKED_UNTIL = Sql("SELECT max(blocked_until) FROM throttle WHERE key IN (:a, :b)")
+
+# A client authentication's blocks and pass (ClientBlocks, in its order), in one indexed read
+# that returns one row whatever exists: :a the (client, address) key, :b the address, :p the
+# pair's pass. Also the first columns of the token endpoint's read (repositories/apps.py).
+BLOCKS_SELECT = (
+    "SELECT max(CASE WHEN key = :a THEN blocked_until END) AS key_until, "
+    "max(CASE WHEN key = :b THEN blocked_until END) AS address_until, "
+    "max(CASE WHEN key = :p THEN window_start END) AS passed_at, "
+    "max(CASE WHEN key = :p THEN blocked_until END) AS pass_until "
+    "FROM throttle WHERE key IN (:a, :b, :p)"
+)
+_BLOCKS = Sql(BLOCKS_SELECT)
+
+# A new pass or a renewed one: nothing the request's answer depends on, so on SQLite it may join
+# the group commit with the request's token row.
+_GRANT_PASS = Sql(
+    "INSERT INTO throttle (key, failures, window_start, blocked_until) "
+    "VALUES (:key, 0, :now, :until) ON CONFLICT (key) DO UPDATE SET "
+    "failures = 0, window_start = excluded.window_start, blocked_until = excluded.blocked_until"
+)
+
+
+def client_blocks(row: Any) -> ClientBlocks:
+    """The ClientBlocks of a BLOCKS_SELECT row (NULL: no such row)."""
+    key_until, address_until, passed_at, pass_until = (int(x or 0) for x in row)
+    return ClientBlocks(key_until, address_until, passed_at, pass_until)
 
 
 class SqlThrottle:
@@ -33,6 +67,15 @@ class SqlThrottle:
             if row is not None and row[0] is not None:
                 until = max(until, int(row[0]))
         return max(0, until - now)
+
+    def client_blocks(self, block_keys: tuple[str, str], pass_key: str) -> ClientBlocks:
+        first, second = block_keys
+        return client_blocks(
+            self._store.fetchone(_BLOCKS, {"a": first, "b": second, "p": pass_key})
+        )
+
+    def grant_pass(self, pass_key: str, now: int, until: int) -> None:
+        self._store.insert(_GRANT_PASS, {"key": pass_key, "now": now, "until": until})
 
     def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> int:
         fresh = throttle.c.window_start <= now - window
