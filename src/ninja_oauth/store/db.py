@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.store.checkpointer import Checkpointer
 from ninja_oauth.store.engine import ThreadConnections, create_engines, sqlite_file, write_engine
+from ninja_oauth.store.errors import StoreUnavailable, database_unavailable
 from ninja_oauth.store.group_commit import GroupCommit
 from ninja_oauth.store.reads import LoopReads
 from ninja_oauth.store.statements import Sql, Write
@@ -109,31 +110,52 @@ class Store:
         joining the group commit; returns once they are committed. A write of another kind on
         the way (``NeedsWriter``: nothing was written) reruns it as ``CHANGES``. ``CHANGES``,
         and ``APPENDS`` where nothing can be deferred (PostgreSQL, an in-memory SQLite, a write
-        transaction open on this thread): whole on the writer path, as one unit of work."""
+        transaction open on this thread): whole on the writer path, as one unit of work.
+        A database that cannot answer now raises ``StoreUnavailable`` (store/errors.py)."""
         if writes is Writes.APPENDS and self._transactions.defers:
             try:
                 with self._transactions.deferred() as rows:
                     result = work()
-            except NeedsWriter:
-                pass
-            else:
                 await self._group_commit.commit(rows)
                 return result
+            except NeedsWriter:  # raised by work: nothing was written
+                pass
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise StoreUnavailable from exc
+                raise
         return await self._writer.run(functools.partial(self._in_one_unit, work))
 
-    def _in_one_unit(self, work: Callable[[], T]) -> T:
-        # One transaction per request: code redemption and its token insert commit together,
-        # and a replay's revocation or a failure count commits with its error answer.
-        with self._transactions.unit_of_work():
-            return work()
+    def _in_one_unit(self, work: Callable[[], T], unit: bool = True) -> T:
+        """On a writer thread: ``work`` in one unit of work (without one if ``unit`` is False),
+        a lost or unreachable database raised as ``StoreUnavailable``."""
+        try:
+            if not unit:
+                return work()
+            # One transaction per request: code redemption and its token insert commit
+            # together, and a replay's revocation or a failure count commits with its error.
+            with self._transactions.unit_of_work():
+                return work()
+        except Exception as exc:
+            if database_unavailable(exc):
+                # This thread's kept connection may be the one lost: the next write opens a
+                # new one (the pool's are checked before use: engine.py).
+                self._writer.discard_connection()
+                raise StoreUnavailable from exc
+            raise
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise."""
-        return await self._reads.read(fn)
+        try:
+            return await self._reads.read(fn)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise StoreUnavailable from exc
+            raise
 
     async def write(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on this process's writer path; ``fn`` opens ``transaction()`` as needed."""
-        return await self._writer.run(fn)
+        return await self._writer.run(functools.partial(self._in_one_unit, fn, False))
 
     def close(self) -> None:
         self._checkpointer.close()

@@ -3,6 +3,7 @@ thread's own driver connections to a SQLite file."""
 
 from __future__ import annotations
 
+import select
 import sqlite3
 import threading
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool, StaticPool
 
@@ -54,10 +56,46 @@ def create_engines(url: str) -> tuple[Engine, AsyncEngine | None]:
         _configure_sqlite(engine)
         return engine, None
     # hide_parameters: a database error logged with its statement never shows values.
+    # connect_timeout: an unreachable host fails the request (a 503) instead of holding it.
+    connect = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 5}
     engine = create_engine(
-        url, pool_size=10, max_overflow=10, pool_pre_ping=True, hide_parameters=True
+        url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        hide_parameters=True,
+        connect_args=connect,
     )
-    return engine, create_async_engine(url, pool_size=10, max_overflow=10, hide_parameters=True)
+    async_engine = create_async_engine(
+        url, pool_size=10, max_overflow=10, hide_parameters=True, connect_args=connect
+    )
+    # The event loop's reads skip the pre-ping's round trip: a connection the server closed
+    # (a restart) is recognised without one, and the pool replaces it.
+    event.listen(async_engine.sync_engine, "checkout", _replace_if_lost)
+    return engine, async_engine
+
+
+def connection_lost(driver_connection: Any) -> bool:
+    """Whether an idle PostgreSQL connection was closed by the server (a restart, a crash, an
+    administrator's kill): it is broken, or its socket has something to read while no
+    statement runs (the server's last words, or the end of the stream). A poll of the socket,
+    no round trip. False for a SQLite connection."""
+    pgconn = getattr(driver_connection, "pgconn", None)
+    if pgconn is None:
+        return False
+    try:
+        if driver_connection.closed:
+            return True
+        poll = select.poll()
+        poll.register(pgconn.socket, select.POLLIN)
+        return bool(poll.poll(0))
+    except Exception:  # no socket any more
+        return True
+
+
+def _replace_if_lost(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+    if connection_lost(record.driver_connection):
+        raise DisconnectionError  # the pool discards it and connects anew
 
 
 def write_engine(engine: Engine) -> Engine:

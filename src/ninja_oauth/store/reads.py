@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ninja_oauth.store.errors import StoreUnavailable, database_unavailable
 from ninja_oauth.store.statements import Sql, fetch_all, fetch_one
 
 T = TypeVar("T")
@@ -34,18 +35,28 @@ class LoopReads:
 
     async def fetchone_async(self, stmt: Sql, params: dict[str, Any]) -> Any:
         """A hot read from the event loop: SQLite directly (microseconds), PostgreSQL through
-        psycopg's async driver."""
-        if self._reader is not None:
-            return fetch_one(self._reader(), stmt.text(self._dialect), params)
-        return await self._elsewhere(fetch_one, stmt, params)
+        psycopg's async driver. A database that cannot answer now raises StoreUnavailable."""
+        try:
+            if self._reader is not None:
+                return fetch_one(self._reader(), stmt.text(self._dialect), params)
+            return await self._elsewhere(fetch_one, stmt, params)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise StoreUnavailable from exc
+            raise
 
     async def fetchall_async(self, stmt: Sql, params: dict[str, Any]) -> list[Any]:
         """Every row of a hot read from the event loop, as fetchone_async reads one (the
         driver's tuples: JSON columns come back as text on SQLite, decoded on PostgreSQL)."""
-        if self._reader is not None:
-            return fetch_all(self._reader(), stmt.text(self._dialect), params)
-        rows: list[Any] = await self._elsewhere(fetch_all, stmt, params)
-        return rows
+        try:
+            if self._reader is not None:
+                return fetch_all(self._reader(), stmt.text(self._dialect), params)
+            rows: list[Any] = await self._elsewhere(fetch_all, stmt, params)
+            return rows
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise StoreUnavailable from exc
+            raise
 
     async def _elsewhere(
         self, fetch: Callable[[Any, str, dict[str, Any]], Any], stmt: Sql, params: dict[str, Any]
@@ -57,9 +68,17 @@ class LoopReads:
             with self._engine.connect() as conn:
                 return fetch(conn.connection.dbapi_connection, text, params)
         async with self._async_engine.connect() as aconn:
-            return await aconn.run_sync(
-                lambda conn: fetch(conn.connection.dbapi_connection, text, params)
-            )
+            try:
+                return await aconn.run_sync(
+                    lambda conn: fetch(conn.connection.dbapi_connection, text, params)
+                )
+            except Exception as exc:
+                if database_unavailable(exc):
+                    # Lost under the statement (on the driver, SQLAlchemy cannot tell): so were
+                    # the pool's idle connections. Drop them all; the next read connects anew.
+                    await aconn.invalidate()
+                    await self._async_engine.dispose()
+                raise
 
     async def read(self, fn: Callable[[Connection], T]) -> T:
         """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise."""

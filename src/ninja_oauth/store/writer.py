@@ -22,6 +22,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine
 
+from ninja_oauth.store.engine import connection_lost
+
 T = TypeVar("T")
 
 WRITER_PREFIX = "ninja-writer"
@@ -101,6 +103,8 @@ class WriterPath:
         self._local = _WriterThread()
         self._connections: list[Connection] = []
         self._lock = threading.Lock()
+        # A kept connection may have been closed by the server while idle (a restart).
+        self._may_be_lost = write_engine.dialect.name == "postgresql"
 
     def connection(self, stack: contextlib.ExitStack) -> Connection:
         """The writer path's threads keep their connection open (a pool checkout and reset per
@@ -108,12 +112,32 @@ class WriterPath:
         if not threading.current_thread().name.startswith(WRITER_PREFIX):
             return stack.enter_context(self._engine.connect())
         conn: Connection | None = self._local.conn
-        if conn is None or conn.closed or conn.invalidated:
+        if conn is not None and (
+            conn.closed
+            or conn.invalidated
+            or (self._may_be_lost and connection_lost(conn.connection.driver_connection))
+        ):
+            self.discard_connection()
+            conn = None
+        if conn is None:
             conn = self._engine.connect()
             self._local.conn = conn
             with self._lock:
                 self._connections.append(conn)
         return conn
+
+    def discard_connection(self) -> None:
+        """Drop the calling writer thread's kept connection (the database was lost under it):
+        its next write opens a new one."""
+        conn: Connection | None = self._local.conn
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._lock:
+            self._connections.remove(conn)
+        with contextlib.suppress(Exception):
+            conn.invalidate()
+            conn.close()
 
     async def run(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on a writer thread; ``fn`` opens ``transaction()`` as needed."""

@@ -3,7 +3,9 @@
 Two kinds of caller, two shapes, one module:
 
 * the protocol endpoints (token, revocation, introspection, and the 405s of every OAuth path)
-  answer RFC 6749 JSON: ``protocol_error``, and ``protocol_unexpected`` for anything unforeseen;
+  answer RFC 6749 JSON: ``protocol_error``, and ``protocol_unexpected`` for anything unforeseen
+  (a 503 ``temporarily_unavailable`` with Retry-After when the database is unavailable,
+  ``StoreUnavailable``);
   the protocol core renders its own OAuth errors (``oauth/server.py``) into the same shape;
 * the browser pages (authorize, login, consent, home) answer an HTML page: ``error_page`` and
   the site's exception handlers (``SITE_EXCEPTION_HANDLERS``).
@@ -22,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 
 from ninja_oauth.oauth.errors import FatalAuthorizeError
 from ninja_oauth.oauth.responses import json_response
+from ninja_oauth.store.errors import StoreUnavailable
 from ninja_oauth.web.authlib_adapter import to_starlette
 from ninja_oauth.web.context import templates
 
@@ -35,6 +38,7 @@ _FATAL_ADVICE = {
 }
 
 _COULD_NOT = "The server could not complete the request."
+UNAVAILABLE = "The database is unavailable; try again shortly."
 
 
 # -- the protocol endpoints: RFC 6749 JSON --------------------------------------------------
@@ -50,6 +54,13 @@ def protocol_error(
 
 
 def protocol_unexpected(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, StoreUnavailable):
+        # RFC 6749's code for a server that cannot answer now (§4.1.2.1), with RFC 9110's
+        # Retry-After: the request was fine, a retry shortly may succeed.
+        _log_unavailable(request, exc)
+        return protocol_error(
+            503, "temporarily_unavailable", UNAVAILABLE, [("Retry-After", str(exc.retry_after))]
+        )
     # Logged with the type only: the message or traceback could hold request data.
     log.error("unexpected %s on %s %s", type(exc).__name__, request.method, request.url.path)
     return protocol_error(500, "server_error", _COULD_NOT)
@@ -109,6 +120,24 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     )
 
 
+def _log_unavailable(request: Request, exc: StoreUnavailable) -> None:
+    cause = type(exc.__cause__).__name__ if exc.__cause__ else "?"
+    log.warning("database unavailable (%s) on %s %s", cause, request.method, request.url.path)
+
+
+async def _unavailable(request: Request, exc: Exception) -> Response:
+    """The database is down or restarting: a 503 page (JSON for a program) to retry from."""
+    assert isinstance(exc, StoreUnavailable)
+    if not _wants_html(request):
+        return protocol_unexpected(request, exc)
+    _log_unavailable(request, exc)
+    page = error_page(
+        request, 503, "Temporarily unavailable", UNAVAILABLE, advice="Try again in a moment."
+    )
+    page.headers["Retry-After"] = str(exc.retry_after)
+    return page
+
+
 async def _unexpected(request: Request, exc: Exception) -> Response:
     if not _wants_html(request):
         return protocol_unexpected(request, exc)
@@ -119,5 +148,6 @@ async def _unexpected(request: Request, exc: Exception) -> Response:
 SITE_EXCEPTION_HANDLERS = {
     FatalAuthorizeError: _fatal_authorize,
     HTTPException: _http_error,
+    StoreUnavailable: _unavailable,
     Exception: _unexpected,
 }
