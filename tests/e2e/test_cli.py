@@ -242,6 +242,7 @@ def test_help_is_available_for_every_command() -> None:
     for args in (
         ["--help"],
         ["serve", "--help"],
+        ["check", "--help"],
         ["apps", "create", "--help"],
         ["users", "create", "--help"],
         ["token", "--help"],
@@ -267,7 +268,17 @@ def test_the_installed_command_lists_the_server_and_the_client_commands() -> Non
     assert (result.returncode, result.stderr) == (0, "")
     commands = result.stdout.split("Commands", 1)[1]
     listed = re.findall(r"^[│|]?\s*([a-z][a-z-]*)\s{2,}\S", commands, flags=re.MULTILINE)
-    assert listed == ["serve", "demo-data", "token", "login", "logout", "api", "apps", "users"]
+    assert listed == [
+        "serve",
+        "demo-data",
+        "check",
+        "token",
+        "login",
+        "logout",
+        "api",
+        "apps",
+        "users",
+    ]
 
 
 def test_a_secret_key_file_that_is_too_short_is_refused(

@@ -1,4 +1,4 @@
-"""The `ninja-oauth` command: serve, apps, users, demo-data, and the client commands."""
+"""The `ninja-oauth` command: serve, check, apps, users, demo-data, and the client commands."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from ninja_oauth.cli import apps, client_commands, serve, users
+from ninja_oauth.cli import apps, check, client_commands, serve, users
 from ninja_oauth.cli.common import fail
 
 app = typer.Typer(
@@ -17,6 +17,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 serve.register(app)
+check.register(app)
 client_commands.register(app)
 app.add_typer(apps.app, name="apps")
 app.add_typer(users.app, name="users")
