@@ -1,5 +1,5 @@
 """The package's dependency rule (STYLE §3): cli → web, api, store, oauth, settings, client;
-web → api, oauth, store, settings; api → oauth, store; store → oauth, settings;
+web → api, oauth, store, settings; api → oauth, store; store → oauth, settings, limits;
 oauth → authlib and the standard library; client → httpx (never the server's modules)."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ ROOT = Path(ninja_oauth.__file__).parent
 # Which of our own parts each part may import (itself always allowed).
 ALLOWED: dict[str, set[str]] = {
     "oauth": set(),
-    "store": {"oauth", "settings", "passwords"},
+    "store": {"oauth", "settings", "passwords", "limits"},
     "api": {"oauth", "store"},
-    "web": {"api", "oauth", "store", "settings", "passwords"},
+    "web": {"api", "oauth", "store", "settings", "passwords", "limits"},
     "cli": {"web", "api", "store", "oauth", "settings", "passwords", "client"},
     "client": set(),
 }

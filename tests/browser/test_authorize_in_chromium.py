@@ -79,6 +79,12 @@ def native_app(apps: AppFactory) -> dict[str, Any]:
 
 
 @pytest.fixture
+def web_app(apps: AppFactory) -> dict[str, Any]:
+    """A confidential app on a loopback port, as a developer's local web app is."""
+    return apps.create("web", apps.redirect_uri)
+
+
+@pytest.fixture
 def page(context: BrowserContext) -> Iterator[Page]:
     yield context.new_page()
 
@@ -163,20 +169,31 @@ def follow_to_callback(
     return hits[0]
 
 
+def allow_once(
+    server: LiveServer, callback_server: CallbackServer, app: dict[str, Any], page: Page
+) -> None:
+    """Sign in and allow ``app`` once, as its user; forget the callback."""
+    url, _, _ = authorize_url(server, app, callback_server.redirect_uri)
+    page.goto(url)
+    sign_in(page, *server.user())
+    press_and_follow_to_callback(page, "Allow", callback_server)
+    callback_server.clear()
+
+
 def exchange(
     server: LiveServer, app: dict[str, Any], code: str, verifier: str, redirect_uri: str
 ) -> str:
+    form = {
+        "grant_type": "authorization_code",
+        "client_id": app["client_id"],
+        "code": code,
+        "code_verifier": verifier,
+        "redirect_uri": redirect_uri,
+    }
+    if app.get("client_secret"):
+        form["client_secret"] = app["client_secret"]
     with server.client() as http:
-        response = http.post(
-            "/ws/oauth/token",
-            data={
-                "grant_type": "authorization_code",
-                "client_id": app["client_id"],
-                "code": code,
-                "code_verifier": verifier,
-                "redirect_uri": redirect_uri,
-            },
-        )
+        response = http.post("/ws/oauth/token", data=form)
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in", "scope"}
@@ -338,18 +355,13 @@ def test_the_password_travels_only_in_the_login_post_body(
 def test_a_remembered_consent_goes_straight_to_the_callback(
     sqlite_server: LiveServer,
     callback_server: CallbackServer,
-    spa_app: dict[str, Any],
+    web_app: dict[str, Any],
     page: Page,
 ) -> None:
-    email, password = sqlite_server.user()
-    first_url, _, _ = authorize_url(sqlite_server, spa_app, callback_server.redirect_uri)
-    page.goto(first_url)
-    sign_in(page, email, password)
-    press_and_follow_to_callback(page, "Allow", callback_server)
-    callback_server.clear()
+    allow_once(sqlite_server, callback_server, web_app, page)
 
     requests = Requests(page)
-    url, state, verifier = authorize_url(sqlite_server, spa_app, callback_server.redirect_uri)
+    url, state, verifier = authorize_url(sqlite_server, web_app, callback_server.redirect_uri)
     response = page.goto(url)
 
     # One navigation: GET authorize -> 307 -> GET callback; no login or consent page between.
@@ -367,7 +379,7 @@ def test_a_remembered_consent_goes_straight_to_the_callback(
     assert set(hits[0].query) == {"code", "state", "iss"}
     assert hits[0].query["state"] == [state]
     token = exchange(
-        sqlite_server, spa_app, hits[0].query["code"][0], verifier, callback_server.redirect_uri
+        sqlite_server, web_app, hits[0].query["code"][0], verifier, callback_server.redirect_uri
     )
     assert_token_reads_organizations(sqlite_server, token)
 
@@ -375,22 +387,18 @@ def test_a_remembered_consent_goes_straight_to_the_callback(
 def test_signing_in_again_with_a_remembered_consent_lands_on_the_callback(
     sqlite_server: LiveServer,
     callback_server: CallbackServer,
-    spa_app: dict[str, Any],
+    web_app: dict[str, Any],
     browser: Browser,
     page: Page,
 ) -> None:
     email, password = sqlite_server.user()
-    first_url, _, _ = authorize_url(sqlite_server, spa_app, callback_server.redirect_uri)
-    page.goto(first_url)
-    sign_in(page, email, password)
-    press_and_follow_to_callback(page, "Allow", callback_server)
-    callback_server.clear()
+    allow_once(sqlite_server, callback_server, web_app, page)
 
     # Another browser session: the login page, then (consent remembered) straight to the app.
     fresh = browser.new_context()
     try:
         again = fresh.new_page()
-        url, state, verifier = authorize_url(sqlite_server, spa_app, callback_server.redirect_uri)
+        url, state, verifier = authorize_url(sqlite_server, web_app, callback_server.redirect_uri)
         again.goto(url)
         expect(again.locator("input[name=password]")).to_be_visible()
         again.locator("input[name=email]").fill(email)
@@ -404,7 +412,7 @@ def test_signing_in_again_with_a_remembered_consent_lands_on_the_callback(
     assert set(hit.query) == {"code", "state", "iss"}
     assert hit.query["state"] == [state]
     token = exchange(
-        sqlite_server, spa_app, hit.query["code"][0], verifier, callback_server.redirect_uri
+        sqlite_server, web_app, hit.query["code"][0], verifier, callback_server.redirect_uri
     )
     assert_token_reads_organizations(sqlite_server, token)
 
@@ -496,3 +504,86 @@ def test_the_login_page_is_styled_without_csp_violations(
     # base.html's own rule for buttons (#0a6ed1), not Chromium's grey default.
     sign_in_button = page.get_by_role("button", name="Sign in")
     expect(sign_in_button).to_have_css("background-color", "rgb(10, 110, 209)", timeout=2000)
+
+
+def test_the_sign_in_cookie_never_reaches_an_apps_loopback_callback(
+    sqlite_server: LiveServer,
+    callback_server: CallbackServer,
+    web_app: dict[str, Any],
+    page: Page,
+) -> None:
+    """Cookies ignore ports: a cookie for / on 127.0.0.1 went along to every loopback app,
+    which could replay it and approve any scope for itself (issue 12, finding 3)."""
+    email, password = sqlite_server.user()
+    url, _, verifier = authorize_url(sqlite_server, web_app, callback_server.redirect_uri)
+    page.goto(url)
+    sign_in(page, email, password)
+    hit = press_and_follow_to_callback(page, "Allow", callback_server)
+
+    assert "ninja_oauth_session" not in hit.headers.get("cookie", "")
+    cookies = page.context.cookies()
+    session = [c for c in cookies if c["name"] == "ninja_oauth_session"]
+    assert [c["path"] for c in session] == ["/ws/oauth"]
+    assert session[0]["httpOnly"] and session[0]["sameSite"] == "Lax"
+    exchange(sqlite_server, web_app, hit.query["code"][0], verifier, callback_server.redirect_uri)
+
+
+def test_a_public_app_is_never_approved_without_the_user_even_after_consent(
+    sqlite_server: LiveServer,
+    callback_server: CallbackServer,
+    spa_app: dict[str, Any],
+    page: Page,
+) -> None:
+    """Anyone can send a public app's client id with their own PKCE challenge: each request
+    needs the user's action (RFC 6749 §10.2, RFC 8252 §8.6)."""
+    allow_once(sqlite_server, callback_server, spa_app, page)
+
+    url, state, verifier = authorize_url(sqlite_server, spa_app, callback_server.redirect_uri)
+    page.goto(url)
+    expect(page).to_have_title("Allow access · ninja-oauth")
+    assert callback_server.callbacks() == []
+    hit = press_and_follow_to_callback(page, "Allow", callback_server)
+    assert hit.query["state"] == [state]
+    token = exchange(
+        sqlite_server, spa_app, hit.query["code"][0], verifier, callback_server.redirect_uri
+    )
+    assert_token_reads_organizations(sqlite_server, token)
+
+
+def test_sign_out_ends_the_session_and_a_copy_of_the_cookie_with_it(
+    sqlite_server: LiveServer,
+    callback_server: CallbackServer,
+    web_app: dict[str, Any],
+    browser: Browser,
+    page: Page,
+) -> None:
+    email, password = sqlite_server.user()
+    url, _, _ = authorize_url(sqlite_server, web_app, callback_server.redirect_uri)
+    page.goto(url)
+    before = {c["name"]: c["value"] for c in page.context.cookies()}
+    sign_in(page, email, password)
+    press_and_follow_to_callback(page, "Allow", callback_server)
+    signed_in = [c for c in page.context.cookies() if c["name"] == "ninja_oauth_session"]
+    # A new cookie at sign-in: one planted before it signs nobody in (session fixation).
+    assert signed_in[0]["value"] != before["ninja_oauth_session"]
+
+    page.goto(sqlite_server.base_url + "/logout")
+    expect(page).to_have_title("Sign out · ninja-oauth")
+    expect(page.get_by_text(f"Signed in as {email}.")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading")).to_have_text("You are signed out")
+    after = [c for c in page.context.cookies() if c["name"] == "ninja_oauth_session"]
+    assert after[0]["value"] != signed_in[0]["value"]
+
+    # The cookie as it was while signed in, copied into another browser, signs nobody in.
+    thief = browser.new_context()
+    try:
+        thief.add_cookies([signed_in[0]])  # type: ignore[list-item]
+        stolen = thief.new_page()
+        again, _, _ = authorize_url(sqlite_server, web_app, callback_server.redirect_uri)
+        stolen.goto(again)
+        expect(stolen).to_have_title("Sign in · ninja-oauth")
+    finally:
+        thief.close()
+    page.goto(url)
+    expect(page).to_have_title("Sign in · ninja-oauth")

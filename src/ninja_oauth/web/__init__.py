@@ -27,7 +27,7 @@ from ninja_oauth.store.repositories.maintenance import purge_expired
 from ninja_oauth.web import protocol, sessions
 from ninja_oauth.web.context import WebContext, templates
 from ninja_oauth.web.errors import SITE_EXCEPTION_HANDLERS
-from ninja_oauth.web.root import Root
+from ninja_oauth.web.root import BodyLimits, Root
 from ninja_oauth.web.security import SecurityHeaders, install_log_filters
 
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
         SessionMiddleware,
         secret_key=hashlib.sha256(b"session:" + settings.key_bytes).hexdigest(),
         session_cookie=sessions.COOKIE_NAME,
+        path=sessions.COOKIE_PATH,
         max_age=sessions.SESSION_MAX_AGE,
         same_site="lax",
         https_only=settings.issuer.startswith("https://"),
@@ -82,8 +83,14 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     # the query (an authorize request's client_secret) into a Location header, and make a
     # client re-send a form (a password, a client secret) to the URL it builds.
     site.router.redirect_slashes = False
-    api = build_public_api(the_store, ctx.hasher)
-    root = Root(posted=protocol.posted_endpoints(ctx), api=api.app, api_reads=api.reads, site=site)
+    api = build_public_api(the_store, ctx.hasher, ctx.settings.issuer)
+    root = Root(
+        posted=protocol.posted_endpoints(ctx),
+        api=api.app,
+        api_reads=api.reads,
+        site=site,
+        limits=BodyLimits(api=settings.max_body_bytes, timeout=settings.body_timeout),
+    )
     return SecurityHeaders(root, access_log=settings.access_log)
 
 

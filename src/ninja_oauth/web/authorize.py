@@ -9,8 +9,10 @@ The login and consent forms keep the validated request on the server under an op
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
+from urllib.parse import urlsplit
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from starlette.requests import Request
@@ -49,15 +51,11 @@ class _Outcome:
     fatal: FatalAuthorizeError | None = None
 
 
-def prefix_of(request: Request) -> str:
-    return "/ws/oauth" if request.url.path.startswith("/ws/") else "/oauth"
-
-
 def _step(
     svc: WebContext,
     oauth_request: OAuth2Request,
     address: str,
-    uid: int | None,
+    auth_token: str | None,
     binding: str,
     pending: Pending | None,
     params: dict[str, str],
@@ -74,13 +72,13 @@ def _step(
     if pending is not None and pending.decision == "deny":
         svc.pending.finish(pending.id)
         return _Outcome(response=svc.server.complete_authorize(consent, None))
+    uid = svc.sessions.user_id(auth_token, now)
     user = svc.repos.users.get(uid) if uid is not None else None
     if user is None:
-        rid = pending.id if pending else svc.pending.create(binding, params, now)
+        rid = pending.id if pending else svc.pending.create(binding, params, now, address)
         return _Outcome(page="login", consent=consent, request_id=rid)
     allowed_now = pending is not None and pending.decision == "allow" and pending.user_id == user.id
-    granted = svc.repos.consents.granted(user.id, consent.client_id)
-    if allowed_now or set(consent.scopes) <= granted:
+    if allowed_now or _consented_before(svc, consent, user):
         if allowed_now:
             svc.repos.consents.remember(user.id, consent.client_id, set(consent.scopes), now)
         if pending is not None and not svc.pending.finish(pending.id):
@@ -96,8 +94,21 @@ def _step(
             scope=" ".join(consent.scopes),
         )
         return _Outcome(response=svc.server.complete_authorize(consent, user))
-    rid = pending.id if pending else svc.pending.create(binding, params, now)
+    rid = pending.id if pending else svc.pending.create(binding, params, now, address)
     return _Outcome(page="consent", consent=consent, request_id=rid, user=user)
+
+
+def _consented_before(svc: WebContext, consent: ConsentRequest, user: User) -> bool:
+    """Whether an earlier consent lets this request through without asking.
+
+    Only for a confidential app: anyone can send a public (native or single-page) app's
+    client id with their own redirect port and PKCE challenge, so each of its requests needs
+    the user's action (RFC 6749 §10.2, RFC 8252 §8.6).
+    """
+    app = svc.repos.apps.get(consent.client_id)
+    if app is None or not app.confidential:
+        return False
+    return set(consent.scopes) <= svc.repos.consents.granted(user.id, consent.client_id)
 
 
 async def authorize(request: Request) -> Response:
@@ -124,20 +135,70 @@ async def authorize(request: Request) -> Response:
     else:
         oauth_request = await read_oauth_request(request, issuer)
         params = {k: v for k, v in request.query_params.items() if k not in _NOT_KEPT}
+        if svc.pending.too_large(params):
+            return error_page(
+                request,
+                400,
+                "This sign-in request is too large",
+                f"Its parameters are over {svc.settings.pending_max_bytes} bytes. Ask the app "
+                "that sent you here to send a shorter request.",
+                "invalid_request",
+            )
     address = client_address(request, svc.settings.trusted_proxies)
-    uid = sessions.current_user_id(request)
+    token = sessions.auth_token(request)
     outcome = await svc.store.run(
-        partial(_step, svc, oauth_request, address, uid, binding, pending, params), Writes.CHANGES
+        partial(_step, svc, oauth_request, address, token, binding, pending, params),
+        Writes.CHANGES,
     )
     if outcome.fatal is not None:
         raise outcome.fatal
     if outcome.response is not None:
-        return to_starlette(outcome.response)
+        response = to_starlette(outcome.response)
+        if _reaches_sign_in_cookie(response.headers.get("location", ""), issuer):
+            return error_page(
+                request,
+                400,
+                "This app's redirect URI is not allowed",
+                "It lies under this server's sign-in path, where the browser would send it "
+                "the sign-in cookie. The app must register a redirect URI elsewhere.",
+                "invalid_request",
+            )
+        return response
     assert outcome.consent is not None and outcome.request_id is not None
     if outcome.page == "login":
         return login_page(request, outcome.request_id, outcome.consent.app_name)
     assert outcome.user is not None
     return consent_page(request, outcome.request_id, outcome.consent, outcome.user)
+
+
+def _reaches_sign_in_cookie(location: str, issuer: str) -> bool:
+    """Whether the browser would send the sign-in cookie along to ``location``: cookies
+    ignore ports, so a redirect URI on this server's host under a cookie path would get it."""
+    if not location:
+        return False
+    target, ours = urlsplit(location), urlsplit(issuer)
+    if target.scheme not in ("http", "https") or target.hostname != ours.hostname:
+        return False
+    path = target.path or "/"
+    return path == sessions.COOKIE_PATH or path.startswith(sessions.COOKIE_PATH + "/")
+
+
+def form_page(
+    request: Request, form: str, values: Mapping[str, object], status: int = 200
+) -> Response:
+    """One of the sign-in pages (``form``: login, consent, logout): its form posts to the page
+    of that name under the cookie's path, with this browser's CSRF token; never cached."""
+    return templates.TemplateResponse(
+        request,
+        form + ".html",
+        {
+            "action": f"{sessions.COOKIE_PATH}/{form}",
+            "csrf_token": sessions.csrf_token(request),
+            **values,
+        },
+        status_code=status,
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 def login_page(
@@ -149,36 +210,18 @@ def login_page(
     email: str = "",
     status: int = 200,
 ) -> Response:
-    return templates.TemplateResponse(
-        request,
-        "login.html",
-        {
-            "action": prefix_of(request) + "/login",
-            "csrf_token": sessions.csrf_token(request),
-            "request_id": request_id,
-            "app_name": app_name,
-            "error": error,
-            "email": email,
-        },
-        status_code=status,
-        headers={"Cache-Control": "no-store"},
-    )
+    values = {"request_id": request_id, "app_name": app_name, "error": error, "email": email}
+    return form_page(request, "login", values, status)
 
 
 def consent_page(
     request: Request, request_id: str, consent: ConsentRequest, user: User
 ) -> Response:
     scopes = [{"name": s, "words": describe(Scope(s))} for s in consent.scopes if s in _SCOPE_NAMES]
-    return templates.TemplateResponse(
-        request,
-        "consent.html",
-        {
-            "action": prefix_of(request) + "/consent",
-            "csrf_token": sessions.csrf_token(request),
-            "request_id": request_id,
-            "app_name": consent.app_name,
-            "email": user.email,
-            "scopes": scopes,
-        },
-        headers={"Cache-Control": "no-store"},
-    )
+    values = {
+        "request_id": request_id,
+        "app_name": consent.app_name,
+        "email": user.email,
+        "scopes": scopes,
+    }
+    return form_page(request, "consent", values)

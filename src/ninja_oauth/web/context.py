@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import anyio
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
@@ -16,7 +17,9 @@ from ninja_oauth.oauth.server import NinjaAuthorizationServer, build_authorizati
 from ninja_oauth.settings import Settings
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories import build_repositories
+from ninja_oauth.store.repositories.browser_sessions import SqlBrowserSessions
 from ninja_oauth.store.repositories.pending import SqlPending
+from ninja_oauth.web.sessions import SESSION_MAX_AGE
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
@@ -29,6 +32,9 @@ class WebContext:
     hasher: SecretHasher
     server: NinjaAuthorizationServer
     pending: SqlPending
+    sessions: SqlBrowserSessions
+    # Password checks at once in this process (web/login_and_consent.py).
+    hashing: anyio.CapacityLimiter
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> WebContext:
@@ -40,9 +46,17 @@ class WebContext:
             lifetimes=settings.lifetimes,
             issuer=settings.issuer_value,
             limits=settings.throttle_limits,
+            policy=settings.policy,
         )
         return cls(
-            settings, store, repos, hasher, build_authorization_server(ctx), SqlPending(store)
+            settings,
+            store,
+            repos,
+            hasher,
+            build_authorization_server(ctx),
+            SqlPending(store, settings.pending_limits),
+            SqlBrowserSessions(store, hasher, SESSION_MAX_AGE),
+            anyio.CapacityLimiter(settings.password_hash_concurrency),
         )
 
 

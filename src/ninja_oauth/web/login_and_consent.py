@@ -1,30 +1,41 @@
 """The login and consent forms' handlers (POST …/login, POST …/consent): each answers 303 back
-to GET …/authorize?request_id=…, which sends the 307 to the app (web/authorize.py)."""
+to GET …/authorize?request_id=…, which sends the 307 to the app (web/authorize.py); and the
+sign-out form (…/logout)."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from functools import partial
+from typing import TypeVar
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
+import anyio
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.oauth.throttling import Throttle
-from ninja_oauth.passwords import verify_password
+from ninja_oauth.passwords import hash_password, needs_rehash, verify_password
 from ninja_oauth.web import sessions
 from ninja_oauth.web.authlib_adapter import client_address
-from ninja_oauth.web.authorize import login_page, prefix_of
-from ninja_oauth.web.context import context
+from ninja_oauth.web.authorize import form_page, login_page
+from ninja_oauth.web.context import WebContext, context
 from ninja_oauth.web.errors import error_page
 
 _BAD_LOGIN = "The email or password is not correct."
+_T = TypeVar("_T")
+
+
+async def _hashing(svc: WebContext, work: Callable[..., _T], *args: object) -> _T:
+    """argon2 in a worker thread (tens of milliseconds, 19 MiB each: never on the loop or the
+    writer path), at most NINJA_OAUTH_PASSWORD_HASH_CONCURRENCY at once per process; the others
+    wait their turn without holding a thread."""
+    return await anyio.to_thread.run_sync(partial(work, *args), limiter=svc.hashing)
 
 
 def _back_to_authorize(request: Request, request_id: str) -> Response:
-    url = prefix_of(request) + "/authorize?" + urlencode({"request_id": request_id})
+    url = sessions.COOKIE_PATH + "/authorize?" + urlencode({"request_id": request_id})
     return RedirectResponse(url, status_code=303)
 
 
@@ -77,20 +88,29 @@ async def login(request: Request) -> Response:
         page.headers["Retry-After"] = str(wait)
         return page
     found = await svc.store.run(partial(svc.repos.users.find_by_email, email), Writes.APPENDS)
-    # argon2 takes tens of milliseconds: a worker thread, never the writer path or the loop.
-    ok = await run_in_threadpool(verify_password, found[1] if found else None, password)
+    ok = await _hashing(svc, verify_password, found[1] if found else None, password)
     if not ok or found is None:
         # Already counted by login_attempt.
         name = await _app_name(request, request_id)
         return login_page(request, request_id, name, email=email, status=401, error=_BAD_LOGIN)
-    user = found[0]
-    sessions.log_in(request, user.id)
+    user, stored_hash = found
+    new_hash = await _hashing(svc, hash_password, password) if needs_rehash(stored_hash) else None
+    # Everything about the browser is new after a sign-in (session fixation): its id, to which
+    # its pending requests move, its CSRF token, and the session's token.
+    old_token, old_binding = sessions.auth_token(request), sessions.binding(request)
+    new_id = sessions.new_browser_id()
 
-    def succeeded() -> None:
+    def succeeded() -> str:
         throttle.login_succeeded(keys)
+        if new_hash is not None:
+            svc.repos.users.set_password_hash(user.id, new_hash)
+        svc.sessions.end(old_token)
+        token = svc.sessions.start(user.id, now)
+        svc.pending.rebind(old_binding, sessions.binding_of(new_id))
         svc.repos.audit.record("login", user_id=user.id)
+        return token
 
-    await svc.store.run(succeeded, Writes.CHANGES)
+    sessions.signed_in(request, new_id, await svc.store.run(succeeded, Writes.CHANGES))
     if not request_id:
         return RedirectResponse("/", status_code=303)
     return _back_to_authorize(request, request_id)
@@ -103,17 +123,22 @@ async def consent(request: Request) -> Response:
         return _expired_form(request)
     request_id = str(form.get("request_id") or "")
     decision = form.get("decision")
-    uid = sessions.current_user_id(request)
-    if uid is None:
-        return _back_to_authorize(request, request_id)
     if decision not in ("allow", "deny"):
         return error_page(
             request, 400, "No decision was sent", "Press Allow or Deny.", "invalid_request"
         )
     binding = sessions.binding(request)
-    recorded = await svc.store.run(
-        partial(svc.pending.decide, request_id, binding, str(decision), uid), Writes.CHANGES
-    )
+    token = sessions.auth_token(request)
+
+    def decide() -> bool | None:
+        uid = svc.sessions.user_id(token, int(time.time()))
+        if uid is None:
+            return None  # signed out meanwhile: back to the login page
+        return svc.pending.decide(request_id, binding, str(decision), uid)
+
+    recorded = await svc.store.run(decide, Writes.CHANGES)
+    if recorded is None:
+        return _back_to_authorize(request, request_id)
     if not recorded:
         return error_page(
             request,
@@ -124,3 +149,36 @@ async def consent(request: Request) -> Response:
             "invalid_request",
         )
     return _back_to_authorize(request, request_id)
+
+
+async def logout(request: Request) -> Response:
+    """GET: a one-button sign-out form. POST (with its CSRF token): the session's row is
+    deleted, so the cookie (and any copy of it) signs nobody in any more, and the browser gets
+    new ids (``sessions.signed_out``)."""
+    svc = context(request)
+    token = sessions.auth_token(request)
+    if request.method == "POST":
+        form = await request.form()
+        if not sessions.csrf_ok(request, form.get("csrf_token")):
+            return _expired_form(request)
+
+        def end() -> None:
+            uid = svc.sessions.user_id(token, int(time.time()))
+            svc.sessions.end(token)
+            if uid is not None:
+                svc.repos.audit.record("logout", user_id=uid)
+
+        await svc.store.run(end, Writes.CHANGES)
+        sessions.signed_out(request)
+        return _logout_page(request, signed_in=None)
+
+    def who() -> str | None:
+        uid = svc.sessions.user_id(token, int(time.time()))
+        user = svc.repos.users.get(uid) if uid is not None else None
+        return user.email if user else None
+
+    return _logout_page(request, signed_in=await svc.store.run(who, Writes.APPENDS))
+
+
+def _logout_page(request: Request, signed_in: str | None) -> Response:
+    return form_page(request, "logout", {"email": signed_in, "done": request.method == "POST"})

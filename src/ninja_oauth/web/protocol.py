@@ -15,15 +15,15 @@ from functools import partial
 
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from ninja_oauth.oauth.platforms import GrantType
+from ninja_oauth.oauth import profiles
 from ninja_oauth.oauth.scopes import Scope as OAuthScope
 from ninja_oauth.oauth.server import Endpoint
 from ninja_oauth.web import authorize as authorize_page
-from ninja_oauth.web import login_and_consent
+from ninja_oauth.web import login_and_consent, sessions
 from ninja_oauth.web.authlib_adapter import (
     MAX_FORM_BYTES,
     MAX_FORM_FIELDS,
@@ -88,8 +88,11 @@ def posted_endpoints(ctx: WebContext) -> dict[str, ASGIApp]:
 
 
 async def metadata(request: Request) -> Response:
-    """RFC 8414 authorization server metadata (the /oauth/* paths are aliases)."""
-    issuer = context(request).settings.issuer
+    """RFC 8414 authorization server metadata (the /oauth/* paths are aliases): what the
+    server's profile leaves on (an app's own strict profile cannot be said here)."""
+    settings = context(request).settings
+    issuer = settings.issuer
+    profile = settings.policy.profile
     return JSONResponse(
         {
             "issuer": issuer,
@@ -98,9 +101,9 @@ async def metadata(request: Request) -> Response:
             "revocation_endpoint": issuer + "/ws/oauth/revoke",
             "introspection_endpoint": issuer + "/ws/oauth/introspect",
             "scopes_supported": [s.value for s in OAuthScope],
-            "response_types_supported": ["code", "token"],
+            "response_types_supported": profiles.response_types(profile),
             "response_modes_supported": ["query", "fragment"],
-            "grant_types_supported": [g.value for g in GrantType],
+            "grant_types_supported": profiles.grant_types(profile),
             "token_endpoint_auth_methods_supported": [
                 "client_secret_basic",
                 "client_secret_post",
@@ -115,9 +118,11 @@ async def metadata(request: Request) -> Response:
                 "client_secret_basic",
                 "client_secret_post",
             ],
-            "code_challenge_methods_supported": ["S256", "plain"],
+            "code_challenge_methods_supported": profiles.code_challenge_methods(profile),
             "authorization_response_iss_parameter_supported": True,
             "service_documentation": issuer + "/docs",
+            # Not in RFC 8414 (which allows more members): "faithful" or "strict".
+            "ninja_oauth_profile": profile.value,
         }
     )
 
@@ -142,28 +147,37 @@ _METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def site_routes(with_session: Middleware) -> list[BaseRoute]:
-    """The protocol's routes of the site: the metadata, the browser endpoints (the only ones
-    with a session: ``with_session`` is their route middleware), and the 405s. The POSTs to
-    token, revoke and introspect never reach the site (``posted_endpoints``)."""
+    """The protocol's routes of the site: the metadata, the browser pages (the only ones with a
+    session: ``with_session`` is their route middleware), and the 405s. The POSTs to token,
+    revoke and introspect never reach the site (``posted_endpoints``).
+
+    The browser pages live under ``/ws/oauth`` alone, the sign-in cookie's path
+    (``web/sessions.py``): ``/oauth/authorize`` and ``/logout`` send the browser there. A cookie
+    for ``/oauth`` too would reach a loopback app's ``http://127.0.0.1:PORT/oauth/callback``.
+    """
     session = [with_session]
-    routes: list[BaseRoute] = [Route("/.well-known/oauth-authorization-server", metadata)]
+    pages = sessions.COOKIE_PATH
+    routes: list[BaseRoute] = [
+        Route("/.well-known/oauth-authorization-server", metadata),
+        Route(pages + "/authorize", authorize_page.authorize, methods=["GET"], middleware=session),
+        Route(pages + "/login", login_and_consent.login, methods=["POST"], middleware=session),
+        Route(pages + "/consent", login_and_consent.consent, methods=["POST"], middleware=session),
+        Route(
+            pages + "/logout", login_and_consent.logout, methods=["GET", "POST"], middleware=session
+        ),
+        Route("/oauth/authorize", _to_pages, methods=["GET"]),
+        Route("/logout", _to_pages, methods=["GET"]),
+    ]
     for prefix in PREFIXES:
-        routes += [
-            Route(
-                prefix + "/authorize",
-                authorize_page.authorize,
-                methods=["GET"],
-                middleware=session,
-            ),
-            Route(prefix + "/login", login_and_consent.login, methods=["POST"], middleware=session),
-            Route(
-                prefix + "/consent",
-                login_and_consent.consent,
-                methods=["POST"],
-                middleware=session,
-            ),
-        ]
         for path, allowed in _ALLOWED.items():
             others = [m for m in _METHODS if m != allowed]
             routes.append(Route(prefix + path, _method_not_allowed(allowed), methods=others))
     return routes
+
+
+async def _to_pages(request: Request) -> Response:
+    """The same page under the sign-in cookie's path. The query goes along unchanged: it is the
+    URL the browser already holds, sent back to this server only (no Referer leaves it)."""
+    target = sessions.COOKIE_PATH + request.url.path.removeprefix("/oauth")
+    query = request.url.query
+    return RedirectResponse(target + ("?" + query if query else ""), status_code=303)

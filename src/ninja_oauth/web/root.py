@@ -10,14 +10,19 @@
   authorize, login and consent pages, the metadata, the 405s and the static files.
 
 One dictionary lookup and one prefix test per request, instead of a router that tries each
-route in turn: the table is the routing model, and it is all here.
+route in turn: the table is the routing model, and it is all here. A request with a body gets
+it read whole first, within a size and a time limit (``web/bodies.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ninja_oauth.web.authlib_adapter import MAX_FORM_BYTES
+from ninja_oauth.web.bodies import WITHOUT_BODY, Refused, read_body, refusal, replay
 
 API_PREFIX = "/v2/"
 API_DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
@@ -28,12 +33,19 @@ class Root:
     site."""
 
     def __init__(
-        self, *, posted: Mapping[str, ASGIApp], api: ASGIApp, api_reads: ASGIApp, site: ASGIApp
+        self,
+        *,
+        posted: Mapping[str, ASGIApp],
+        api: ASGIApp,
+        api_reads: ASGIApp,
+        site: ASGIApp,
+        limits: BodyLimits | None = None,
     ) -> None:
         self.posted = dict(posted)
         self.api = api
         self.api_reads = api_reads
         self.site = site
+        self.limits = limits or BodyLimits()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -41,16 +53,42 @@ class Root:
             root_path: str = scope.get("root_path", "")
             if root_path and (path == root_path or path.startswith(root_path + "/")):
                 path = path[len(root_path) :] or "/"  # as the routes see it behind a root path
-            if scope["method"] == "POST":
+            method: str = scope["method"]
+            if method == "POST":
                 endpoint = self.posted.get(path)
                 if endpoint is not None:
-                    await endpoint(scope, receive, send)
+                    await self._with_body(endpoint, self.limits.form, False, scope, receive, send)
                     return
             if path.startswith(API_PREFIX):
-                reads = scope["method"] in ("GET", "HEAD")
-                await (self.api_reads if reads else self.api)(scope, receive, send)
+                if method in ("GET", "HEAD"):
+                    await self.api_reads(scope, receive, send)
+                else:
+                    await self._with_body(self.api, self.limits.api, False, scope, receive, send)
                 return
             if path in API_DOC_PATHS:
                 await self.api(scope, receive, send)
                 return
+            if method not in WITHOUT_BODY:
+                await self._with_body(self.site, self.limits.form, True, scope, receive, send)
+                return
         await self.site(scope, receive, send)
+
+    async def _with_body(
+        self, app: ASGIApp, limit: int, site: bool, scope: Scope, receive: Receive, send: Send
+    ) -> None:
+        """``app`` gets the body only once it is whole, within ``limit`` and the timeout."""
+        body = await read_body(scope, receive, limit, self.limits.timeout)
+        if isinstance(body, Refused):
+            await refusal(scope, body, page=site)(scope, receive, send)
+            return
+        await app(scope, replay(body, receive), send)
+
+
+@dataclass(frozen=True, slots=True)
+class BodyLimits:
+    """Bytes a body may hold: a form (login, consent, token...) or a Public API write; and the
+    seconds it may take to arrive (README, "Limits")."""
+
+    form: int = MAX_FORM_BYTES
+    api: int = 1024 * 1024
+    timeout: float = 10.0

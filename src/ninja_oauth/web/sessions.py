@@ -1,4 +1,17 @@
-"""The login session (Starlette's signed, HttpOnly, SameSite=Lax cookie) and CSRF tokens."""
+"""The sign-in cookie and CSRF tokens.
+
+The cookie is Starlette's signed SessionMiddleware cookie (HttpOnly, SameSite=Lax), scoped to
+``/ws/oauth``: cookies ignore ports, so a cookie for ``/`` on ``127.0.0.1`` would also reach
+every loopback client app's redirect URI (issue 12, finding 3). It holds three random values:
+
+* ``sid``: this browser, anonymous or not; pending authorize requests are bound to its digest;
+* ``csrf``: the token every form echoes;
+* ``auth``: once signed in, the token of a ``browser_sessions`` row (the store keeps its keyed
+  digest and whose it is). Sign-out deletes the row: a copied cookie is dead at once.
+
+All three are new at sign-in and at sign-out, so a cookie planted before either is worthless
+after it (session fixation).
+"""
 
 from __future__ import annotations
 
@@ -10,26 +23,36 @@ from starlette.requests import Request
 
 COOKIE_NAME = "ninja_oauth_session"
 SESSION_MAX_AGE = 12 * 3600
+# The cookie's path, under which every page that needs it lives (web/protocol.py).
+COOKIE_PATH = "/ws/oauth"
+
+
+def _new() -> str:
+    return secrets.token_urlsafe(24)
 
 
 def session_id(request: Request) -> str:
-    """A random id for this browser session, created on first use."""
+    """A random id for this browser, created on first use."""
     sid = request.session.get("sid")
     if not isinstance(sid, str):
-        sid = secrets.token_urlsafe(24)
+        sid = _new()
         request.session["sid"] = sid
     return sid
 
 
+def binding_of(sid: str) -> str:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
 def binding(request: Request) -> str:
-    """What pending authorize requests are bound to: a digest of the session id."""
-    return hashlib.sha256(session_id(request).encode()).hexdigest()
+    """What pending authorize requests are bound to: a digest of the browser's id."""
+    return binding_of(session_id(request))
 
 
 def csrf_token(request: Request) -> str:
     token = request.session.get("csrf")
     if not isinstance(token, str):
-        token = secrets.token_urlsafe(24)
+        token = _new()
         request.session["csrf"] = token
     return token
 
@@ -43,16 +66,24 @@ def csrf_ok(request: Request, submitted: object) -> bool:
     )
 
 
-def current_user_id(request: Request) -> int | None:
-    uid = request.session.get("uid")
-    return uid if isinstance(uid, int) else None
+def auth_token(request: Request) -> str | None:
+    """The signed-in session's token, if the cookie carries one (the store says if it is live)."""
+    token = request.session.get("auth")
+    return token if isinstance(token, str) else None
 
 
-def log_in(request: Request, user_id: int) -> None:
-    request.session["uid"] = user_id
-    # A new CSRF token after the privilege change.
-    request.session["csrf"] = secrets.token_urlsafe(24)
+def new_browser_id() -> str:
+    return _new()
 
 
-def log_out(request: Request) -> None:
-    request.session.pop("uid", None)
+def signed_in(request: Request, sid: str, token: str) -> None:
+    """After a sign-in: a new browser id (``sid``, already chosen so that pending requests
+    could be re-bound to it), a new CSRF token, and the session's token."""
+    request.session.clear()
+    request.session.update({"sid": sid, "csrf": _new(), "auth": token})
+
+
+def signed_out(request: Request) -> None:
+    """After a sign-out: nothing of the old cookie is kept."""
+    request.session.clear()
+    request.session.update({"sid": _new(), "csrf": _new()})

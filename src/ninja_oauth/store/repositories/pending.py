@@ -1,14 +1,23 @@
-"""Authorize requests waiting for login or consent, bound to one browser session (DESIGN §6)."""
+"""Authorize requests waiting for login or consent, bound to one browser (DESIGN §6).
+
+Anyone may start one (an anonymous GET of the authorize endpoint), so what they can hold is
+bounded (issue 12, finding 1): a request's parameters are capped in size, each browser and each
+address keeps only its newest few (older ones are dropped, as if abandoned), and expired rows
+go in small batches through the ``expires_at`` index, never in a scan of the table.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 import secrets
+import time
 from dataclasses import dataclass
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
 
+from ninja_oauth.limits import PendingLimits
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.tables import pending_authorizations as pending
 
@@ -16,6 +25,8 @@ _REQUEST_ID = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 # Long enough to log in, short enough that an abandoned request does not linger.
 PENDING_TTL = 600
+# Expired rows deleted by one new request (the periodic purge takes the rest, in batches too).
+EXPIRED_BATCH = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,22 +37,51 @@ class Pending:
     user_id: int | None
 
 
-class SqlPending:
-    def __init__(self, store: Store) -> None:
-        self._store = store
+def address_key(address: str) -> str:
+    """The unit an address cap counts: the address, or its /64 for IPv6 (one host's share)."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
-    def create(self, binding: str, params: dict[str, str], now: int) -> str:
+
+def delete_expired(conn: Connection, now: int, batch: int) -> int:
+    """At most ``batch`` expired rows, found through the index."""
+    oldest = select(pending.c.id).where(pending.c.expires_at <= now).limit(batch)
+    return int(conn.execute(delete(pending).where(pending.c.id.in_(oldest))).rowcount)
+
+
+class SqlPending:
+    def __init__(self, store: Store, limits: PendingLimits | None = None) -> None:
+        self._store = store
+        self.limits = limits or PendingLimits()
+
+    def too_large(self, params: dict[str, str]) -> bool:
+        return len(json.dumps(params)) > self.limits.max_bytes
+
+    def create(self, binding: str, params: dict[str, str], now: int, address: str) -> str:
+        """Keep ``params`` (see ``too_large``: the caller refuses those first)."""
         request_id = secrets.token_urlsafe(24)
+        key = address_key(address)
         with self._store.transaction() as conn:
-            conn.execute(pending.delete().where(pending.c.expires_at <= now))
+            delete_expired(conn, now, EXPIRED_BATCH)
             conn.execute(
                 insert(pending).values(
                     id=request_id,
                     session_binding=binding,
                     params=json.dumps(params),
                     expires_at=now + PENDING_TTL,
+                    address=key,
+                    created_ms=time.time_ns() // 1_000_000,
                 )
             )
+            _keep_newest(conn, pending.c.session_binding == binding, self.limits.per_browser)
+            _keep_newest(conn, pending.c.address == key, self.limits.per_address)
         return request_id
 
     def get(self, request_id: str, binding: str, now: int) -> Pending | None:
@@ -72,8 +112,28 @@ class SqlPending:
             )
         return bool(result.rowcount)
 
+    def rebind(self, old_binding: str, new_binding: str) -> None:
+        """The browser's id changed (sign-in): its pending requests follow it."""
+        with self._store.transaction() as conn:
+            conn.execute(
+                update(pending)
+                .where(pending.c.session_binding == old_binding)
+                .values(session_binding=new_binding)
+            )
+
     def finish(self, request_id: str) -> bool:
         """Delete the request; False if another tab already finished it (single use)."""
         with self._store.transaction() as conn:
             result = conn.execute(delete(pending).where(pending.c.id == request_id))
         return bool(result.rowcount)
+
+
+def _keep_newest(conn: Connection, which: ColumnElement[bool], cap: int) -> None:
+    """Drop all but the ``cap`` newest rows matching ``which`` (an indexed column)."""
+    older = (
+        select(pending.c.id)
+        .where(which)
+        .order_by(pending.c.created_ms.desc(), pending.c.expires_at.desc())
+        .offset(cap)
+    )
+    conn.execute(delete(pending).where(pending.c.id.in_(older)))

@@ -1,0 +1,60 @@
+"""Signed-in browsers (``browser_sessions``): the cookie carries a random token, the store only
+its keyed digest and whose it is. Deleting a row signs that browser out at once."""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy import and_, delete, insert, select
+
+from ninja_oauth.oauth.secrets import SecretHasher
+from ninja_oauth.store.db import Store
+from ninja_oauth.store.tables import browser_sessions as sessions
+
+_PURPOSE = "browser-session"
+
+
+class SqlBrowserSessions:
+    def __init__(self, store: Store, hasher: SecretHasher, lifetime: int) -> None:
+        self._store = store
+        self._hasher = hasher
+        self.lifetime = lifetime
+
+    def _digest(self, token: str) -> str:
+        return self._hasher.digest(token, _PURPOSE)
+
+    def start(self, user_id: int, now: int) -> str:
+        """A new signed-in session for ``user_id``; its token, for the cookie only."""
+        token = secrets.token_urlsafe(32)
+        with self._store.transaction() as conn:
+            conn.execute(
+                insert(sessions).values(
+                    id_digest=self._digest(token),
+                    user_id=user_id,
+                    created_at=now,
+                    expires_at=now + self.lifetime,
+                )
+            )
+        return token
+
+    def user_id(self, token: str | None, now: int) -> int | None:
+        """Who is signed in with ``token``, if its session still exists and has not expired."""
+        if not token:
+            return None
+        with self._store.reading() as conn:
+            found = conn.execute(
+                select(sessions.c.user_id).where(
+                    and_(sessions.c.id_digest == self._digest(token), sessions.c.expires_at > now)
+                )
+            ).scalar()
+        return int(found) if found is not None else None
+
+    def end(self, token: str | None) -> None:
+        if token:
+            with self._store.transaction() as conn:
+                conn.execute(delete(sessions).where(sessions.c.id_digest == self._digest(token)))
+
+    def end_all(self, user_id: int) -> int:
+        """Sign ``user_id`` out everywhere (a disabled account, a password reset)."""
+        with self._store.transaction() as conn:
+            return int(conn.execute(delete(sessions).where(sessions.c.user_id == user_id)).rowcount)
