@@ -158,7 +158,8 @@ browser_sessions = Table(
     Index("ix_browser_sessions_expires_at", "expires_at"),
 )
 
-# Failed client authentications and logins per key (DESIGN §6); nothing is written on success.
+# Failed client authentications and logins per key (DESIGN §6). On success only a client's pass
+# for its address is written, at most once a day (oauth/throttling.py).
 throttle = Table(
     "throttle",
     metadata,

@@ -25,6 +25,7 @@ from ninja_oauth.settings import Settings, load_settings
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories.maintenance import purge_expired
 from ninja_oauth.web import protocol, sessions
+from ninja_oauth.web.bodies import BodyReader
 from ninja_oauth.web.context import WebContext, templates
 from ninja_oauth.web.errors import SITE_EXCEPTION_HANDLERS
 from ninja_oauth.web.root import BodyLimits, Root
@@ -84,12 +85,15 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     # client re-send a form (a password, a client secret) to the URL it builds.
     site.router.redirect_slashes = False
     api = build_public_api(the_store, ctx.hasher, ctx.settings.issuer)
+    limits = BodyLimits(api=settings.max_body_bytes, timeout=settings.body_timeout)
+    bodies = BodyReader(limits.timeout)
     root = Root(
-        posted=protocol.posted_endpoints(ctx),
+        posted=protocol.posted_endpoints(ctx, bodies),
         api=api.app,
         api_reads=api.reads,
         site=site,
-        limits=BodyLimits(api=settings.max_body_bytes, timeout=settings.body_timeout),
+        limits=limits,
+        bodies=bodies,
     )
     return SecurityHeaders(root, access_log=settings.access_log)
 

@@ -28,8 +28,8 @@ from ninja_oauth.store.repositories.pending import Pending
 from ninja_oauth.web import sessions
 from ninja_oauth.web.authlib_adapter import (
     client_address,
+    oauth_request_of,
     query_oauth_request,
-    read_oauth_request,
     to_starlette,
 )
 from ninja_oauth.web.context import WebContext, context, templates
@@ -133,7 +133,7 @@ async def authorize(request: Request) -> Response:
         params = pending.params
         oauth_request = query_oauth_request(request, issuer, params)
     else:
-        oauth_request = await read_oauth_request(request, issuer)
+        oauth_request = oauth_request_of(request, issuer)
         params = {k: v for k, v in request.query_params.items() if k not in _NOT_KEPT}
         if svc.pending.too_large(params):
             return error_page(

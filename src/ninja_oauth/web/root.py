@@ -11,7 +11,8 @@
 
 One dictionary lookup and one prefix test per request, instead of a router that tries each
 route in turn: the table is the routing model, and it is all here. A request with a body gets
-it read whole first, within a size and a time limit (``web/bodies.py``).
+it read whole first, within a size and a time limit (``web/bodies.py``; a protocol POST reads
+its own, through the same reader).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ninja_oauth.web.authlib_adapter import MAX_FORM_BYTES
-from ninja_oauth.web.bodies import WITHOUT_BODY, Refused, read_body, refusal, replay
+from ninja_oauth.web.bodies import WITHOUT_BODY, BodyReader, Refused, refusal, replay
 
 API_PREFIX = "/v2/"
 API_DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
@@ -40,12 +41,14 @@ class Root:
         api_reads: ASGIApp,
         site: ASGIApp,
         limits: BodyLimits | None = None,
+        bodies: BodyReader | None = None,
     ) -> None:
         self.posted = dict(posted)
         self.api = api
         self.api_reads = api_reads
         self.site = site
         self.limits = limits or BodyLimits()
+        self.bodies = bodies or BodyReader(self.limits.timeout)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -57,7 +60,7 @@ class Root:
             if method == "POST":
                 endpoint = self.posted.get(path)
                 if endpoint is not None:
-                    await self._with_body(endpoint, self.limits.form, False, scope, receive, send)
+                    await endpoint(scope, receive, send)  # it reads its body (bodies.py)
                     return
             if path.startswith(API_PREFIX):
                 if method in ("GET", "HEAD"):
@@ -77,7 +80,7 @@ class Root:
         self, app: ASGIApp, limit: int, site: bool, scope: Scope, receive: Receive, send: Send
     ) -> None:
         """``app`` gets the body only once it is whole, within ``limit`` and the timeout."""
-        body = await read_body(scope, receive, limit, self.limits.timeout)
+        body = await self.bodies.read(scope, receive, limit)
         if isinstance(body, Refused):
             await refusal(scope, body, page=site)(scope, receive, send)
             return
