@@ -75,9 +75,9 @@ class Settings(BaseSettings):
         default=10.0, gt=0, description="Seconds a request body may take to arrive."
     )
     password_hash_concurrency: int = Field(
-        default_factory=lambda: os.cpu_count() or 1,
+        default_factory=lambda: len(os.sched_getaffinity(0)) or 1,
         ge=1,
-        description="Password checks run at once per worker (each takes 19 MiB; default: cores).",
+        description="Password checks run at once per worker (19 MiB each; default: usable cores).",
     )
     profile: Literal["faithful", "strict"] = Field(
         default="faithful",

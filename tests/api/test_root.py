@@ -219,3 +219,36 @@ def test_a_stray_trailing_slash_is_a_404_never_a_redirect(
     assert answer.status_code == 404
     assert "location" not in answer.headers
     assert "s3cret" not in answer.text
+
+
+def test_a_body_that_stops_arriving_is_refused_and_an_outside_cancel_is_kept() -> None:
+    """web/bodies.py: the shared deadline timer answers 408; a cancellation that came from
+    elsewhere (a shutdown) still cancels, even when the deadline passed at the same time."""
+    import asyncio
+
+    from ninja_oauth.web.bodies import BodyReader, Refused
+
+    scope = {"type": "http", "headers": [(b"content-length", b"10")]}
+
+    async def never() -> dict[str, object]:
+        await asyncio.sleep(3600)
+        raise AssertionError("unreachable")
+
+    async def main() -> tuple[object, bool]:
+        reader = BodyReader(timeout=0.3)
+        timed_out = await reader.read(scope, never, 1024)
+        # The deadline passes in the very turn a shutdown cancels the read: both cancel it.
+        late = BodyReader(timeout=0)
+        task = asyncio.create_task(late.read(scope, never, 1024))
+        await asyncio.sleep(0)  # the read is waiting for the body
+        task.cancel()
+        late._tick(asyncio.get_running_loop())  # the timer's turn, run now instead of in 0.25 s
+        try:
+            await task
+        except asyncio.CancelledError:
+            return timed_out, True
+        return timed_out, False
+
+    timed_out, cancelled = asyncio.run(main())
+    assert isinstance(timed_out, Refused) and timed_out.status == 408
+    assert cancelled

@@ -520,9 +520,9 @@ def test_the_sign_in_cookie_never_reaches_an_apps_loopback_callback(
     sign_in(page, email, password)
     hit = press_and_follow_to_callback(page, "Allow", callback_server)
 
-    assert "ninja_oauth_session" not in hit.headers.get("cookie", "")
+    assert "ninja_oauth_signin" not in hit.headers.get("cookie", "")
     cookies = page.context.cookies()
-    session = [c for c in cookies if c["name"] == "ninja_oauth_session"]
+    session = [c for c in cookies if c["name"] == "ninja_oauth_signin"]
     assert [c["path"] for c in session] == ["/ws/oauth"]
     assert session[0]["httpOnly"] and session[0]["sameSite"] == "Lax"
     exchange(sqlite_server, web_app, hit.query["code"][0], verifier, callback_server.redirect_uri)
@@ -563,16 +563,16 @@ def test_sign_out_ends_the_session_and_a_copy_of_the_cookie_with_it(
     before = {c["name"]: c["value"] for c in page.context.cookies()}
     sign_in(page, email, password)
     press_and_follow_to_callback(page, "Allow", callback_server)
-    signed_in = [c for c in page.context.cookies() if c["name"] == "ninja_oauth_session"]
+    signed_in = [c for c in page.context.cookies() if c["name"] == "ninja_oauth_signin"]
     # A new cookie at sign-in: one planted before it signs nobody in (session fixation).
-    assert signed_in[0]["value"] != before["ninja_oauth_session"]
+    assert signed_in[0]["value"] != before["ninja_oauth_signin"]
 
     page.goto(sqlite_server.base_url + "/logout")
     expect(page).to_have_title("Sign out · ninja-oauth")
     expect(page.get_by_text(f"Signed in as {email}.")).to_be_visible()
     page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading")).to_have_text("You are signed out")
-    after = [c for c in page.context.cookies() if c["name"] == "ninja_oauth_session"]
+    after = [c for c in page.context.cookies() if c["name"] == "ninja_oauth_signin"]
     assert after[0]["value"] != signed_in[0]["value"]
 
     # The cookie as it was while signed in, copied into another browser, signs nobody in.

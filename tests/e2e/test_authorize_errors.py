@@ -160,12 +160,12 @@ def test_the_session_cookie_is_signed_httponly_and_samesite_lax(
     with sqlite_server.client() as browser:
         page = browser.get("/ws/oauth/authorize", params=params)
     cookie = page.headers["set-cookie"]
-    assert cookie.startswith("ninja_oauth_session=")
+    assert cookie.startswith("ninja_oauth_signin=")
     attributes = {part.strip().lower() for part in cookie.split(";")[1:]}
     assert "httponly" in attributes
     assert "samesite=lax" in attributes
     assert "secure" not in attributes  # the issuer is http://127.0.0.1 here; https sets Secure
     # Signed: a value that was not issued by the server is ignored (a fresh session starts).
-    with sqlite_server.client(cookies={"ninja_oauth_session": "forged"}) as browser:
+    with sqlite_server.client(cookies={"ninja_oauth_signin": "forged"}) as browser:
         again = browser.get("/ws/oauth/authorize", params=params)
     assert 'name="password"' in again.text

@@ -102,14 +102,26 @@ def test_one_browser_keeps_only_its_newest_sign_in_requests(
         assert answer.status_code == 303
 
 
-def test_one_address_keeps_only_its_newest_sign_in_requests(
+def test_one_address_with_its_share_waiting_is_refused_and_others_keep_theirs(
     server: LiveServer, db: Any, native: dict[str, Any]
 ) -> None:
+    """Refused, not evicted: one caller behind a shared address must not cancel the sign-ins
+    that others there have in progress."""
     _clear_pending(db)
-    for _ in range(PER_ADDRESS + 4):
-        with server.client() as anonymous:  # a new browser each time: no cookie
-            assert anonymous.get("/ws/oauth/authorize", params=_params(native)).status_code == 200
-    assert _pending(db) == PER_ADDRESS
+    with server.client() as first:
+        page = first.get("/ws/oauth/authorize", params=_params(native))
+        for _ in range(PER_ADDRESS - 1):
+            with server.client() as anonymous:  # a new browser each time: no cookie
+                started = anonymous.get("/ws/oauth/authorize", params=_params(native))
+                assert started.status_code == 200
+        with server.client() as flooder:
+            refused = flooder.get("/ws/oauth/authorize", params=_params(native))
+        assert refused.status_code == 429
+        assert "Too many sign-ins in progress" in refused.text
+        assert 0 < int(refused.headers["retry-after"]) <= 600
+        assert _pending(db) == PER_ADDRESS
+        # The first browser's sign-in was not dropped to make room.
+        assert log_in(first, page, *server.user()).status_code == 303
 
 
 def test_a_sign_in_request_over_the_size_limit_is_refused_and_not_kept(
@@ -255,29 +267,47 @@ def test_a_body_within_the_limit_still_works(server: LiveServer) -> None:
 # -- 3 and 5. the session: where its cookie goes, new at sign-in and out, ended on the server --
 
 
+def test_the_cookie_of_before_for_path_slash_is_expired(
+    server: LiveServer, native: dict[str, Any]
+) -> None:
+    """The cookie was ninja_oauth_session for / before it moved to /ws/oauth: a browser that
+    still sends it has it expired (it would go on reaching loopback apps)."""
+    with server.client(cookies={"ninja_oauth_session": "from-before"}) as browser:
+        page = browser.get("/ws/oauth/authorize", params=_params(native))
+    cookies = page.headers.get_list("set-cookie")
+    assert any(
+        c.startswith("ninja_oauth_session=;") and "Max-Age=0" in c and "Path=/;" in c
+        for c in cookies
+    ), cookies
+    assert any(c.startswith("ninja_oauth_signin=") for c in cookies)
+
+
 def test_the_cookie_is_scoped_to_the_protocol_prefix(
     server: LiveServer, native: dict[str, Any]
 ) -> None:
     with server.client() as browser:
         page = browser.get("/ws/oauth/authorize", params=_params(native))
     cookie = page.headers["set-cookie"]
-    assert cookie.startswith("ninja_oauth_session=")
+    assert cookie.startswith("ninja_oauth_signin=")
     attributes = [part.strip().lower() for part in cookie.split(";")]
     assert "path=/ws/oauth" in attributes
     assert "httponly" in attributes and "samesite=lax" in attributes
 
 
 def test_a_redirect_uri_under_the_sign_in_path_on_this_host_gets_no_redirect(
-    server: LiveServer,
+    server: LiveServer, db: Any
 ) -> None:
     port = server.base_url.rsplit(":", 1)[1]
     inside = f"http://127.0.0.1:{int(port) + 1}/ws/oauth/callback"
     app = server.create_app("web", redirect_uris=[inside])
+    _clear_pending(db)
     with server.client() as browser:
         final = authorize(browser, _params(app, inside), user=server.user())
+    # Refused on arrival: no sign-in asked, nothing kept, no code issued.
     assert final.status_code == 400
     assert "redirect URI is not allowed" in final.text
     assert "location" not in final.headers
+    assert _pending(db) == 0
 
 
 def _signed_in(server: LiveServer, app: dict[str, Any], browser: httpx.Client) -> None:
@@ -290,10 +320,10 @@ def test_sign_in_gives_a_new_cookie_and_the_old_one_signs_nobody_in(
 ) -> None:
     with server.client() as browser:
         browser.get("/ws/oauth/authorize", params=_params(web, WEB_CB))
-        planted = browser.cookies["ninja_oauth_session"]
+        planted = browser.cookies["ninja_oauth_signin"]
         _signed_in(server, web, browser)
-        assert browser.cookies["ninja_oauth_session"] != planted
-    with server.client(cookies={"ninja_oauth_session": planted}) as attacker:
+        assert browser.cookies["ninja_oauth_signin"] != planted
+    with server.client(cookies={"ninja_oauth_signin": planted}) as attacker:
         page = attacker.get("/ws/oauth/authorize", params=_params(web, WEB_CB))
     assert page.status_code == 200 and 'name="password"' in page.text
 
@@ -303,7 +333,7 @@ def test_logout_asks_then_ends_the_session_on_the_server(
 ) -> None:
     with server.client() as browser:
         _signed_in(server, web, browser)
-        copy = browser.cookies["ninja_oauth_session"]
+        copy = browser.cookies["ninja_oauth_signin"]
         with db.connect() as conn:
             live_sessions = conn.execute(
                 select(func.count()).select_from(browser_sessions)
@@ -316,14 +346,14 @@ def test_logout_asks_then_ends_the_session_on_the_server(
         assert refused.status_code == 400
         done = browser.post("/ws/oauth/logout", data=form.fields)
         assert done.status_code == 200 and "You are signed out" in done.text
-        assert browser.cookies["ninja_oauth_session"] != copy
+        assert browser.cookies["ninja_oauth_signin"] != copy
         with db.connect() as conn:
             after = conn.execute(select(func.count()).select_from(browser_sessions)).scalar()
         assert after == live_sessions - 1
         again = browser.get("/ws/oauth/authorize", params=_params(web, WEB_CB))
         assert 'name="password"' in again.text
     # A copy of the signed-in cookie is worthless too: the row it named is gone.
-    with server.client(cookies={"ninja_oauth_session": copy}) as thief:
+    with server.client(cookies={"ninja_oauth_signin": copy}) as thief:
         page = thief.get("/ws/oauth/authorize", params=_params(web, WEB_CB))
     assert 'name="password"' in page.text
 

@@ -53,6 +53,12 @@ def _invalidated() -> Exception:
         (sa_exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached"), True),
         (ValueError("not a database error"), False),
         (StoreUnavailable(), False),  # already recognised: re-raised as it is
+        # OperationalError in psycopg, but the statement's or the data's fault: still a 500.
+        (pg_errors.DeadlockDetected("deadlock detected"), False),
+        (pg_errors.QueryCanceled("canceling statement due to statement timeout"), False),
+        (pg_errors.DiskFull("could not extend file"), False),
+        (pg_errors.TooManyConnections("sorry, too many clients already"), True),
+        (sqlite3.OperationalError("database or disk is full"), False),
     ],
     ids=[
         "sqlite-locked",
@@ -73,6 +79,11 @@ def _invalidated() -> Exception:
         "sa-pool-timeout",
         "not-a-database-error",
         "store-unavailable",
+        "pg-deadlock",
+        "pg-statement-timeout",
+        "pg-disk-full",
+        "pg-too-many-connections",
+        "sqlite-disk-full",
     ],
 )
 def test_database_unavailable_tells_an_outage_from_a_bug(

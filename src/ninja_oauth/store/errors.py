@@ -25,8 +25,13 @@ _SQLITE_UNAVAILABLE = (
     "database table is locked",
     "disk i/o error",
     "unable to open database file",
-    "database or disk is full",
 )
+
+# PostgreSQL's SQLSTATEs of a server that cannot answer now: class 08 (connection exceptions),
+# an administrator's or a crash's shutdown, a server still starting, too many connections.
+# Deadlocks, serialization failures, statement timeouts, a full disk (also OperationalError in
+# psycopg) are not an outage: they stay 500s, and the connection is kept.
+_PG_UNAVAILABLE = frozenset({"57P01", "57P02", "57P03", "53300"})
 
 
 class StoreUnavailable(Exception):
@@ -56,10 +61,16 @@ def database_unavailable(exc: BaseException) -> bool:
         cause = exc.orig  # the driver's error
     if isinstance(cause, sqlite3.OperationalError):
         return str(cause).lower().startswith(_SQLITE_UNAVAILABLE)
-    # psycopg's OperationalError: connection refused or lost, server shutting down or starting,
-    # too many connections, a cancelled or timed-out query; InterfaceError: the connection
-    # is closed. Looked up only if loaded: a SQLite server never imports psycopg.
+    # psycopg's OperationalError with one of those states or none (connection refused or lost);
+    # InterfaceError: the connection is closed. Looked up only if loaded: a SQLite server never
+    # imports psycopg.
     psycopg = sys.modules.get("psycopg")
-    return psycopg is not None and isinstance(
-        cause, psycopg.OperationalError | psycopg.InterfaceError
-    )
+    if psycopg is None:
+        return False
+    if isinstance(cause, psycopg.InterfaceError):
+        return True
+    if not isinstance(cause, psycopg.OperationalError):
+        return False
+    # No SQLSTATE: the client's side of a connection that failed or was lost.
+    state: str | None = getattr(cause, "sqlstate", None)
+    return state is None or state.startswith("08") or state in _PG_UNAVAILABLE

@@ -24,7 +24,7 @@ from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.oauth.responses import OAuthResponse
 from ninja_oauth.oauth.scopes import Scope, describe
 from ninja_oauth.oauth.server import ConsentRequest
-from ninja_oauth.store.repositories.pending import Pending
+from ninja_oauth.store.repositories.pending import AddressFull, Pending
 from ninja_oauth.web import sessions
 from ninja_oauth.web.authlib_adapter import (
     client_address,
@@ -144,31 +144,49 @@ async def authorize(request: Request) -> Response:
                 "that sent you here to send a shorter request.",
                 "invalid_request",
             )
+    if _reaches_sign_in_cookie(params.get("redirect_uri", ""), issuer):
+        return _cookie_path_page(request)
     address = client_address(request, svc.settings.trusted_proxies)
     token = sessions.auth_token(request)
-    outcome = await svc.store.run(
-        partial(_step, svc, oauth_request, address, token, binding, pending, params),
-        Writes.CHANGES,
-    )
+    try:
+        outcome = await svc.store.run(
+            partial(_step, svc, oauth_request, address, token, binding, pending, params),
+            Writes.CHANGES,
+        )
+    except AddressFull as full:
+        page = error_page(
+            request,
+            429,
+            "Too many sign-ins in progress",
+            "Too many sign-in requests are waiting from your network. Try again in "
+            f"{full.retry_after} seconds.",
+            "slow_down",
+        )
+        page.headers["Retry-After"] = str(full.retry_after)
+        return page
     if outcome.fatal is not None:
         raise outcome.fatal
     if outcome.response is not None:
         response = to_starlette(outcome.response)
         if _reaches_sign_in_cookie(response.headers.get("location", ""), issuer):
-            return error_page(
-                request,
-                400,
-                "This app's redirect URI is not allowed",
-                "It lies under this server's sign-in path, where the browser would send it "
-                "the sign-in cookie. The app must register a redirect URI elsewhere.",
-                "invalid_request",
-            )
+            return _cookie_path_page(request)  # a default redirect URI (none was sent)
         return response
     assert outcome.consent is not None and outcome.request_id is not None
     if outcome.page == "login":
         return login_page(request, outcome.request_id, outcome.consent.app_name)
     assert outcome.user is not None
     return consent_page(request, outcome.request_id, outcome.consent, outcome.user)
+
+
+def _cookie_path_page(request: Request) -> Response:
+    return error_page(
+        request,
+        400,
+        "This app's redirect URI is not allowed",
+        "It lies under this server's sign-in path, where the browser would send it the sign-in "
+        "cookie. The app must register a redirect URI elsewhere.",
+        "invalid_request",
+    )
 
 
 def _reaches_sign_in_cookie(location: str, issuer: str) -> bool:

@@ -65,6 +65,7 @@ class BodyReader:
             return _too_large(limit)
         task = asyncio.current_task()
         assert task is not None
+        cancelling = task.cancelling()  # cancellations asked by others before this read
         loop = asyncio.get_running_loop()
         self._reading[task] = loop.time() + self.timeout
         if self._ticking_on is not loop:
@@ -88,7 +89,8 @@ class BodyReader:
             if task not in self._expired:
                 raise
             self._expired.discard(task)
-            task.uncancel()
+            if task.uncancel() > cancelling:
+                raise  # someone else cancelled it too (a shutdown): theirs goes on
             return Refused(408, f"The request body did not arrive within {self.timeout:g} seconds.")
         finally:
             del self._reading[task]

@@ -20,8 +20,12 @@ import hmac
 import secrets
 
 from starlette.requests import Request
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-COOKIE_NAME = "ninja_oauth_session"
+COOKIE_NAME = "ninja_oauth_signin"
+# The cookie's name before it moved from Path=/ to /ws/oauth: a browser would send both, and
+# the old one would win; the sign-in pages expire it (ForgetOldCookie).
+OLD_COOKIE_NAME = "ninja_oauth_session"
 SESSION_MAX_AGE = 12 * 3600
 # The cookie's path, under which every page that needs it lives (web/protocol.py).
 COOKIE_PATH = "/ws/oauth"
@@ -87,3 +91,30 @@ def signed_out(request: Request) -> None:
     """After a sign-out: nothing of the old cookie is kept."""
     request.session.clear()
     request.session.update({"sid": _new(), "csrf": _new()})
+
+
+_OLD_COOKIE = OLD_COOKIE_NAME.encode() + b"="
+_FORGET_OLD_COOKIE = (
+    b"set-cookie",
+    _OLD_COOKIE + b"; Path=/; Max-Age=0; HttpOnly; SameSite=Lax",
+)
+
+
+class ForgetOldCookie:
+    """Expires the pre-0005 sign-in cookie (Path=/) of a browser that still sends it: it would
+    go on reaching loopback apps' redirect URIs until its 12 hours ran out."""
+
+    def __init__(self, app: ASGIApp, /) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not any(name == b"cookie" and _OLD_COOKIE in value for name, value in scope["headers"]):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_forgetting(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), _FORGET_OLD_COOKIE]
+            await send(message)
+
+        await self.app(scope, receive, send_forgetting)

@@ -53,8 +53,3 @@ class SqlBrowserSessions:
         if token:
             with self._store.transaction() as conn:
                 conn.execute(delete(sessions).where(sessions.c.id_digest == self._digest(token)))
-
-    def end_all(self, user_id: int) -> int:
-        """Sign ``user_id`` out everywhere (a disabled account, a password reset)."""
-        with self._store.transaction() as conn:
-            return int(conn.execute(delete(sessions).where(sessions.c.user_id == user_id)).rowcount)

@@ -1,9 +1,10 @@
 """Authorize requests waiting for login or consent, bound to one browser (DESIGN §6).
 
 Anyone may start one (an anonymous GET of the authorize endpoint), so what they can hold is
-bounded (issue 12, finding 1): a request's parameters are capped in size, each browser and each
-address keeps only its newest few (older ones are dropped, as if abandoned), and expired rows
-go in small batches through the ``expires_at`` index, never in a scan of the table.
+bounded (issue 12, finding 1): a request's parameters are capped in size, each browser keeps
+only its newest few (older ones are dropped, as if abandoned), an address with its share
+waiting is refused new ones until the oldest expires, and expired rows go in small batches
+through the ``expires_at`` index, never in a scan of the table.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import secrets
 import time
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, Connection, and_, delete, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
 from ninja_oauth.limits import PendingLimits
 from ninja_oauth.store.db import Store
@@ -65,11 +66,13 @@ class SqlPending:
         return len(json.dumps(params)) > self.limits.max_bytes
 
     def create(self, binding: str, params: dict[str, str], now: int, address: str) -> str:
-        """Keep ``params`` (see ``too_large``: the caller refuses those first)."""
+        """Keep ``params`` (see ``too_large``: the caller refuses those first). Raises
+        AddressFull when the address already has its share waiting."""
         request_id = secrets.token_urlsafe(24)
         key = address_key(address)
         with self._store.transaction() as conn:
             delete_expired(conn, now, EXPIRED_BATCH)
+            _refuse_when_full(conn, key, now, self.limits.per_address)
             conn.execute(
                 insert(pending).values(
                     id=request_id,
@@ -80,8 +83,8 @@ class SqlPending:
                     created_ms=time.time_ns() // 1_000_000,
                 )
             )
-            _keep_newest(conn, pending.c.session_binding == binding, self.limits.per_browser)
-            _keep_newest(conn, pending.c.address == key, self.limits.per_address)
+            # A browser's own oldest requests make way for its new ones.
+            _keep_newest(conn, binding, request_id, self.limits.per_browser)
         return request_id
 
     def get(self, request_id: str, binding: str, now: int) -> Pending | None:
@@ -128,12 +131,31 @@ class SqlPending:
         return bool(result.rowcount)
 
 
-def _keep_newest(conn: Connection, which: ColumnElement[bool], cap: int) -> None:
-    """Drop all but the ``cap`` newest rows matching ``which`` (an indexed column)."""
+def _keep_newest(conn: Connection, binding: str, newest: str, cap: int) -> None:
+    """Drop all but the ``cap`` newest requests of one browser (``newest`` always stays)."""
     older = (
         select(pending.c.id)
-        .where(which)
+        .where(and_(pending.c.session_binding == binding, pending.c.id != newest))
         .order_by(pending.c.created_ms.desc(), pending.c.expires_at.desc())
-        .offset(cap)
+        .offset(cap - 1)
     )
     conn.execute(delete(pending).where(pending.c.id.in_(older)))
+
+
+class AddressFull(Exception):
+    """An address has as many sign-in requests waiting as it may; ``retry_after`` seconds until
+    the oldest of them expires."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many sign-in requests waiting from this address")
+        self.retry_after = retry_after
+
+
+def _refuse_when_full(conn: Connection, key: str, now: int, cap: int) -> None:
+    """Refused rather than evicted: evicting the oldest would let one caller behind a shared
+    address (a NAT, a proxy) cancel everyone else's sign-in in progress."""
+    count, oldest = conn.execute(
+        select(func.count(), func.min(pending.c.expires_at)).where(pending.c.address == key)
+    ).one()
+    if count >= cap:
+        raise AddressFull(max(1, int(oldest) - now))
