@@ -310,9 +310,8 @@ def test_under_a_faithful_server_only_apps_not_marked_strict_are_listed(
         "plain PKCE is accepted."
     )
     assert (
-        "fix: NINJA_OAUTH_PROFILE=strict; or, for this app alone, register it again "
-        "(ninja-oauth apps create --profile strict --platform spa --grant authorization_code "
-        f"--grant refresh_token ...) and then: ninja-oauth apps delete {spa} --yes"
+        "fix: NINJA_OAUTH_PROFILE=strict; or, for this app alone: "
+        f"ninja-oauth apps set-profile {spa} strict"
     ) in first
     assert second.startswith(
         f"App {native} (native) follows the faithful profile: plain PKCE is accepted."

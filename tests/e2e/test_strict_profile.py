@@ -205,3 +205,31 @@ def test_apps_create_refuses_an_unknown_profile(sqlite_server: LiveServer) -> No
     )
     assert result.returncode == 2
     assert "lenient" in result.stderr
+
+
+def test_apps_set_profile_tightens_and_releases_an_existing_app(
+    sqlite_server: LiveServer,
+) -> None:
+    spa = _create(sqlite_server, "spa")
+    implicit = _params(spa, response_type="token")
+    with sqlite_server.client() as browser:
+        assert 'name="password"' in browser.get("/ws/oauth/authorize", params=implicit).text
+
+    shown = json.loads(
+        sqlite_server.cli("apps", "set-profile", spa["client_id"], "strict", "--json").stdout
+    )
+    assert shown["profile"] == "strict"
+    assert _error(sqlite_server, implicit)["error"] == "unauthorized_client"
+
+    released = sqlite_server.cli("apps", "set-profile", spa["client_id"], "default", "--json")
+    assert "profile" not in json.loads(released.stdout)
+    with sqlite_server.client() as browser:
+        assert 'name="password"' in browser.get("/ws/oauth/authorize", params=implicit).text
+
+    unknown = sqlite_server.cli("apps", "set-profile", spa["client_id"], "lax", check=False)
+    assert (unknown.returncode, unknown.stderr.strip()) == (
+        2,
+        "ninja-oauth: unknown profile 'lax': use strict, faithful or default",
+    )
+    missing = sqlite_server.cli("apps", "set-profile", "no-such-app", "strict", check=False)
+    assert missing.returncode == 1 and "no app has the client_id" in missing.stderr

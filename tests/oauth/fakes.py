@@ -29,6 +29,7 @@ from ninja_oauth.oauth.ports import (
     Repositories,
     Rotated,
 )
+from ninja_oauth.oauth.profiles import Profile
 from ninja_oauth.oauth.scopes import join_scope
 
 MAX_BLOCK = 3600
@@ -71,6 +72,13 @@ class FakeApps:
         if app is None:
             return False
         self.rows[client_id] = replace(app, secret_digest=digest)
+        return True
+
+    def set_profile(self, client_id: str, profile: Profile | None) -> bool:
+        app = self.rows.get(client_id)
+        if app is None:
+            return False
+        self.rows[client_id] = replace(app, profile=profile)
         return True
 
     def delete(self, client_id: str) -> bool:

@@ -125,6 +125,28 @@ def rotate(
     _print({"client_id": new.app.client_id, "client_secret": new.client_secret}, as_json)
 
 
+@app.command("set-profile")
+def set_profile(
+    client_id: str = typer.Argument(..., help="The app's client_id."),
+    profile: str = typer.Argument(
+        ...,
+        help="strict, faithful, or default (follow NINJA_OAUTH_PROFILE). The stricter of the "
+        "app's and the server's profile applies.",
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Set an app's own profile; it applies to its next request."""
+    if profile not in ("strict", "faithful", "default"):
+        fail(f"unknown profile {profile!r}: use strict, faithful or default", code=2)
+    chosen = None if profile == "default" else Profile(profile)
+    with opened() as ctx:
+        if not ctx.repos.apps.set_profile(client_id, chosen):
+            fail(f"no app has the client_id {client_id!r}")
+        item = ctx.repos.apps.get(client_id)
+    assert item is not None
+    _print(_as_dict(item), as_json)
+
+
 @app.command("delete")
 def delete(
     client_id: str = typer.Argument(..., help="The app's client_id."),

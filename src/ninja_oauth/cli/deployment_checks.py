@@ -208,18 +208,15 @@ def _profiles(settings: Settings, facts: Facts) -> list[Finding]:
         relaxed = _relaxations(settings, app)
         if not relaxed:
             continue
-        platform = app.platform.value
-        grants = "".join(f" --grant {g}" for g in app.grant_types if g != GrantType.IMPLICIT.value)
         found.append(
             Finding(
                 "app-faithful",
-                f"App {app.client_id} ({platform}) follows the faithful profile: "
+                f"App {app.client_id} ({app.platform.value}) follows the faithful profile: "
                 + "; ".join(what for what, _ in relaxed)
                 + ".",
                 " ".join(why for _, why in relaxed),
-                "NINJA_OAUTH_PROFILE=strict; or, for this app alone, register it again "
-                f"(ninja-oauth apps create --profile strict --platform {platform}{grants} "
-                f"...) and then: ninja-oauth apps delete {app.client_id} --yes",
+                "NINJA_OAUTH_PROFILE=strict; or, for this app alone: "
+                f"ninja-oauth apps set-profile {app.client_id} strict",
             )
         )
     return found

@@ -18,6 +18,7 @@ from ninja_oauth.oauth.domain import (
     TokenInfo,
     User,
 )
+from ninja_oauth.oauth.profiles import Profile
 
 
 class Writes(Enum):
@@ -81,6 +82,10 @@ class AppRepository(Protocol):
 
     def add(self, app: App) -> None: ...
     def set_secret_digest(self, client_id: str, digest: str) -> bool: ...
+    def set_profile(self, client_id: str, profile: Profile | None) -> bool:
+        """The app's own profile (None: the server's); False if there is no such app."""
+        ...
+
     def delete(self, client_id: str) -> bool: ...
     def list(self) -> list[App]: ...
 

@@ -137,6 +137,15 @@ class SqlApps:
             )
         return bool(result.rowcount)
 
+    def set_profile(self, client_id: str, profile: Profile | None) -> bool:
+        with self._store.transaction() as conn:
+            result = conn.execute(
+                update(apps)
+                .where(apps.c.client_id == client_id)
+                .values(profile=profile.value if profile else None)
+            )
+        return bool(result.rowcount)
+
     def delete(self, client_id: str) -> bool:
         # Codes, tokens and consents go with the app (ON DELETE CASCADE).
         with self._store.transaction() as conn:
