@@ -233,3 +233,20 @@ def test_apps_set_profile_tightens_and_releases_an_existing_app(
     )
     missing = sqlite_server.cli("apps", "set-profile", "no-such-app", "strict", check=False)
     assert missing.returncode == 1 and "no app has the client_id" in missing.stderr
+
+
+def test_where_the_strict_profile_applies_apps_are_registered_without_the_implicit_grant(
+    strict: LiveServer, sqlite_server: LiveServer
+) -> None:
+    assert "implicit" not in _create(strict, "spa")["grant_types"]
+    assert "implicit" not in _create(sqlite_server, "spa", "--profile", "strict")["grant_types"]
+    assert "implicit" in _create(sqlite_server, "spa")["grant_types"]
+    refused = strict.cli(
+        "apps", "create", "--name", "x", "--platform", "spa", "--redirect-uri", CB,
+        "--grant", "implicit", check=False,
+    )  # fmt: skip
+    assert refused.returncode == 2
+    assert refused.stderr.strip() == (
+        f"ninja-oauth: The implicit grant is off: {SERVER} (RFC 9700 section 2.1.2). Use "
+        "authorization_code with PKCE (S256)."
+    )

@@ -78,6 +78,7 @@ def create(
                 scopes=scope,
                 grant_types=grant,
                 profile=profile,
+                server_profile=Profile(ctx.settings.profile),
             )
         except RegistrationError as exc:
             fail(str(exc), 2)

@@ -19,7 +19,7 @@ from ninja_oauth.oauth.platforms import (
     needs_redirect_uri,
 )
 from ninja_oauth.oauth.ports import AppRepository
-from ninja_oauth.oauth.profiles import Profile
+from ninja_oauth.oauth.profiles import Profile, strict_because
 from ninja_oauth.oauth.scopes import API_SCOPES, join_scope
 
 
@@ -70,9 +70,11 @@ def register_app(
     scopes: Sequence[str] = (),
     grant_types: Sequence[str] = (),
     profile: Profile | None = None,
+    server_profile: Profile = Profile.FAITHFUL,
 ) -> NewApp:
     """Register an app; ``profile`` is its own (None: it follows the server's; the stricter of
-    the two applies, ``profiles.py``)."""
+    the two applies, ``profiles.py``). Where the strict profile applies, the implicit grant is
+    neither given by default nor accepted."""
     name = name.strip()
     if not name or len(name) > 200:
         raise RegistrationError("The app needs a name of 1 to 200 characters.")
@@ -90,6 +92,14 @@ def register_app(
             "(offline_access is asked for at authorization, not configured)."
         )
     offered = grant_types_for(platform)
+    strict = strict_because(server_profile, profile)
+    if strict is not None:
+        if GrantType.IMPLICIT in offered and GrantType.IMPLICIT.value in grant_types:
+            raise RegistrationError(
+                f"The implicit grant is off: {strict} (RFC 9700 section 2.1.2). Use "
+                "authorization_code with PKCE (S256)."
+            )
+        offered = tuple(g for g in offered if g is not GrantType.IMPLICIT)
     chosen_grants = list(dict.fromkeys(grant_types)) or [g.value for g in offered]
     for grant in chosen_grants:
         if grant not in {g.value for g in offered}:
