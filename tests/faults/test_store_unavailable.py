@@ -17,7 +17,7 @@ from sqlalchemy import exc as sa_exc
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.errors import StoreUnavailable, database_unavailable
-from ninja_oauth.store.migrate import migrate
+from tests.support.stores import migrated_store
 
 
 def _wrapped(
@@ -94,13 +94,8 @@ def test_database_unavailable_tells_an_outage_from_a_bug(
 
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
-    url = f"sqlite:///{tmp_path / 'unavailable.db'}"
-    migrate(url)
-    opened = Store(url)
-    try:
+    with migrated_store(f"sqlite:///{tmp_path / 'unavailable.db'}") as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 @pytest.mark.parametrize("writes", [Writes.APPENDS, Writes.CHANGES], ids=["appends", "changes"])

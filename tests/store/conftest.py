@@ -16,19 +16,15 @@ from ninja_oauth.oauth.domain import App, NewToken, User
 from ninja_oauth.oauth.platforms import Platform
 from ninja_oauth.oauth.ports import Repositories
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.repositories import build_repositories
 from ninja_oauth.store.tables import tokens
+from tests.support.stores import migrated_store
 
 
 @pytest.fixture(scope="module")
 def store(database_url: str) -> Iterator[Store]:
-    migrate(database_url)
-    opened = Store(database_url)
-    try:
+    with migrated_store(database_url) as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture(scope="module")
@@ -101,13 +97,8 @@ def db_path(tmp_path: Path) -> Path:
 @pytest.fixture
 def file_store(db_path: Path) -> Iterator[Store]:
     """A migrated SQLite file of its own: the store of the group commit and of deferred work."""
-    url = f"sqlite:///{db_path}"
-    migrate(url)
-    opened = Store(url)
-    try:
+    with migrated_store(f"sqlite:///{db_path}") as opened:
         yield opened
-    finally:
-        opened.close()
 
 
 @pytest.fixture

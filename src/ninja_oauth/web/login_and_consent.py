@@ -11,6 +11,7 @@ from typing import TypeVar
 from urllib.parse import urlencode
 
 import anyio
+from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
@@ -52,6 +53,12 @@ async def _app_name(request: Request, request_id: str) -> str | None:
     return await svc.store.run(lookup, Writes.APPENDS) if request_id else None
 
 
+async def _checked_form(request: Request) -> FormData | Response:
+    """The form a page POSTed, or the error page when its CSRF token is not this browser's."""
+    form = await request.form()
+    return form if sessions.csrf_ok(request, form.get("csrf_token")) else _expired_form(request)
+
+
 def _expired_form(request: Request) -> Response:
     return error_page(
         request,
@@ -64,9 +71,9 @@ def _expired_form(request: Request) -> Response:
 
 async def login(request: Request) -> Response:
     svc = context(request)
-    form = await request.form()
-    if not sessions.csrf_ok(request, form.get("csrf_token")):
-        return _expired_form(request)
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
     request_id = str(form.get("request_id") or "")
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
@@ -118,9 +125,9 @@ async def login(request: Request) -> Response:
 
 async def consent(request: Request) -> Response:
     svc = context(request)
-    form = await request.form()
-    if not sessions.csrf_ok(request, form.get("csrf_token")):
-        return _expired_form(request)
+    form = await _checked_form(request)
+    if isinstance(form, Response):
+        return form
     request_id = str(form.get("request_id") or "")
     decision = form.get("decision")
     if decision not in ("allow", "deny"):
@@ -158,9 +165,9 @@ async def logout(request: Request) -> Response:
     svc = context(request)
     token = sessions.auth_token(request)
     if request.method == "POST":
-        form = await request.form()
-        if not sessions.csrf_ok(request, form.get("csrf_token")):
-            return _expired_form(request)
+        form = await _checked_form(request)
+        if isinstance(form, Response):
+            return form
 
         def end() -> None:
             uid = svc.sessions.user_id(token, int(time.time()))

@@ -9,7 +9,6 @@ through the ``expires_at`` index, never in a scan of the table.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import re
 import secrets
@@ -38,19 +37,6 @@ class Pending:
     user_id: int | None
 
 
-def address_key(address: str) -> str:
-    """The unit an address cap counts: the address, or its /64 for IPv6 (one host's share)."""
-    try:
-        ip = ipaddress.ip_address(address)
-    except ValueError:
-        return address[:64]
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
-    return str(ip)
-
-
 def delete_expired(conn: Connection, now: int, batch: int) -> int:
     """At most ``batch`` expired rows, found through the index."""
     oldest = select(pending.c.id).where(pending.c.expires_at <= now).limit(batch)
@@ -66,10 +52,11 @@ class SqlPending:
         return len(json.dumps(params)) > self.limits.max_bytes
 
     def create(self, binding: str, params: dict[str, str], now: int, address: str) -> str:
-        """Keep ``params`` (see ``too_large``: the caller refuses those first). Raises
+        """Keep ``params`` (see ``too_large``: the caller refuses those first). ``address`` is
+        the caller's as throttling counts it (``client_address``: IPv6 by its /64). Raises
         AddressFull when the address already has its share waiting."""
         request_id = secrets.token_urlsafe(24)
-        key = address_key(address)
+        key = address[:64]
         with self._store.transaction() as conn:
             delete_expired(conn, now, EXPIRED_BATCH)
             _refuse_when_full(conn, key, now, self.limits.per_address)
