@@ -2,39 +2,51 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# `make run` installs what the server needs; the checks also install the development tools
+# (pyproject.toml's `dev` extra). Each install has its own stamp, redone when pyproject.toml
+# changes; the dev install holds the runtime one, so it renews that stamp too.
+RUN_STAMP := $(VENV)/.installed-run
+DEV_STAMP := $(VENV)/.installed-dev
 
 .PHONY: run test lint typecheck pytest bench soak clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
-	touch $(STAMP)
 
-run: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@ $(RUN_STAMP)
+
+# The server prints the demo credentials, then lines to paste into another shell (the client
+# CLI's NINJA_* variables and the PATH that holds `ninja-oauth`).
+run: $(RUN_STAMP)
 	$(BIN)/ninja-oauth serve --demo --access-log
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-typecheck: $(STAMP)
+typecheck: $(DEV_STAMP)
 	$(BIN)/mypy
 
-pytest: $(STAMP)
+pytest: $(DEV_STAMP)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+bench: $(DEV_STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \
 	  (echo "bench: wrk is needed (apt-get install wrk)" >&2; exit 1)
 	$(BIN)/python bench/run.py
 
 # Not part of `make test`: minutes of steady load (SOAK_SECONDS, default 600); fails on any
 # error or on memory growth (bench/soak.py).
-soak: $(STAMP)
+soak: $(DEV_STAMP)
 	$(BIN)/python bench/soak.py $(SOAK_ARGS)
 
 clean:

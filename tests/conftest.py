@@ -61,3 +61,14 @@ def sqlite_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServ
         yield live
     finally:
         live.stop()
+
+
+@pytest.fixture(scope="module")
+def demo_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """A server started with `serve --demo` on a fresh SQLite database, one per module."""
+    tmp = tmp_path_factory.mktemp("demo")
+    live = start_server(f"sqlite:///{tmp / 'ninja-oauth.db'}", tmp, demo=True)
+    try:
+        yield live
+    finally:
+        live.stop()

@@ -1,5 +1,5 @@
 """The package's dependency rule (STYLE §3): cli → web, api, store, oauth, settings, client;
-web → api, oauth, store, settings; api → oauth, store; store → oauth, settings, limits;
+admin → oauth, store, passwords; web → admin, api, oauth, store, settings; api → oauth, store; store → oauth, settings, limits;
 oauth → authlib and the standard library; client → httpx (never the server's modules)."""
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ ALLOWED: dict[str, set[str]] = {
     "oauth": set(),
     "store": {"oauth", "settings", "passwords", "limits"},
     "api": {"oauth", "store"},
-    "web": {"api", "oauth", "store", "settings", "passwords", "limits"},
-    "cli": {"web", "api", "store", "oauth", "settings", "passwords", "client"},
+    "admin": {"oauth", "store", "passwords"},
+    "web": {"admin", "api", "oauth", "store", "settings", "passwords", "limits"},
+    "cli": {"admin", "web", "api", "store", "oauth", "settings", "passwords", "client"},
     "client": set(),
 }
 

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     body_timeout: float = Field(
         default=10.0, gt=0, description="Seconds a request body may take to arrive."
     )
+    usage_flush_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="How often each worker writes its token counts to the audit log (s).",
+    )
     password_hash_concurrency: int = Field(
         default_factory=lambda: len(os.sched_getaffinity(0)) or 1,
         ge=1,

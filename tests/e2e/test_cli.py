@@ -276,8 +276,10 @@ def test_the_installed_command_lists_the_server_and_the_client_commands() -> Non
         "login",
         "logout",
         "api",
+        "audit",
         "apps",
         "users",
+        "consents",
     ]
 
 

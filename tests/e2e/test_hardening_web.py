@@ -294,11 +294,15 @@ def test_the_cookie_is_scoped_to_the_protocol_prefix(
     assert "httponly" in attributes and "samesite=lax" in attributes
 
 
-def test_a_redirect_uri_under_the_sign_in_path_on_this_host_gets_no_redirect(
-    server: LiveServer, db: Any
+@pytest.mark.parametrize("cookie_path", ["/ws/oauth", "/admin", "/account"])
+def test_a_redirect_uri_under_a_cookie_path_on_this_host_gets_no_redirect(
+    server: LiveServer, db: Any, cookie_path: str
 ) -> None:
+    """The sign-in cookie (/ws/oauth) and the console's (/admin) and account's (/account)
+    cookies ignore ports: an app listening on another port under one of those paths would
+    receive it, so such a redirect URI is refused on arrival."""
     port = server.base_url.rsplit(":", 1)[1]
-    inside = f"http://127.0.0.1:{int(port) + 1}/ws/oauth/callback"
+    inside = f"http://127.0.0.1:{int(port) + 1}{cookie_path}/callback"
     app = server.create_app("web", redirect_uris=[inside])
     _clear_pending(db)
     with server.client() as browser:
@@ -396,3 +400,10 @@ def test_the_oauth_alias_of_authorize_leads_to_the_pages_under_the_cookie_path(
         assert "set-cookie" not in moved.headers
         page = browser.get(moved.headers["location"])
     assert page.status_code == 200 and 'name="password"' in page.text
+
+
+def test_every_cookie_path_is_one_the_redirect_check_knows() -> None:
+    from ninja_oauth.web.console.auth import Area
+    from ninja_oauth.web.sessions import COOKIE_PATH, COOKIE_PATHS
+
+    assert {area.value for area in Area} | {COOKIE_PATH} == set(COOKIE_PATHS)

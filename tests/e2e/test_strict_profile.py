@@ -232,7 +232,7 @@ def test_apps_set_profile_tightens_and_releases_an_existing_app(
         "ninja-oauth: unknown profile 'lax': use strict, faithful or default",
     )
     missing = sqlite_server.cli("apps", "set-profile", "no-such-app", "strict", check=False)
-    assert missing.returncode == 1 and "no app has the client_id" in missing.stderr
+    assert missing.returncode == 1 and "No app has the client_id" in missing.stderr
 
 
 def test_where_the_strict_profile_applies_apps_are_registered_without_the_implicit_grant(

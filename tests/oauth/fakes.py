@@ -81,6 +81,12 @@ class FakeApps:
         self.rows[client_id] = replace(app, profile=profile)
         return True
 
+    def update(self, app: App) -> bool:
+        if app.client_id not in self.rows:
+            return False
+        self.rows[app.client_id] = app
+        return True
+
     def delete(self, client_id: str) -> bool:
         return self.rows.pop(client_id, None) is not None
 
@@ -258,7 +264,7 @@ class FakeConsents:
     def __init__(self) -> None:
         self.rows: dict[tuple[int, str], tuple[str, int]] = {}
 
-    def granted(self, user_id: int, client_id: str) -> set[str]:
+    def granted(self, user_id: int, client_id: str, lock: bool = False) -> set[str]:
         row = self.rows.get((user_id, client_id))
         return set(row[0].split()) if row else set()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ninja_oauth.oauth import secrets as s
+from ninja_oauth.oauth.domain import NewApp
 from ninja_oauth.oauth.platforms import (
     GrantType,
     Platform,
@@ -12,7 +13,8 @@ from ninja_oauth.oauth.platforms import (
     is_confidential,
     needs_redirect_uri,
 )
-from ninja_oauth.oauth.registry import RegistrationError, register_app, rotate_secret
+from ninja_oauth.oauth.profiles import Profile
+from ninja_oauth.oauth.registry import RegistrationError, edit_app, register_app, rotate_secret
 from tests.oauth.fakes import FakeApps
 
 HASHER = s.SecretHasher(b"k" * 32)
@@ -300,3 +302,87 @@ def test_offline_access_is_allowed_exactly_to_apps_with_the_refresh_token_grant(
     assert with_refresh.app.offline_access_allowed()
     assert not without.app.offline_access_allowed()
     assert GrantType.REFRESH_TOKEN in with_refresh.app.grant_types
+
+
+# -- admin apps and edits (issue 11) -----------------------------------------------------------
+
+
+def _with_a_redirect_uri(platform: Platform, name: str) -> tuple[FakeApps, NewApp]:
+    """A store holding one app of ``platform`` with one https redirect URI."""
+    repo = FakeApps()
+    new = register_app(
+        repo, HASHER, name=name, platform=platform, redirect_uris=["https://a.example/cb"]
+    )
+    return repo, new
+
+
+def test_only_an_api_services_app_may_be_an_admin_app_and_only_it_has_the_admin_scope() -> None:
+    repo = FakeApps()
+    admin = register_app(repo, HASHER, name="Admin", platform=Platform.API_SERVICES, is_admin=True)
+    assert admin.app.is_admin and "admin" in admin.app.scopes
+    with pytest.raises(RegistrationError) as refused:
+        register_app(
+            repo,
+            HASHER,
+            name="Web admin",
+            platform=Platform.WEB,
+            redirect_uris=["https://a.example/cb"],
+            is_admin=True,
+        )
+    assert refused.value.field == "platform"
+    with pytest.raises(RegistrationError) as refused:
+        register_app(
+            repo,
+            HASHER,
+            name="Not admin",
+            platform=Platform.API_SERVICES,
+            scopes=["monitoring", "admin"],
+        )
+    assert refused.value.field == "scopes"
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"name": " "}, "name"),
+        ({"name": "Bad\x1b[31mname"}, "name"),
+        ({"redirect_uris": ["http://example.com/cb"]}, "redirect_uris"),
+        ({"redirect_uris": []}, "redirect_uris"),
+        ({"scopes": []}, "scopes"),
+        ({"scopes": ["admin"]}, "scopes"),
+        ({"grant_types": []}, "grant_types"),
+        ({"grant_types": ["client_credentials"]}, "grant_types"),
+    ],
+)
+def test_an_edit_follows_the_registration_rules_and_names_the_field(
+    change: dict[str, object], field: str
+) -> None:
+    repo, new = _with_a_redirect_uri(Platform.WEB, "Web")
+    with pytest.raises(RegistrationError) as refused:
+        edit_app(repo, new.app, **change)  # type: ignore[arg-type]
+    assert refused.value.field == field
+    assert repo.get(new.app.client_id) == new.app  # nothing saved
+
+
+def test_an_edit_changes_what_it_names_and_keeps_the_rest() -> None:
+    repo, new = _with_a_redirect_uri(Platform.WEB, "Web")
+    changed = edit_app(repo, new.app, name="Web 2", scopes=["control", "monitoring"])
+    assert (changed.name, changed.scopes) == ("Web 2", ("monitoring", "control"))
+    assert changed.redirect_uris == new.app.redirect_uris
+    assert changed.secret_digest == new.app.secret_digest
+    assert repo.get(new.app.client_id) == changed
+
+
+def test_a_legacy_implicit_app_can_be_renamed_on_a_strict_server_but_not_given_implicit() -> None:
+    repo, spa = _with_a_redirect_uri(Platform.SPA, "SPA")
+    assert "implicit" in spa.app.grant_types
+    renamed = edit_app(repo, spa.app, name="SPA 2", server_profile=Profile.STRICT)
+    assert renamed.name == "SPA 2" and "implicit" in renamed.grant_types
+    with pytest.raises(RegistrationError) as refused:
+        edit_app(
+            repo,
+            renamed,
+            grant_types=["authorization_code", "implicit"],
+            server_profile=Profile.STRICT,
+        )
+    assert refused.value.field == "grant_types"

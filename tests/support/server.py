@@ -86,6 +86,20 @@ class LiveServer:
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.base_url, timeout=30, **kwargs)
 
+    def client_credentials_token(self, app: dict[str, Any], scope: str | None = None) -> str:
+        """An access token for ``app`` (as ``create_app`` answers it) by the client_credentials
+        grant, from a fresh client; ``scope`` None asks for none (the app's own)."""
+        data = {"grant_type": "client_credentials"}
+        if scope is not None:
+            data["scope"] = scope
+        with self.client() as http:
+            answer = http.post(
+                "/ws/oauth/token", data=data, auth=(app["client_id"], app["client_secret"])
+            )
+        assert answer.status_code == 200, answer.text
+        token: str = answer.json()["access_token"]
+        return token
+
     def log_text(self) -> str:
         return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""
 

@@ -43,7 +43,7 @@ _WRITES = [organizations.writes, devices.writes, device_actions.writes]
 class PublicApi:
     """The Public API as the front door serves it (``web/root.py``)."""
 
-    # Every /v2 operation, its documentation (/docs, /openapi.json) and its errors.
+    # Every /v2 operation, its OpenAPI document (/openapi.json, shown at /docs) and its errors.
     app: FastAPI
     # The reads alone, for GET and HEAD: the same routes as in ``app``, without the app's
     # middleware layers around them; a GET they do not route goes on to ``app``.
@@ -51,7 +51,7 @@ class PublicApi:
 
 
 def build_public_api(store: Store, hasher: SecretHasher, issuer: str) -> PublicApi:
-    """The /v2 app, with its documentation at /docs and /openapi.json, and its reads.
+    """The /v2 app, with its OpenAPI document at /openapi.json (shown at /docs), and its reads.
     ``issuer`` is the server's public base URL (``Settings.issuer``): every link the API
     answers (a dashboard, a remote session) is built on it, never on the request's Host
     header, which the client chooses."""
@@ -63,7 +63,8 @@ def build_public_api(store: Store, hasher: SecretHasher, issuer: str) -> PublicA
         version=__version__,
         description="A slice of the NinjaOne Public API v2. Authorize with a bearer token from "
         "POST /ws/oauth/token.",
-        docs_url="/docs",
+        # /docs is the site's page (web/docs.py): Swagger UI from this server, not a CDN.
+        docs_url=None,
         redoc_url=None,
         # The reads are in the app's table too: another method on their paths is a 405 there.
         routes=read_routes,

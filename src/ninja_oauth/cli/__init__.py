@@ -1,4 +1,5 @@
-"""The `ninja-oauth` command: serve, check, apps, users, demo-data, and the client commands."""
+"""The `ninja-oauth` command: serve, check, apps, users, consents, audit, demo-data, and the
+client commands."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import sys
 
 import typer
 
-from ninja_oauth.cli import apps, check, client_commands, serve, users
+from ninja_oauth.cli import admin_commands, apps, check, client_commands, serve, users
 from ninja_oauth.cli.common import fail
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ check.register(app)
 client_commands.register(app)
 app.add_typer(apps.app, name="apps")
 app.add_typer(users.app, name="users")
+admin_commands.register(app)
 
 
 def main() -> None:

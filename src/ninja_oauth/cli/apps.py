@@ -1,4 +1,5 @@
-"""`ninja-oauth apps create|list|show|rotate-secret|delete` (DESIGN §4)."""
+"""`ninja-oauth apps create|list|show|edit|rotate-secret|revoke-tokens|set-profile|delete`
+(DESIGN §4), through the administration service, so each change is audited as by ``cli``."""
 
 from __future__ import annotations
 
@@ -7,11 +8,11 @@ from typing import Any
 
 import typer
 
-from ninja_oauth.cli.common import fail, opened
+from ninja_oauth.admin.service import CLI, AppView
+from ninja_oauth.cli.common import administration, every, fail, opened, refused
 from ninja_oauth.oauth.domain import App
-from ninja_oauth.oauth.platforms import GrantType, Platform
+from ninja_oauth.oauth.platforms import GrantType
 from ninja_oauth.oauth.profiles import Profile
-from ninja_oauth.oauth.registry import RegistrationError, register_app, rotate_secret
 from ninja_oauth.oauth.scopes import API_SCOPES
 
 app = typer.Typer(help="Register and manage client apps (Client App IDs).", no_args_is_help=True)
@@ -21,6 +22,8 @@ _GRANTS = [g.value for g in GrantType]
 
 
 def _as_dict(item: App, secret: str | None = None, *, with_secret: bool = False) -> dict[str, Any]:
+    """The JSON contract: README's keys in this order; ``profile`` and ``admin`` only for an
+    app that has them (the JSON of the others is unchanged, DESIGN §5)."""
     data: dict[str, Any] = {"client_id": item.client_id}
     if with_secret:
         data["client_secret"] = secret
@@ -32,9 +35,16 @@ def _as_dict(item: App, secret: str | None = None, *, with_secret: bool = False)
         grant_types=list(item.grant_types),
     )
     if item.profile is not None:
-        # Only for an app with its own profile: the JSON of the others is unchanged (DESIGN §5).
         data["profile"] = item.profile.value
+    if item.is_admin:
+        data["admin"] = True
     return data
+
+
+def _viewed(view: AppView) -> dict[str, Any]:
+    """``_as_dict`` and, for list, show and edit, ``last_used_at``: the Unix time of the last
+    token issued to the app (null: never)."""
+    return {**_as_dict(view.app), "last_used_at": view.last_used_at}
 
 
 def _print(data: dict[str, Any], as_json: bool) -> None:
@@ -49,10 +59,11 @@ def _print(data: dict[str, Any], as_json: bool) -> None:
 @app.command("create")
 def create(
     name: str = typer.Option(..., "--name", help="Shown in the app list and on the consent page."),
-    platform: Platform = typer.Option(..., "--platform", help="api_services, web, native or spa."),
+    # A string, not the Platform enum: the service names a bad one in one line (exit 2).
+    platform: str = typer.Option(..., "--platform", help="api_services, web, native or spa."),
     redirect_uri: list[str] = typer.Option([], "--redirect-uri", help="Repeat for several."),
     scope: list[str] = typer.Option(
-        [], "--scope", help=f"One of {', '.join(_SCOPES)}; default all."
+        [], "--scope", help=f"One of {', '.join(_SCOPES)} (and admin for --admin); default all."
     ),
     grant: list[str] = typer.Option(
         [], "--grant", help="Default: every grant the platform offers."
@@ -64,39 +75,42 @@ def create(
         "PKCE, client_secret in the authorization URL). Default: the server's "
         "(NINJA_OAUTH_PROFILE); an app can only be stricter than its server.",
     ),
+    admin: bool = typer.Option(
+        False,
+        "--admin",
+        help="An admin app: api_services only; it may have the admin scope (the admin API).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Register an app; a confidential app's secret is printed this once."""
-    with opened() as ctx:
-        try:
-            new = register_app(
-                ctx.repos.apps,
-                ctx.hasher,
-                name=name,
-                platform=platform,
-                redirect_uris=redirect_uri,
-                scopes=scope,
-                grant_types=grant,
-                profile=profile,
-                server_profile=Profile(ctx.settings.profile),
-            )
-        except RegistrationError as exc:
-            fail(str(exc), 2)
-    _print(_as_dict(new.app, new.client_secret, with_secret=True), as_json)
-    if not as_json and new.client_secret:
+    with opened() as ctx, refused(), ctx.store.transaction():
+        view, secret = administration(ctx).create_app(
+            CLI,
+            name=name,
+            platform=platform,
+            redirect_uris=redirect_uri,
+            scopes=scope,
+            grant_types=grant,
+            is_admin=admin,
+            profile=profile,
+        )
+    _print(_as_dict(view.app, secret, with_secret=True), as_json)
+    if not as_json and secret:
         typer.echo("The client secret is shown only now: store it safely.", err=True)
 
 
 @app.command("list")
 def list_apps(as_json: bool = typer.Option(False, "--json", help="Print a JSON array.")) -> None:
-    """List the registered apps (never their secrets)."""
-    with opened() as ctx:
-        items = ctx.repos.apps.list()
+    """List the registered apps, oldest first (never their secrets)."""
+    with opened() as ctx, refused():
+        service = administration(ctx)
+        # The service pages newest first; this listing has always been oldest first.
+        views = every(lambda offset, limit: service.apps(offset=offset, limit=limit))[::-1]
     if as_json:
-        typer.echo(json.dumps([_as_dict(a) for a in items]))
+        typer.echo(json.dumps([_viewed(v) for v in views]))
         return
-    for item in items:
-        typer.echo(f"{item.client_id}  {item.platform.value:12}  {item.name}")
+    for view in views:
+        typer.echo(f"{view.app.client_id}  {view.app.platform.value:12}  {view.app.name}")
 
 
 @app.command("show")
@@ -105,11 +119,36 @@ def show(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Show one app (never its secret)."""
-    with opened() as ctx:
-        item = ctx.repos.apps.get(client_id)
-    if item is None:
-        fail(f"no app has the client_id {client_id!r}")
-    _print(_as_dict(item), as_json)
+    with opened() as ctx, refused():
+        view = administration(ctx).app(client_id)
+    _print(_viewed(view), as_json)
+
+
+@app.command("edit")
+def edit(
+    client_id: str = typer.Argument(..., help="The app's client_id."),
+    name: str | None = typer.Option(None, "--name", help="A new name."),
+    redirect_uri: list[str] = typer.Option(
+        [], "--redirect-uri", help="Replaces every redirect URI; repeat for several."
+    ),
+    scope: list[str] = typer.Option([], "--scope", help="Replaces the scopes; repeat."),
+    grant: list[str] = typer.Option([], "--grant", help="Replaces the grant types; repeat."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Change an app: each option given replaces that setting, the others stay. Tokens already
+    issued keep their scope until they expire or are revoked (apps revoke-tokens)."""
+    if name is None and not (redirect_uri or scope or grant):
+        fail("give at least one of --name, --redirect-uri, --scope, --grant", 2)
+    with opened() as ctx, refused(), ctx.store.transaction():
+        view = administration(ctx).edit_app(
+            CLI,
+            client_id,
+            name=name,
+            redirect_uris=redirect_uri or None,
+            scopes=scope or None,
+            grant_types=grant or None,
+        )
+    _print(_viewed(view), as_json)
 
 
 @app.command("rotate-secret")
@@ -118,12 +157,23 @@ def rotate(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Give a confidential app a new secret (printed once); the old one stops working."""
-    with opened() as ctx:
-        try:
-            new = rotate_secret(ctx.repos.apps, ctx.hasher, client_id)
-        except RegistrationError as exc:
-            fail(str(exc))
-    _print({"client_id": new.app.client_id, "client_secret": new.client_secret}, as_json)
+    with opened() as ctx, refused(), ctx.store.transaction():
+        secret = administration(ctx).rotate_secret(CLI, client_id)
+    _print({"client_id": client_id, "client_secret": secret}, as_json)
+
+
+@app.command("revoke-tokens")
+def revoke_tokens(
+    client_id: str = typer.Argument(..., help="The app's client_id."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
+) -> None:
+    """Revoke every live token of an app, and its unredeemed codes, at once."""
+    with opened() as ctx, refused(), ctx.store.transaction():
+        count = administration(ctx).revoke_app_tokens(CLI, client_id)
+    if as_json:
+        typer.echo(json.dumps({"client_id": client_id, "revoked": count}))
+    else:
+        typer.echo(f"revoked {count} token{'' if count == 1 else 's'} of {client_id}")
 
 
 @app.command("set-profile")
@@ -140,12 +190,9 @@ def set_profile(
     if profile not in ("strict", "faithful", "default"):
         fail(f"unknown profile {profile!r}: use strict, faithful or default", code=2)
     chosen = None if profile == "default" else Profile(profile)
-    with opened() as ctx:
-        if not ctx.repos.apps.set_profile(client_id, chosen):
-            fail(f"no app has the client_id {client_id!r}")
-        item = ctx.repos.apps.get(client_id)
-    assert item is not None
-    _print(_as_dict(item), as_json)
+    with opened() as ctx, refused(), ctx.store.transaction():
+        view = administration(ctx).set_profile(CLI, client_id, chosen)
+    _print(_as_dict(view.app), as_json)
 
 
 @app.command("delete")
@@ -154,11 +201,12 @@ def delete(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
 ) -> None:
     """Delete an app with its codes, tokens and consents."""
-    with opened() as ctx:
-        item = ctx.repos.apps.get(client_id)
-        if item is None:
-            fail(f"no app has the client_id {client_id!r}")
-        if not yes and not typer.confirm(f"Delete {item.name} ({client_id}) and its tokens?"):
+    with opened() as ctx, refused():
+        service = administration(ctx)
+        found = service.app(client_id).app
+        # Asked before the transaction opens: a prompt must not hold the database's writer.
+        if not yes and not typer.confirm(f"Delete {found.name} ({client_id}) and its tokens?"):
             fail("not deleted")
-        ctx.repos.apps.delete(client_id)
+        with ctx.store.transaction():
+            service.delete_app(CLI, client_id)
     typer.echo(f"deleted {client_id}")

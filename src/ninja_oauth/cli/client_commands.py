@@ -30,6 +30,7 @@ from ninja_oauth.cli.client_common import (
     resolve_server,
 )
 from ninja_oauth.client import LoginRequired, NinjaOAuth, NinjaOAuthError, TokenCache
+from ninja_oauth.client.flows import metadata_url
 from ninja_oauth.client.regions import Endpoints
 
 # A CLI login exists so that later commands can refresh silently, so it always asks for
@@ -43,6 +44,24 @@ def _has_browser() -> bool:
     if sys.platform.startswith("linux") and not os.environ.get("BROWSER"):
         return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
     return True
+
+
+# Seconds the server has to answer before `login` gives up, instead of waiting for a browser.
+PROBE_TIMEOUT = 5.0
+
+
+def _check_server(base_url: str) -> None:
+    """Fail at once, with one line, when nothing answers at ``base_url``: otherwise `login`
+    would open a browser on an unreachable page and wait minutes for a callback. Any HTTP
+    answer will do (NinjaOne's regions publish no RFC 8414 metadata)."""
+    url = metadata_url(base_url)
+    try:
+        httpx.get(url, timeout=PROBE_TIMEOUT, follow_redirects=False).close()
+    except httpx.TimeoutException:
+        fail(f"no answer from {base_url} within {PROBE_TIMEOUT:g} seconds: is the server up?")
+    except httpx.TransportError as exc:
+        reason = str(exc) or type(exc).__name__
+        fail(f"cannot reach {base_url} ({reason}): is the server running at that URL?")
 
 
 def _show_login_url(url: str, *, use_browser: bool) -> None:
@@ -107,6 +126,7 @@ def login(
         cache=cache,
         **server,
     )
+    _check_server(auth.endpoints.base_url)
     issued = auth.login(
         open_browser=functools.partial(_show_login_url, use_browser=browser),
         port=port,

@@ -69,6 +69,11 @@ def _form_request(
     return httpx.Request("POST", url, data=form, headers=headers)
 
 
+def metadata_url(base_url: str) -> str:
+    """Where a server publishes its authorization server metadata (RFC 8414 §3)."""
+    return base_url.rstrip("/") + "/.well-known/oauth-authorization-server"
+
+
 def token_request(
     url: str, client: ClientIdentity, params: Mapping[str, str | None]
 ) -> httpx.Request:

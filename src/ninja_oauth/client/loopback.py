@@ -11,10 +11,22 @@ from urllib.parse import parse_qsl, urlsplit
 
 from ninja_oauth.client.errors import LoginTimeout
 
+# The server's page style (web/static/ninja.css), inline: this page comes from the CLI's own
+# listener, which has no stylesheet to serve. The policy allows that style and nothing else.
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>ninja-oauth</title></head>
-<body><h1>{title}</h1><p>{text}</p></body></html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} · ninja-oauth</title>
+<style>
+body {{ font-family: system-ui, sans-serif; background: #f4f6f8; margin: 0; color: #1d2733; }}
+main {{ max-width: 26rem; margin: 4rem auto; background: #fff; padding: 2rem;
+       border-radius: 8px; box-shadow: 0 1px 4px rgba(0,0,0,.12); }}
+h1 {{ font-size: 1.3rem; margin-top: 0; }}
+.error {{ background: #fdecea; color: #8a1c12; padding: .6rem; border-radius: 4px; }}
+</style></head>
+<body><main><h1>{title}</h1><p{css_class}>{text}</p></main></body></html>
 """
+_POLICY = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'"
 
 
 class _Server(ThreadingHTTPServer):
@@ -34,7 +46,8 @@ class _Handler(BaseHTTPRequestHandler):
         params = dict(parse_qsl(parts.query, keep_blank_values=True))
         if receiver.offer(params):
             if "error" in params:
-                self._answer(200, "Login failed", f"The server said: {params['error']}.")
+                said = f"The server said: {params['error']}."
+                self._answer(200, "Login failed", said, error=True)
             else:
                 self._answer(200, "Logged in", "You can close this window.")
             # Only now: the CLI may exit as soon as it wakes, and the browser needs its page.
@@ -42,14 +55,23 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             # A request that is not the answer to ours (wrong state, or a second callback) must
             # neither end the login nor be shown as its result.
-            self._answer(400, "Not expected", "This callback does not belong to a pending login.")
+            self._answer(
+                400, "Not expected", "This callback does not belong to a pending login.", error=True
+            )
 
-    def _answer(self, status: int, title: str, text: str) -> None:
-        body = _PAGE.format(title=html.escape(title), text=html.escape(text)).encode()
+    def _answer(self, status: int, title: str, text: str, *, error: bool = False) -> None:
+        body = _PAGE.format(
+            title=html.escape(title),
+            text=html.escape(text),
+            css_class=' class="error" role="alert"' if error else "",
+        ).encode()
         self.send_response(status)
         self.send_header("Content-Type", "text/html; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
+        self.send_header("Content-Security-Policy", _POLICY)
+        # The page's URL holds the authorization code: never send it on as a Referer.
+        self.send_header("Referrer-Policy", "no-referrer")
         self.send_header("Connection", "close")
         self.end_headers()
         self.wfile.write(body)

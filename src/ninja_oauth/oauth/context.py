@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from ninja_oauth.oauth.config import Issuer, Lifetimes, Policy, ThrottleLimits
 from ninja_oauth.oauth.ports import Repositories
 from ninja_oauth.oauth.secrets import SecretHasher
+from ninja_oauth.oauth.usage import IssuedTokens
 
 
 def _now() -> int:
@@ -24,3 +25,5 @@ class CoreContext:
     limits: ThrottleLimits = field(default_factory=ThrottleLimits)
     policy: Policy = field(default_factory=Policy)
     clock: Callable[[], int] = _now
+    # Tokens issued per app and grant since the last flush (oauth/usage.py).
+    issued: IssuedTokens = field(default_factory=IssuedTokens)

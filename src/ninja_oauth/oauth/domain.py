@@ -43,6 +43,8 @@ class App:
     created_at: int = 0
     # The app's own profile; None follows the server's. The stricter of the two applies.
     profile: Profile | None = None
+    # An admin app may be configured with, and granted, the admin scope (client_credentials).
+    is_admin: bool = False
 
     @property
     def confidential(self) -> bool:
@@ -87,6 +89,8 @@ class User:
     id: int
     email: str
     is_admin: bool = False
+    # A disabled user cannot sign in, and their tokens were revoked when they were disabled.
+    disabled: bool = False
 
 
 @dataclass(frozen=True, slots=True)

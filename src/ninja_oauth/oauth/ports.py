@@ -86,6 +86,10 @@ class AppRepository(Protocol):
         """The app's own profile (None: the server's); False if there is no such app."""
         ...
 
+    def update(self, app: App) -> bool:
+        """Its name, redirect URIs, scopes and grants as ``app`` has them; False if gone."""
+        ...
+
     def delete(self, client_id: str) -> bool: ...
     def list(self) -> list[App]: ...
 
@@ -123,7 +127,7 @@ class TokenRepository(Protocol):
 
 
 class ConsentRepository(Protocol):
-    def granted(self, user_id: int, client_id: str) -> set[str]: ...
+    def granted(self, user_id: int, client_id: str, lock: bool = False) -> set[str]: ...
     def remember(self, user_id: int, client_id: str, scopes: set[str], now: int) -> None: ...
 
 
@@ -156,8 +160,13 @@ class AuditLog(Protocol):
         *,
         client_id: str | None = None,
         user_id: int | None = None,
+        actor: str | None = None,
+        address: str | None = None,
         **detail: object,
-    ) -> None: ...
+    ) -> None:
+        """One event; ``actor`` is who did it (an email, ``cli``, ``client:<id>``), ``address``
+        from where. ``detail`` never holds a secret."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ class Scope(StrEnum):
     MANAGEMENT = "management"
     CONTROL = "control"
     OFFLINE_ACCESS = "offline_access"
+    # The admin API's scope (/admin/api): only an admin app has it, by client_credentials.
+    ADMIN = "admin"
 
 
 # The scopes an app can be configured with (DESIGN §6: offline_access never is).
@@ -26,6 +28,7 @@ _DESCRIPTIONS: dict[Scope, str] = {
     ),
     Scope.CONTROL: "Remote access to devices via the API",
     Scope.OFFLINE_ACCESS: "Stay connected when you are not present (refresh tokens)",
+    Scope.ADMIN: "Administer this server: apps, users, consents and the audit log",
 }
 
 

@@ -101,7 +101,9 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return client_auth.OAuthClient(app, self.ctx.hasher) if app else None
 
     def save_token(self, token: dict[str, Any], request: Any) -> None:
-        self.ctx.repos.tokens.save(token_row(self.ctx, token, request))
+        row = token_row(self.ctx, token, request)
+        self.ctx.repos.tokens.save(row)
+        self.ctx.issued.count(row.client_id, row.grant_type, row.issued_at)
 
     def authenticate_client(
         self, request: Any, methods: list[str], endpoint: str = "token"

@@ -22,6 +22,7 @@ from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager
 from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy import Connection, Engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -148,6 +149,17 @@ class Store:
         """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise."""
         try:
             return await self._reads.read(fn)
+        except Exception as exc:
+            if database_unavailable(exc):
+                raise StoreUnavailable from exc
+            raise
+
+    async def read_in_thread(self, work: Callable[[], T]) -> T:
+        """Run a read that may take long (the console's lists, the audit export) in a worker
+        thread on its own connection: never on the event loop, where the token and bearer paths
+        run, nor on the writer path."""
+        try:
+            return await anyio.to_thread.run_sync(work)
         except Exception as exc:
             if database_unavailable(exc):
                 raise StoreUnavailable from exc

@@ -39,6 +39,8 @@ users = Table(
     Column("password_hash", String(255), nullable=False),
     Column("is_admin", Boolean, nullable=False, default=False),
     Column("created_at", BigInteger, nullable=False),
+    # Set when an administrator disables the user: no sign-in, no token (0006).
+    Column("disabled_at", BigInteger, nullable=True),
 )
 
 apps = Table(
@@ -56,6 +58,10 @@ apps = Table(
     Column("created_at", BigInteger, nullable=False),
     # "strict" or "faithful"; NULL follows the server's NINJA_OAUTH_PROFILE (0005).
     Column("profile", String(10), nullable=True),
+    # An admin app may be granted the admin scope, by client_credentials only (0006).
+    Column("is_admin", Boolean, nullable=False, default=False, server_default=text("false")),
+    # When a token was last issued to it, written at most once a minute (0006).
+    Column("last_used_at", BigInteger, nullable=True),
 )
 
 authorization_codes = Table(
@@ -102,6 +108,9 @@ tokens = Table(
     Column("refresh_used_at", BigInteger, nullable=True),
     Column("revoked_at", BigInteger, nullable=True),
     Index("ix_tokens_grant_id", "grant_id"),
+    # An app's or a user's tokens, revoked together by an administrator (0006).
+    Index("ix_tokens_client_id", "client_id"),
+    Index("ix_tokens_user_id", "user_id"),
     # Partial: most tokens have no refresh token, and indexing their NULLs is costly (0003).
     Index(
         "ix_tokens_refresh_digest",
@@ -178,5 +187,11 @@ audit_events = Table(
     Column("client_id", String(64), nullable=True),
     Column("user_id", Integer, nullable=True),
     Column("detail", Text, nullable=False, default="{}"),  # JSON, never a secret
+    # Who did it (an email, "cli", "client:<client_id>") and from which address (0006).
+    Column("actor", String(320), nullable=True),
+    Column("address", String(64), nullable=True),
     Index("ix_audit_events_at", "at"),
+    Index("ix_audit_events_event", "event"),
+    Index("ix_audit_events_client_id", "client_id"),
+    Index("ix_audit_events_user_id", "user_id"),
 )

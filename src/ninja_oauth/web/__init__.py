@@ -9,24 +9,25 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
-from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from ninja_oauth.api import build_public_api
+from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.settings import Settings, load_settings
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories.maintenance import purge_expired
-from ninja_oauth.web import protocol, sessions
+from ninja_oauth.web import admin_api, docs, home, protocol, sessions
 from ninja_oauth.web.bodies import BodyReader
-from ninja_oauth.web.context import WebContext, templates
+from ninja_oauth.web.console import console_routes
+from ninja_oauth.web.context import WebContext
 from ninja_oauth.web.errors import SITE_EXCEPTION_HANDLERS
 from ninja_oauth.web.root import BodyLimits, Root
 from ninja_oauth.web.security import SecurityHeaders, install_log_filters
@@ -37,9 +38,9 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
 
     The request path (README, "Architecture"): SecurityHeaders → ``Root``, which sends a POST
     to the token, revocation or introspection endpoint straight to it, a GET or HEAD under
-    ``/v2/`` to the Public API's reads, the rest of ``/v2/`` and the API docs to the Public API's
-    FastAPI app, and everything else to the site (a Starlette app with the pages; only they
-    carry the session middleware). The site runs the lifespan.
+    ``/v2/`` to the Public API's reads, the rest of ``/v2/`` and ``/openapi.json`` to the Public
+    API's FastAPI app, and everything else to the site (a Starlette app with the pages, /docs
+    included; only they carry the session middleware). The site runs the lifespan.
     """
     install_log_filters()
     own_store = store is None
@@ -49,17 +50,17 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         purger = asyncio.create_task(_purge_periodically(the_store, settings))
+        counter = asyncio.create_task(_flush_usage_periodically(ctx, settings.usage_flush_seconds))
         try:
             yield
         finally:
-            purger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await purger
+            for task in (purger, counter):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await _flush_usage(ctx)  # what was counted since the last flush
             if own_store:
                 await the_store.aclose()
-
-    async def home(request: Request) -> Response:
-        return templates.TemplateResponse(request, "home.html", {})
 
     with_session = Middleware(
         SessionMiddleware,
@@ -73,7 +74,9 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     site = Starlette(
         routes=[
             *protocol.site_routes(with_session),
-            Route("/", home),
+            *console_routes(),
+            Route("/", home.home),
+            *docs.docs_routes(),
             Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static"))),
         ],
         exception_handlers=dict(SITE_EXCEPTION_HANDLERS),
@@ -85,6 +88,8 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     # client re-send a form (a password, a client secret) to the URL it builds.
     site.router.redirect_slashes = False
     api = build_public_api(the_store, ctx.hasher, ctx.settings.issuer)
+    # The admin API lives in the same FastAPI app, so /docs documents it beside /v2.
+    admin_api.install(api.app, ctx)
     limits = BodyLimits(api=settings.max_body_bytes, timeout=settings.body_timeout)
     bodies = BodyReader(limits.timeout)
     root = Root(
@@ -112,6 +117,31 @@ async def _purge_periodically(store: Store, settings: Settings) -> None:
         except Exception as exc:  # a failed purge is retried next time, never fatal
             logging.getLogger("ninja_oauth.purge").warning("purge failed: %s", type(exc).__name__)
         await asyncio.sleep(PURGE_EVERY)
+
+
+async def _flush_usage(ctx: WebContext) -> None:
+    """Write the token counts of this process (``oauth/usage.py``); kept for the next try if
+    the database cannot take them now."""
+    issued = ctx.server.ctx.issued
+    usage = issued.drain()
+    if not usage.counts:
+        return
+    try:
+        await ctx.store.run(partial(ctx.admin.record_usage, usage), Writes.CHANGES)
+    except Exception as exc:
+        issued.restore(usage)
+        logging.getLogger("ninja_oauth.usage").warning(
+            "token counts not written yet: %s", type(exc).__name__
+        )
+    except BaseException:
+        issued.restore(usage)  # cancelled at shutdown: the last flush writes them
+        raise
+
+
+async def _flush_usage_periodically(ctx: WebContext, every: float) -> None:
+    while True:
+        await asyncio.sleep(every)
+        await _flush_usage(ctx)
 
 
 def app_factory() -> ASGIApp:

@@ -74,7 +74,7 @@ def _step(
         return _Outcome(response=svc.server.complete_authorize(consent, None))
     uid = svc.sessions.user_id(auth_token, now)
     user = svc.repos.users.get(uid) if uid is not None else None
-    if user is None:
+    if user is None or user.disabled:
         rid = pending.id if pending else svc.pending.create(binding, params, now, address)
         return _Outcome(page="login", consent=consent, request_id=rid)
     allowed_now = pending is not None and pending.decision == "allow" and pending.user_id == user.id
@@ -108,7 +108,8 @@ def _consented_before(svc: WebContext, consent: ConsentRequest, user: User) -> b
     app = svc.repos.apps.get(consent.client_id)
     if app is None or not app.confidential:
         return False
-    return set(consent.scopes) <= svc.repos.consents.granted(user.id, consent.client_id)
+    granted = svc.repos.consents.granted(user.id, consent.client_id, lock=True)
+    return set(consent.scopes) <= granted
 
 
 async def authorize(request: Request) -> Response:
@@ -183,8 +184,8 @@ def _cookie_path_page(request: Request) -> Response:
         request,
         400,
         "This app's redirect URI is not allowed",
-        "It lies under this server's sign-in path, where the browser would send it the sign-in "
-        "cookie. The app must register a redirect URI elsewhere.",
+        "It lies under a path of this server where the browser would send it a sign-in cookie "
+        "(/ws/oauth, /admin or /account). The app must register a redirect URI elsewhere.",
         "invalid_request",
     )
 
@@ -198,7 +199,7 @@ def _reaches_sign_in_cookie(location: str, issuer: str) -> bool:
     if target.scheme not in ("http", "https") or target.hostname != ours.hostname:
         return False
     path = target.path or "/"
-    return path == sessions.COOKIE_PATH or path.startswith(sessions.COOKIE_PATH + "/")
+    return any(path == p or path.startswith(p + "/") for p in sessions.COOKIE_PATHS)
 
 
 def form_page(

@@ -10,13 +10,16 @@ import anyio
 from starlette.requests import Request
 from starlette.templating import Jinja2Templates
 
+from ninja_oauth.admin.service import Administration
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.ports import Repositories
+from ninja_oauth.oauth.profiles import Profile
 from ninja_oauth.oauth.secrets import SecretHasher
 from ninja_oauth.oauth.server import NinjaAuthorizationServer, build_authorization_server
 from ninja_oauth.settings import Settings
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories import build_repositories
+from ninja_oauth.store.repositories.administration import SqlAdministration
 from ninja_oauth.store.repositories.browser_sessions import SqlBrowserSessions
 from ninja_oauth.store.repositories.pending import SqlPending
 from ninja_oauth.web.sessions import SESSION_MAX_AGE
@@ -35,6 +38,8 @@ class WebContext:
     sessions: SqlBrowserSessions
     # Password checks at once in this process (web/login_and_consent.py).
     hashing: anyio.CapacityLimiter
+    # The console's and the admin API's operations (admin/service.py).
+    admin: Administration
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> WebContext:
@@ -57,6 +62,7 @@ class WebContext:
             SqlPending(store, settings.pending_limits),
             SqlBrowserSessions(store, hasher, SESSION_MAX_AGE),
             anyio.CapacityLimiter(settings.password_hash_concurrency),
+            Administration(repos, SqlAdministration(store), hasher, Profile(settings.profile)),
         )
 
 

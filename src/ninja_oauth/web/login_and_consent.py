@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import TypeVar
 from urllib.parse import urlencode
@@ -15,6 +16,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
+from ninja_oauth.oauth.domain import User
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.oauth.throttling import Throttle
 from ninja_oauth.passwords import hash_password, needs_rehash, verify_password
@@ -69,6 +71,78 @@ def _expired_form(request: Request) -> Response:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A sign-in whose password was right: ``finish`` (inside the unit of work that starts
+    the session) clears the failure counts, rehashes an old hash and records the audit event."""
+
+    user: User
+    finish: Callable[[], None]
+
+
+class AccountChanged(Exception):
+    """The account was disabled or its password changed while its sign-in was checked."""
+
+
+CHANGED = "This account changed while you signed in. Sign in again."
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    status: int
+    message: str
+    retry_after: int | None = None
+
+
+async def check_credentials(
+    request: Request, svc: WebContext, email: str, password: str, where: str
+) -> Checked | Refused:
+    """The throttled password check that every sign-in form shares (authorize, console,
+    account). A failure is counted and audited; ``where`` says which form, for the log."""
+    address = client_address(request, svc.settings.trusted_proxies)
+    keys = Throttle.login_keys(email, address)
+    now = int(time.time())
+    throttle = svc.server.throttle
+
+    wait = await svc.store.run(partial(throttle.login_attempt, keys, now), Writes.CHANGES)
+    if wait:
+        return Refused(429, f"Too many sign-in attempts. Try again in {wait} seconds.", wait)
+    found = await svc.store.run(partial(svc.repos.users.find_by_email, email), Writes.APPENDS)
+    ok = await _hashing(svc, verify_password, found[1] if found else None, password)
+    if not ok or found is None or found[0].disabled:
+
+        def failed() -> None:
+            # The email only when it names an account: never a typed password by mistake.
+            svc.repos.audit.record(
+                "login_failed",
+                user_id=found[0].id if found else None,
+                address=address,
+                where=where,
+                reason="disabled" if ok and found else "bad_credentials",
+            )
+
+        await svc.store.run(failed, Writes.CHANGES)
+        if ok and found is not None:
+            # Said only to whoever knows the password (the attempt still counted).
+            return Refused(403, "This account is disabled. Ask an administrator to enable it.")
+        return Refused(401, _BAD_LOGIN)
+    user, stored_hash = found
+    new_hash = await _hashing(svc, hash_password, password) if needs_rehash(stored_hash) else None
+
+    def finish() -> None:
+        # Read again where the session starts: an administrator who disabled the user or
+        # reset the password during the check above wins (the unit is rolled back).
+        now_found = svc.repos.users.find_by_email(email)
+        if now_found is None or now_found[0].disabled or now_found[1] != stored_hash:
+            raise AccountChanged
+        throttle.login_succeeded(keys)
+        if new_hash is not None:
+            svc.repos.users.set_password_hash(user.id, new_hash)
+        svc.repos.audit.record("login", user_id=user.id, address=address, where=where)
+
+    return Checked(user, finish)
+
+
 async def login(request: Request) -> Response:
     svc = context(request)
     form = await _checked_form(request)
@@ -77,47 +151,38 @@ async def login(request: Request) -> Response:
     request_id = str(form.get("request_id") or "")
     email = str(form.get("email") or "").strip()
     password = str(form.get("password") or "")
-    address = client_address(request, svc.settings.trusted_proxies)
-    keys = Throttle.login_keys(email, address)
-    now = int(time.time())
-    throttle = svc.server.throttle
-
-    wait = await svc.store.run(partial(throttle.login_attempt, keys, now), Writes.CHANGES)
-    if wait:
+    checked = await check_credentials(request, svc, email, password, "authorize")
+    if isinstance(checked, Refused):
         page = login_page(
             request,
             request_id,
             await _app_name(request, request_id),
             email=email,
-            status=429,
-            error=f"Too many sign-in attempts. Try again in {wait} seconds.",
+            status=checked.status,
+            error=checked.message,
         )
-        page.headers["Retry-After"] = str(wait)
+        if checked.retry_after:
+            page.headers["Retry-After"] = str(checked.retry_after)
         return page
-    found = await svc.store.run(partial(svc.repos.users.find_by_email, email), Writes.APPENDS)
-    ok = await _hashing(svc, verify_password, found[1] if found else None, password)
-    if not ok or found is None:
-        # Already counted by login_attempt.
-        name = await _app_name(request, request_id)
-        return login_page(request, request_id, name, email=email, status=401, error=_BAD_LOGIN)
-    user, stored_hash = found
-    new_hash = await _hashing(svc, hash_password, password) if needs_rehash(stored_hash) else None
     # Everything about the browser is new after a sign-in (session fixation): its id, to which
     # its pending requests move, its CSRF token, and the session's token.
     old_token, old_binding = sessions.auth_token(request), sessions.binding(request)
     new_id = sessions.new_browser_id()
+    now = int(time.time())
 
     def succeeded() -> str:
-        throttle.login_succeeded(keys)
-        if new_hash is not None:
-            svc.repos.users.set_password_hash(user.id, new_hash)
+        checked.finish()
         svc.sessions.end(old_token)
-        token = svc.sessions.start(user.id, now)
+        token = svc.sessions.start(checked.user.id, now)
         svc.pending.rebind(old_binding, sessions.binding_of(new_id))
-        svc.repos.audit.record("login", user_id=user.id)
         return token
 
-    sessions.signed_in(request, new_id, await svc.store.run(succeeded, Writes.CHANGES))
+    try:
+        token = await svc.store.run(succeeded, Writes.CHANGES)
+    except AccountChanged:
+        name = await _app_name(request, request_id)
+        return login_page(request, request_id, name, email=email, status=401, error=CHANGED)
+    sessions.signed_in(request, new_id, token)
     if not request_id:
         return RedirectResponse("/", status_code=303)
     return _back_to_authorize(request, request_id)

@@ -4,8 +4,11 @@
   its endpoint (``web/protocol.py``): the hot path meets no router and no error middleware;
 * a GET or HEAD under ``/v2/`` goes to the Public API's table of reads, plain Starlette routes
   (``api/reads.py``); a GET that is none of them, any other method under ``/v2/`` and the
-  API's documentation (``/docs``, ``/openapi.json``) go to the Public API's FastAPI app. Both
-  answer their errors through ``api/errors.py``;
+  API's OpenAPI document (``/openapi.json``) go to the Public API's FastAPI app. Both answer
+  their errors through ``api/errors.py``; the page that shows the document, ``/docs``, is the
+  site's (``web/docs.py``);
+* anything under ``/admin/api/`` goes to the same FastAPI app (the admin API, documented at
+  ``/docs`` beside the Public API);
 * everything else, the lifespan included, goes to the site: a Starlette app with the
   authorize, login and consent pages, the metadata, the 405s and the static files.
 
@@ -26,7 +29,8 @@ from ninja_oauth.web.authlib_adapter import MAX_FORM_BYTES
 from ninja_oauth.web.bodies import WITHOUT_BODY, BodyReader, Refused, refusal, replay
 
 API_PREFIX = "/v2/"
-API_DOC_PATHS = frozenset({"/docs", "/docs/oauth2-redirect", "/openapi.json"})
+ADMIN_API_PREFIX = "/admin/api/"
+API_DOC_PATHS = frozenset({"/openapi.json"})
 
 
 class Root:
@@ -67,6 +71,10 @@ class Root:
                     await self.api_reads(scope, receive, send)
                 else:
                     await self._with_body(self.api, self.limits.api, False, scope, receive, send)
+                return
+            if path.startswith(ADMIN_API_PREFIX):
+                # The admin API is in the Public API's FastAPI app (documented at /docs).
+                await self._with_body(self.api, self.limits.form, False, scope, receive, send)
                 return
             if path in API_DOC_PATHS:
                 await self.api(scope, receive, send)

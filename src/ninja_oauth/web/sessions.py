@@ -29,6 +29,9 @@ OLD_COOKIE_NAME = "ninja_oauth_session"
 SESSION_MAX_AGE = 12 * 3600
 # The cookie's path, under which every page that needs it lives (web/protocol.py).
 COOKIE_PATH = "/ws/oauth"
+# Every path a cookie of this server is scoped to: the sign-in pages', the console's and the
+# account pages' (web/console/auth.py, Area). A redirect URI under one would receive it.
+COOKIE_PATHS = (COOKIE_PATH, "/admin", "/account")
 
 
 def _new() -> str:

@@ -144,7 +144,11 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         return None
 
     def authenticate_user(self, authorization_code: AuthorizationCode) -> User | None:
-        return self.ctx.repos.users.get(authorization_code.user_id)
+        user = self.ctx.repos.users.get(authorization_code.user_id)
+        if user is not None and user.disabled:
+            # Disabling deletes the user's codes; this holds should one slip past that.
+            raise InvalidGrantError("The user who granted this code is disabled.")
+        return user
 
 
 def _check_strict_pkce(request: Any, why: str, redirect_uri: str) -> None:

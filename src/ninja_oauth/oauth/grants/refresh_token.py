@@ -92,7 +92,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     def authenticate_user(self, refresh_token: RefreshRecord) -> User | None:
         if refresh_token.user_id is None:
             return None
-        return self.ctx.repos.users.get(refresh_token.user_id)
+        user = self.ctx.repos.users.get(refresh_token.user_id)
+        if user is not None and user.disabled:
+            # Disabling revokes the user's tokens; this holds should one slip past that.
+            raise InvalidGrantError("The user this refresh token was issued to is disabled.")
+        return user
 
     def revoke_old_credential(self, refresh_token: RefreshRecord) -> None:
         # The old refresh token was marked used by the rotation itself.

@@ -39,19 +39,20 @@ def _to_app(row: Any) -> App:
         secret_digest=row.secret_digest,
         created_at=row.created_at,
         profile=_profile(row.profile),
+        is_admin=bool(row.is_admin),
     )
 
 
 _GET = Sql(
     "SELECT client_id, name, platform, redirect_uris, scopes, grant_types, secret_digest, "
-    "created_at, profile FROM apps WHERE client_id = :client_id"
+    "created_at, profile, is_admin FROM apps WHERE client_id = :client_id"
 )
 # The blocks and pass of the caller (throttle.BLOCKS_SELECT) and the app: one row, whether the
 # app exists or not. (What is interpolated is that constant, never a value.)
 _GET_GUARDED = Sql(
     "SELECT blocks.*, "  # noqa: S608
     "apps.client_id, apps.name, apps.platform, apps.redirect_uris, apps.scopes, "
-    "apps.grant_types, apps.secret_digest, apps.created_at, apps.profile "
+    "apps.grant_types, apps.secret_digest, apps.created_at, apps.profile, apps.is_admin "
     f"FROM ({BLOCKS_SELECT}) AS blocks LEFT JOIN apps ON apps.client_id = :client_id"
 )
 
@@ -66,6 +67,7 @@ class _Row(NamedTuple):
     secret_digest: str | None
     created_at: int
     profile: str | None
+    is_admin: bool
 
 
 # Apps parsed from their rows, by client_id; an entry is used only while its row is unchanged
@@ -127,6 +129,7 @@ class SqlApps:
                     grant_types=" ".join(app.grant_types),
                     created_at=app.created_at,
                     profile=app.profile.value if app.profile else None,
+                    is_admin=app.is_admin,
                 )
             )
 
@@ -143,6 +146,21 @@ class SqlApps:
                 update(apps)
                 .where(apps.c.client_id == client_id)
                 .values(profile=profile.value if profile else None)
+            )
+        return bool(result.rowcount)
+
+    def update(self, app: App) -> bool:
+        """Write what an administrator may change: name, redirect URIs, scopes, grants."""
+        with self._store.transaction() as conn:
+            result = conn.execute(
+                update(apps)
+                .where(apps.c.client_id == app.client_id)
+                .values(
+                    name=app.name,
+                    redirect_uris=app.redirect_uris_json(),
+                    scopes=" ".join(app.scopes),
+                    grant_types=" ".join(app.grant_types),
+                )
             )
         return bool(result.rowcount)
 

@@ -21,6 +21,8 @@ class SqlAudit:
         *,
         client_id: str | None = None,
         user_id: int | None = None,
+        actor: str | None = None,
+        address: str | None = None,
         **detail: object,
     ) -> None:
         with self._store.transaction() as conn:
@@ -30,6 +32,8 @@ class SqlAudit:
                     event=event,
                     client_id=client_id,
                     user_id=user_id,
+                    actor=actor[:320] if actor else None,
+                    address=address[:64] if address else None,
                     detail=json.dumps(detail, default=str),
                 )
             )

@@ -17,13 +17,20 @@ class SqlConsents:
         self._store = store
         self._insert: Any = postgresql.insert if store.dialect == "postgresql" else sqlite.insert
 
-    def granted(self, user_id: int, client_id: str) -> set[str]:
-        with self._store.reading() as conn:
-            scope = conn.execute(
-                select(consents.c.scope).where(
-                    and_(consents.c.user_id == user_id, consents.c.client_id == client_id)
-                )
-            ).scalar()
+    def granted(self, user_id: int, client_id: str, lock: bool = False) -> set[str]:
+        """What the user granted the app. With ``lock``, the row stays locked until the
+        transaction ends (PostgreSQL): a code issued on the strength of a remembered consent
+        commits before a concurrent revocation of that consent can delete the row and the
+        codes it bought (admin/service.py, revoke_consent)."""
+        query = select(consents.c.scope).where(
+            and_(consents.c.user_id == user_id, consents.c.client_id == client_id)
+        )
+        if lock:
+            with self._store.transaction() as conn:
+                scope = conn.execute(query.with_for_update()).scalar()
+        else:
+            with self._store.reading() as conn:
+                scope = conn.execute(query).scalar()
         return set(scope.split()) if scope else set()
 
     def remember(self, user_id: int, client_id: str, scopes: set[str], now: int) -> None:

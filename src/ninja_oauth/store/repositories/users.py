@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from sqlalchemy import insert, select, update
 
 from ninja_oauth.oauth.domain import User
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.tables import users
+
+
+def _user(row: Any) -> User:
+    return User(row.id, row.email, bool(row.is_admin), row.disabled_at is not None)
 
 
 class SqlUsers:
@@ -18,9 +23,11 @@ class SqlUsers:
     def get(self, user_id: int) -> User | None:
         with self._store.reading() as conn:
             row = conn.execute(
-                select(users.c.id, users.c.email, users.c.is_admin).where(users.c.id == user_id)
+                select(users.c.id, users.c.email, users.c.is_admin, users.c.disabled_at).where(
+                    users.c.id == user_id
+                )
             ).first()
-        return User(row.id, row.email, bool(row.is_admin)) if row else None
+        return _user(row) if row else None
 
     def find_by_email(self, email: str) -> tuple[User, str] | None:
         if len(email) > 320 or "\x00" in email:  # no such account can exist (see apps.get)
@@ -29,7 +36,7 @@ class SqlUsers:
             row = conn.execute(select(users).where(users.c.email == email.strip().lower())).first()
         if row is None:
             return None
-        return User(row.id, row.email, bool(row.is_admin)), row.password_hash
+        return _user(row), row.password_hash
 
     def add(self, email: str, password_hash: str, is_admin: bool) -> User:
         with self._store.transaction() as conn:

@@ -1,0 +1,1 @@
+"""Administration: one service for the CLI, the console (/admin) and the admin API."""
