@@ -43,6 +43,7 @@ bench: $(DEV_STAMP)
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \
 	  (echo "bench: wrk is needed (apt-get install wrk)" >&2; exit 1)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/queries.py
 
 # Not part of `make test`: minutes of steady load (SOAK_SECONDS, default 600); fails on any
 # error or on memory growth (bench/soak.py).

@@ -495,6 +495,58 @@ def build_cases(s: Setup) -> list[Case]:
     ]
 
 
+# Issue 14's reads beside GET /v2/organizations, on the same server and path (the guard, the
+# parameters, one indexed read or a page of one): CPU per request within 1.5x of it.
+TARGET_READS = 1.5
+NEW_READS = [
+    ORGS_PATH,
+    "/v2/device/5/software",
+    "/v2/device/5/windows-services",
+    "/v2/device/6/alerts",
+    "/v2/alerts?sourceType=AGENT_OFFLINE",
+    "/v2/queries/software?pageSize=100",
+    "/v2/ticketing/ticket/1",
+    "/v2/groups",
+]
+
+
+def measure_reads(s: Setup, args: argparse.Namespace) -> None:
+    """CPU per request of each of NEW_READS on ninja-oauth (same wrk load, one after another),
+    and its ratio to GET /v2/organizations'."""
+    env = {"BENCH_TOKEN": s.token}
+    common = {"connections": args.connections, "threads": args.threads}
+    rows: list[tuple[str, float, float | None, int]] = []
+    for path in NEW_READS:
+        url = s.ninja_url + path
+        status, body = http("GET", url, headers={"Authorization": f"Bearer {s.token}"})
+        if status != 200:
+            raise BenchError(f"GET {path} answered {status}: {body[:200]!r}")
+        log(f"wrk: {path} ...")
+        if args.warmup > 0:
+            run_wrk(url, "bearer.lua", env, duration=args.warmup, **common)
+        before = s.ninja.cpu_seconds()
+        result = run_wrk(url, "bearer.lua", env, duration=args.duration, **common)
+        after = s.ninja.cpu_seconds()
+        cpu = (
+            None
+            if before is None or after is None or not result.requests
+            else (after - before) / result.requests * 1e6
+        )
+        rows.append((path, result.requests_per_s, cpu, len(body)))
+    base = rows[0][2]
+    print()
+    print(f"{'new reads (issue 14), ninja-oauth':52} {'req/s':>8} {'CPU/req':>9} {'body':>7} ratio")
+    for path, rps, cpu, size in rows:
+        shown = "-" if cpu is None else f"{cpu:.0f}us"
+        ratio = "-" if cpu is None or not base else f"{cpu / base:.2f}"
+        print(f"  GET {path:48} {rps:>8.0f} {shown:>9} {size:>6}B {ratio}")
+    worst = max((cpu / base for _, _, cpu, _ in rows[1:] if cpu and base), default=None)
+    if worst is not None:
+        met = "met" if worst <= TARGET_READS else "MISSED"
+        target = f"target <= {TARGET_READS}: {met}"
+        print(f"  worst CPU/req ratio to {ORGS_PATH}: {worst:.2f} ({target})")
+
+
 def run(args: argparse.Namespace) -> None:
     wrk_binary()
     load_before = os.getloadavg()[0]
@@ -502,16 +554,18 @@ def run(args: argparse.Namespace) -> None:
         tempfile.TemporaryDirectory(prefix="ninja-bench-") as tmp,
         contextlib.ExitStack() as stack,  # stops the servers, whatever happens
     ):
-        cases = [
-            c for c in build_cases(setup(Path(tmp), args, stack)) if args.only in (None, c.kind)
-        ]
+        ready = setup(Path(tmp), args, stack)
+        cases = [c for c in build_cases(ready) if args.only in (None, c.kind)]
         for kind in ("token", "get"):
             pair = [c for c in cases if c.kind == kind]
             for number in range(args.rounds):
                 for case in pair if number % 2 == 0 else reversed(pair):
                     log(f"wrk: round {number + 1}, {case.side} {case.url.split('/', 3)[3]} ...")
                     measure(case, args)
-    report(cases, args, (load_before, os.getloadavg()[0]))
+        if cases:
+            report(cases, args, (load_before, os.getloadavg()[0]))
+        if args.only in (None, "reads"):
+            measure_reads(ready, args)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -522,7 +576,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn workers per server")
-    parser.add_argument("--only", choices=["token", "get"], help="measure one endpoint pair only")
+    parser.add_argument(
+        "--only",
+        choices=["token", "get", "reads"],
+        help="measure one endpoint pair, or issue 14's reads, only",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="print wrk's own output")
     return parser.parse_args(argv)
 

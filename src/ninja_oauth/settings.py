@@ -95,6 +95,16 @@ class Settings(BaseSettings):
         description="Client ids of the resource servers: they may introspect other apps' access "
         "tokens (never their refresh tokens); any other app only its own tokens.",
     )
+    webhook_allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts (JSON list of names or addresses) webhooks may point to besides "
+        "loopback; link-local and cloud metadata addresses are refused even if listed.",
+    )
+    webhook_allow_loopback: bool = Field(
+        default=True,
+        description="Whether webhooks may target loopback (127.0.0.1, ::1, localhost): for local "
+        "development; turn it off where other services listen on the server's loopback.",
+    )
     demo: bool = Field(default=False, description="Create the demo admin, apps and data.")
     access_log: bool = Field(
         default=False,

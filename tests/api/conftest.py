@@ -8,6 +8,7 @@ import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from fastapi import FastAPI
@@ -30,6 +31,7 @@ APP_ID = "test-integration"
 # The server's public base URL (Settings.issuer): the API's links are built on it.
 ISSUER = "https://ninja-oauth.example.test"
 ADMIN_ID = 1
+EVERY_SCOPE = "monitoring management control"
 
 MintToken = Callable[..., str]
 
@@ -170,3 +172,37 @@ def management(token: MintToken) -> dict[str, str]:
 @pytest.fixture
 def everything(token: MintToken) -> dict[str, str]:
     return bearer(token("monitoring management control", user_id=ADMIN_ID))
+
+
+class PgApi(NamedTuple):
+    store: Store
+    client: TestClient
+    headers: dict[str, str]  # a bearer token of every scope, without a user
+
+
+@pytest.fixture(scope="module")
+def pg_api(pg_database_url: str) -> Iterator[PgApi]:
+    """The Public API on a fresh PostgreSQL database of the module's own: the demo data, the
+    app under test and its admin (``ADMIN_ID``), as on SQLite. One client for the module: the
+    async engine's connections belong to its event loop."""
+    migrate(pg_database_url)
+    store = Store(pg_database_url)
+    assert load_demo_api_data(store, now=NOW) is True
+    with store.transaction() as conn:
+        conn.execute(
+            insert(apps).values(
+                client_id=APP_ID, name="PG", platform="api_services", redirect_uris="[]",
+                scopes=EVERY_SCOPE, grant_types="client_credentials", created_at=NOW,
+            )
+        )  # fmt: skip
+        conn.execute(
+            insert(users).values(
+                email="admin@example.test", password_hash="x", is_admin=True, created_at=NOW
+            )
+        )
+    headers = bearer(mint(store, EVERY_SCOPE))
+    with TestClient(front_door(build_app(store))) as client:
+        yield PgApi(store, client, headers)
+        assert client.portal is not None
+        client.portal.call(store.aclose)
+    store.close()

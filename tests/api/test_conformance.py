@@ -28,6 +28,9 @@ def _relax_java_object_maps(node: Any) -> Any:
     field values, ``fields``), yet NinjaOne answers strings and numbers there; a value of such a
     map may be any JSON value. Nothing else is loosened."""
     if isinstance(node, dict):
+        if node.get("description") == "Field Value" and node.get("type") == "object":
+            # NodeAttributeInfo.value, Java's Object too: NinjaOne answers any JSON value.
+            return {"description": node["description"]}
         extra = node.get("additionalProperties")
         if (
             isinstance(extra, dict)

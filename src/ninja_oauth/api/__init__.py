@@ -25,7 +25,19 @@ from ninja_oauth import __version__
 from ninja_oauth.api.errors import DOCUMENTED_ERRORS, install_api_error_handlers
 from ninja_oauth.api.guard import bearer_scheme
 from ninja_oauth.api.reads import Read
-from ninja_oauth.api.routes import activities, catalog, device_actions, devices, organizations
+from ninja_oauth.api.routes import (
+    activities,
+    alerts,
+    catalog,
+    device_actions,
+    devices,
+    inventory,
+    lists,
+    organizations,
+    queries,
+    ticketing,
+    webhooks,
+)
 from ninja_oauth.oauth.secrets import SecretHasher
 from ninja_oauth.store.db import Store
 
@@ -35,8 +47,24 @@ _READS: list[Read] = [
     *devices.reads.declared,
     *activities.reads.declared,
     *catalog.reads.declared,
+    *alerts.reads.declared,
+    *inventory.reads.declared,
+    *queries.reads.declared,
+    *ticketing.reads.declared,
+    *webhooks.reads.declared,
+    *lists.reads.declared,
 ]
-_WRITES = [organizations.writes, devices.writes, device_actions.writes]
+_WRITES = [
+    organizations.writes,
+    devices.writes,
+    device_actions.writes,
+    alerts.writes,
+    inventory.writes,
+    queries.writes,
+    ticketing.writes,
+    webhooks.writes,
+    lists.writes,
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,13 +78,30 @@ class PublicApi:
     reads: Router
 
 
-def build_public_api(store: Store, hasher: SecretHasher, issuer: str) -> PublicApi:
+def build_public_api(
+    store: Store,
+    hasher: SecretHasher,
+    issuer: str,
+    *,
+    webhook_allowed_hosts: list[str] | tuple[str, ...] = (),
+    webhook_allow_loopback: bool = True,
+) -> PublicApi:
     """The /v2 app, with its OpenAPI document at /openapi.json (shown at /docs), and its reads.
     ``issuer`` is the server's public base URL (``Settings.issuer``): every link the API
     answers (a dashboard, a remote session) is built on it, never on the request's Host
-    header, which the client chooses."""
+    header, which the client chooses. ``webhook_allowed_hosts``: the hosts besides loopback a
+    webhook may point to (``Settings.webhook_allowed_hosts``)."""
     # What the reads and the writes' dependencies use, and what a test may point elsewhere.
-    state = State({"store": store, "hasher": hasher, "issuer": issuer.rstrip("/")})
+    state = State(
+        {
+            "store": store,
+            "hasher": hasher,
+            "issuer": issuer.rstrip("/"),
+            "webhook_targets": webhooks.WebhookTargets.of(
+                webhook_allowed_hosts, webhook_allow_loopback
+            ),
+        }
+    )
     read_routes: list[BaseRoute] = [read.route(state) for read in _READS]
     api = FastAPI(
         title="ninja-oauth Public API v2",

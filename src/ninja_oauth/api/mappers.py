@@ -132,6 +132,9 @@ def device(row: Row, ctx: DeviceContext, *, detailed: bool) -> dict[str, Any]:
             },
         }
     )
+    window = ctx.maintenance.get(row["id"])
+    if window is not None:
+        body["maintenance"] = window  # PUT /v2/device/{id}/maintenance
     return body
 
 

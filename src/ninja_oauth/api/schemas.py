@@ -102,6 +102,12 @@ class NodeReferences(ApiModel):
     warranty: WarrantyDates | None = None
 
 
+class Maintenance(ApiModel):
+    status: Literal["PENDING", "IN_MAINTENANCE", "FAILED"]
+    start: float
+    end: float
+
+
 class NodeWithDetailedReferences(ApiModel):
     """A device as /v2/devices lists it."""
 
@@ -126,6 +132,8 @@ class NodeWithDetailedReferences(ApiModel):
     user_data: dict[str, Any] = {}
     tags: list[str] = []
     references: NodeReferences | None = None
+    # Present while a window set by PUT /v2/device/{id}/maintenance is pending or running.
+    maintenance: Maintenance | None = None
 
 
 class Device(NodeWithDetailedReferences):

@@ -26,6 +26,7 @@ from ninja_oauth.store.api_tables import (
     scripts,
 )
 from ninja_oauth.store.db import Store
+from ninja_oauth.store.public_api import alerts, inventory, lists, ticketing
 
 SEED = 20_240_611
 DAY = 86_400
@@ -180,7 +181,12 @@ def _insert_all(conn: Connection, rng: random.Random, now: int) -> None:
                 _device(rng, now, org_id, code, mode, site_ids, role_ids, role, n, org_index)
             )
     device_ids = _ids(conn, devices, device_rows)
-    _insert_history(conn, rng, now, list(zip(device_ids, device_rows, strict=True)))
+    fleet = list(zip(device_ids, device_rows, strict=True))
+    _insert_history(conn, rng, now, fleet)
+    # Issue 14's groups, each with its own generator (and its own random stream, so that one
+    # group's data does not change when another's generator does).
+    for group in (inventory, alerts, lists, ticketing):
+        group.load_demo(conn, random.Random(f"{SEED}:{group.__name__}"), now, fleet)
 
 
 def _device(

@@ -31,6 +31,7 @@ from ninja_oauth.web.context import WebContext
 from ninja_oauth.web.errors import SITE_EXCEPTION_HANDLERS
 from ninja_oauth.web.root import BodyLimits, Root
 from ninja_oauth.web.security import SecurityHeaders, install_log_filters
+from ninja_oauth.web.webhook_delivery import deliver_webhooks
 
 
 def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
@@ -51,10 +52,16 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         purger = asyncio.create_task(_purge_periodically(the_store, settings))
         counter = asyncio.create_task(_flush_usage_periodically(ctx, settings.usage_flush_seconds))
+        # Issue 14: POSTs recorded activities to the webhooks that want them.
+        deliverer = asyncio.create_task(
+            deliver_webhooks(
+                the_store, settings.webhook_allowed_hosts, settings.webhook_allow_loopback
+            )
+        )
         try:
             yield
         finally:
-            for task in (purger, counter):
+            for task in (purger, counter, deliverer):
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
@@ -87,7 +94,13 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
     # the query (an authorize request's client_secret) into a Location header, and make a
     # client re-send a form (a password, a client secret) to the URL it builds.
     site.router.redirect_slashes = False
-    api = build_public_api(the_store, ctx.hasher, ctx.settings.issuer)
+    api = build_public_api(
+        the_store,
+        ctx.hasher,
+        ctx.settings.issuer,
+        webhook_allowed_hosts=settings.webhook_allowed_hosts,
+        webhook_allow_loopback=settings.webhook_allow_loopback,
+    )
     # The admin API lives in the same FastAPI app, so /docs documents it beside /v2.
     admin_api.install(api.app, ctx)
     limits = BodyLimits(api=settings.max_body_bytes, timeout=settings.body_timeout)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -11,6 +12,7 @@ from sqlalchemy.engine import RowMapping
 
 from ninja_oauth.store.api_tables import activities, devices
 from ninja_oauth.store.public_api import all_rows, new_id
+from ninja_oauth.store.public_api import webhooks as webhook_sql
 from ninja_oauth.store.public_api.devices import DeviceFilter
 
 
@@ -30,7 +32,11 @@ class ActivityQuery:
 
 
 def insert_activity(conn: Connection, values: Mapping[str, Any]) -> int:
-    return new_id(conn.execute(insert(activities).values(**values)))
+    """Append an activity, and in the same transaction its deliveries to the webhooks whose
+    filter takes it (issue 14: delivered by web/webhook_delivery.py)."""
+    activity_id = new_id(conn.execute(insert(activities).values(**values)))
+    webhook_sql.enqueue_deliveries(conn, activity_id, values, int(time.time() * 1000))
+    return activity_id
 
 
 def last_activity_id(conn: Connection, device_id: int | None = None) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,6 +11,7 @@ from sqlalchemy import ColumnElement, Connection, insert, select, update
 from sqlalchemy.engine import RowMapping
 
 from ninja_oauth.store.api_tables import (
+    device_maintenance,
     devices,
     locations,
     node_roles,
@@ -53,6 +55,8 @@ class DeviceContext:
     roles: dict[int, RowMapping] = field(default_factory=dict)
     policies: dict[int, RowMapping] = field(default_factory=dict)
     role_policies: dict[tuple[int, int], int] = field(default_factory=dict)
+    # The spec's Maintenance of each device in a window now or later (with references only).
+    maintenance: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def role_policy_id(self, device: Mapping[Any, Any]) -> int | None:
         return self.role_policies.get((device["organization_id"], device["node_role_id"]))
@@ -91,7 +95,32 @@ def device_context(conn: Connection, rows: list[RowMapping], *, references: bool
         wanted = {r["policy_id"] for r in rows if r["policy_id"] is not None}
         wanted |= {ctx.role_policy_id(r) or 0 for r in rows} - {0}
         ctx.policies = by_id(conn, policies, wanted)
+        now_ms = int(time.time() * 1000)
+        for device_id, window in maintenance_by_device(conn, [r["id"] for r in rows]).items():
+            status = maintenance_status(window, now_ms)
+            if status is not None:
+                ctx.maintenance[device_id] = status
     return ctx
+
+
+def maintenance_by_device(conn: Connection, device_ids: list[int]) -> dict[int, RowMapping]:
+    """The maintenance windows of a page of devices, in one query (for the device mappers)."""
+    if not device_ids:
+        return {}
+    stmt = select(device_maintenance).where(device_maintenance.c.device_id.in_(device_ids))
+    return {r["device_id"]: r for r in all_rows(conn, stmt)}
+
+
+def maintenance_status(row: RowMapping, now_ms: int) -> dict[str, Any] | None:
+    """The spec's ``Maintenance`` of a device (None once the window has ended)."""
+    if row["end_ms"] <= now_ms:
+        return None
+    start = row["start_ms"] if row["start_ms"] is not None else row["created_at"] * 1000
+    return {
+        "status": "IN_MAINTENANCE" if start <= now_ms else "PENDING",
+        "start": start / 1000,
+        "end": row["end_ms"] / 1000,
+    }
 
 
 def update_device(conn: Connection, device_id: int, values: Mapping[str, Any]) -> None:
