@@ -500,6 +500,7 @@ def build_cases(s: Setup) -> list[Case]:
 TARGET_READS = 1.5
 NEW_READS = [
     ORGS_PATH,
+    "/v2/device/5",  # an older read without a response cache, for comparison
     "/v2/device/5/software",
     "/v2/device/5/windows-services",
     "/v2/device/6/alerts",
@@ -540,7 +541,7 @@ def measure_reads(s: Setup, args: argparse.Namespace) -> None:
         shown = "-" if cpu is None else f"{cpu:.0f}us"
         ratio = "-" if cpu is None or not base else f"{cpu / base:.2f}"
         print(f"  GET {path:48} {rps:>8.0f} {shown:>9} {size:>6}B {ratio}")
-    worst = max((cpu / base for _, _, cpu, _ in rows[1:] if cpu and base), default=None)
+    worst = max((cpu / base for _, _, cpu, _ in rows[2:] if cpu and base), default=None)
     if worst is not None:
         met = "met" if worst <= TARGET_READS else "MISSED"
         target = f"target <= {TARGET_READS}: {met}"
