@@ -25,6 +25,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
+from weakref import WeakKeyDictionary
 
 from fastapi import Query, Security
 from fastapi.exceptions import RequestValidationError
@@ -39,9 +40,11 @@ from starlette.types import Receive, Scope, Send
 from ninja_oauth.api.errors import DOCUMENTED_ERRORS, error_response_for
 from ninja_oauth.api.filters import PathId, QueryModel
 from ninja_oauth.api.guard import bearer_scheme, require
+from ninja_oauth.api.response_cache import ResponseCache
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.scopes import Scope as OAuthScope
 from ninja_oauth.store.db import Store
+from ninja_oauth.store.repositories.versions import data_version_async
 
 Q = TypeVar("Q", bound=QueryModel)
 
@@ -85,6 +88,9 @@ class Read:
     tags: list[str] = field(default_factory=list)
     exclude_none: bool = True
     responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
+    # The tables (kept in data_versions) the answer depends on, and nothing else but the path
+    # and the query: its body is then kept per their versions (api/response_cache.py).
+    kept_per: tuple[str, ...] = ()
 
     @property
     def path_names(self) -> list[str]:
@@ -102,6 +108,8 @@ class Read:
         handler = self.handler
         scope = self.scope
         exclude_none = self.exclude_none
+        kept_per = self.kept_per
+        route_path = self.path
 
         async def answer(request: Request) -> Response:
             store: Store = state.store
@@ -111,12 +119,23 @@ class Read:
                 query = no_query
             else:
                 query = _validated(query_model, request)
+            if kept_per:
+                # After the token and the input were checked: a kept body is sent only to a
+                # caller who would get it afresh. The versions are read before the rows.
+                versions = tuple([await data_version_async(store, t) for t in kept_per])
+                key = (route_path, tuple(path.values()), request.scope["query_string"])
+                bodies = _kept_bodies(store)
+                kept = bodies.get(key, versions)
+                if kept is not None:
+                    return Response(kept, media_type="application/json")
             result = await handler(ReadCall(request, store, grant, path, query, state.issuer))
             if isinstance(result, Response):
                 return result
             body = adapter.dump_json(
                 adapter.validate_python(result), by_alias=True, exclude_none=exclude_none
             )
+            if kept_per:
+                bodies.put(key, versions, body)
             return Response(body, media_type="application/json")
 
         return Route(self.path, _Endpoint(answer), methods=["GET"], name=self.handler.__name__)
@@ -156,6 +175,18 @@ class Read:
         )
 
 
+# The kept bodies of the reads declared ``kept_per``, per store (versions are per database: a
+# test, or a server, that points the API at another store starts afresh), 8 MB per store.
+_KEPT: WeakKeyDictionary[Store, ResponseCache] = WeakKeyDictionary()
+
+
+def _kept_bodies(store: Store) -> ResponseCache:
+    bodies = _KEPT.get(store)
+    if bodies is None:
+        bodies = _KEPT[store] = ResponseCache(8 * 1024 * 1024)
+    return bodies
+
+
 class _Endpoint:
     """A read's endpoint as an ASGI app (Starlette calls an app as it is, where it wraps a
     function), answering its own errors through the Public API's one error mapping: it answers
@@ -189,6 +220,7 @@ class Reads:
         tags: list[str] | None = None,
         exclude_none: bool = True,
         responses: dict[int | str, dict[str, Any]] | None = None,
+        kept_per: tuple[str, ...] = (),
     ) -> Callable[[Handler], Handler]:
         """Declare a read needing the ``monitoring`` scope (the documents: reads need it)."""
 
@@ -203,6 +235,7 @@ class Reads:
                     tags if tags is not None else list(self.tags),
                     exclude_none,
                     responses or {},
+                    kept_per,
                 )
             )
             return handler

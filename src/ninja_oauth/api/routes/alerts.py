@@ -115,6 +115,11 @@ def _alert(row: RowMapping, device: dict[str, Any] | None) -> dict[str, Any]:
     }
 
 
+# What the alert lists depend on (the alerts, their devices and the role policies the devices
+# show): their bodies are kept per these tables' versions.
+_KEPT_PER = ("alerts", "devices", "organization_policies")
+
+
 def _read(
     conn: Connection, flt: DeviceFilter, source_types: tuple[str, ...], device_id: int | None
 ) -> list[dict[str, Any]]:
@@ -161,7 +166,9 @@ class DeviceAlertsQuery(QueryModel):
     tz: TimeZone = None
 
 
-@reads.get("/v2/alerts", response=list[Alert], query=AlertsQuery, tags=["system"])
+@reads.get(
+    "/v2/alerts", response=list[Alert], query=AlertsQuery, tags=["system"], kept_per=_KEPT_PER
+)
 async def get_alerts(call: ReadCall[AlertsQuery]) -> list[dict[str, Any]]:
     """Open alerts (triggered conditions), newest first, filtered by `sourceType` (one or more
     of the spec's values, by comma) and by the device filter `df` (scope: monitoring).
@@ -175,7 +182,11 @@ async def get_alerts(call: ReadCall[AlertsQuery]) -> list[dict[str, Any]]:
 
 
 @reads.get(
-    "/v2/device/{id}/alerts", response=list[Alert], query=DeviceAlertsQuery, tags=["devices"]
+    "/v2/device/{id}/alerts",
+    response=list[Alert],
+    query=DeviceAlertsQuery,
+    tags=["devices"],
+    kept_per=_KEPT_PER,
 )
 async def get_device_alerts(call: ReadCall[DeviceAlertsQuery]) -> list[dict[str, Any]]:
     """A device's open alerts, newest first (scope: monitoring)."""

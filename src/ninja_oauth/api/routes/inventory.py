@@ -42,6 +42,8 @@ from ninja_oauth.store.public_api import devices as device_sql
 from ninja_oauth.store.public_api import inventory as inventory_sql
 
 reads = Reads(tags=["devices"])
+# What the inventory reads depend on: their bodies are kept per these tables' versions.
+_KEPT_PER = ("devices", "device_inventory")
 writes = APIRouter(tags=["devices"])
 
 
@@ -93,7 +95,7 @@ class Localized(QueryModel):
     tz: Text = None
 
 
-@reads.get("/v2/device/{id}/software", response=list[m.Application])
+@reads.get("/v2/device/{id}/software", response=list[m.Application], kept_per=_KEPT_PER)
 async def get_device_software(call: ReadCall[NoQuery]) -> list[dict[str, Any]]:
     """Software installed on the device (scope: monitoring)."""
     return await _list(call, "software")
@@ -104,7 +106,12 @@ class ServicesQuery(QueryModel):
     state: m.ServiceState | None = None
 
 
-@reads.get("/v2/device/{id}/windows-services", response=list[m.WindowsService], query=ServicesQuery)
+@reads.get(
+    "/v2/device/{id}/windows-services",
+    response=list[m.WindowsService],
+    query=ServicesQuery,
+    kept_per=_KEPT_PER,
+)
 async def get_device_windows_services(call: ReadCall[ServicesQuery]) -> list[dict[str, Any]]:
     """Windows services and their states; `name` matches part of a service's name or display
     name, any case (scope: monitoring). Empty for a device that is not Windows."""
@@ -118,13 +125,13 @@ async def get_device_windows_services(call: ReadCall[ServicesQuery]) -> list[dic
     ]
 
 
-@reads.get("/v2/device/{id}/processors", response=list[m.Processor])
+@reads.get("/v2/device/{id}/processors", response=list[m.Processor], kept_per=_KEPT_PER)
 async def get_device_processors(call: ReadCall[NoQuery]) -> list[dict[str, Any]]:
     """The device's processors; clock speeds in Hz (scope: monitoring)."""
     return await _list(call, "processor")
 
 
-@reads.get("/v2/device/{id}/disks", response=list[m.DiskDrive])
+@reads.get("/v2/device/{id}/disks", response=list[m.DiskDrive], kept_per=_KEPT_PER)
 async def get_device_disks(call: ReadCall[NoQuery]) -> list[dict[str, Any]]:
     """The device's disk drives (scope: monitoring)."""
     return await _list(call, "disk")
@@ -134,7 +141,9 @@ class VolumesQuery(QueryModel):
     include: Annotated[str | None, text(description="`bl`: include the BitLocker status")] = None
 
 
-@reads.get("/v2/device/{id}/volumes", response=list[m.Volume], query=VolumesQuery)
+@reads.get(
+    "/v2/device/{id}/volumes", response=list[m.Volume], query=VolumesQuery, kept_per=_KEPT_PER
+)
 async def get_device_volumes(call: ReadCall[VolumesQuery]) -> list[dict[str, Any]]:
     """The device's volumes; `include=bl` adds each volume's BitLocker status (scope:
     monitoring)."""
@@ -147,7 +156,9 @@ async def get_device_volumes(call: ReadCall[VolumesQuery]) -> list[dict[str, Any
     return [{k: v for k, v in vol.items() if k != "bitLockerStatus"} for vol in volumes]
 
 
-@reads.get("/v2/device/{id}/network-interfaces", response=list[m.NetworkInterface])
+@reads.get(
+    "/v2/device/{id}/network-interfaces", response=list[m.NetworkInterface], kept_per=_KEPT_PER
+)
 async def get_device_network_interfaces(call: ReadCall[NoQuery]) -> list[dict[str, Any]]:
     """The device's network interfaces (scope: monitoring)."""
     return await _list(call, "network_interface")
@@ -159,7 +170,9 @@ class OSPatchesQuery(QueryModel):
     severity: Text = None
 
 
-@reads.get("/v2/device/{id}/os-patches", response=list[m.OSPatch], query=OSPatchesQuery)
+@reads.get(
+    "/v2/device/{id}/os-patches", response=list[m.OSPatch], query=OSPatchesQuery, kept_per=_KEPT_PER
+)
 async def get_device_os_patches(call: ReadCall[OSPatchesQuery]) -> list[dict[str, Any]]:
     """OS patches not installed yet (PENDING, APPROVED, REJECTED, MANUAL); `status`, `type` and
     `severity` take one or more values separated by commas (scope: monitoring)."""
@@ -178,7 +191,12 @@ class InstalledQuery(QueryModel):
     installed_after: Annotated[str | None, text("installedAfter")] = None
 
 
-@reads.get("/v2/device/{id}/os-patch-installs", response=list[m.OSPatch], query=InstalledQuery)
+@reads.get(
+    "/v2/device/{id}/os-patch-installs",
+    response=list[m.OSPatch],
+    query=InstalledQuery,
+    kept_per=_KEPT_PER,
+)
 async def get_device_os_patch_installs(call: ReadCall[InstalledQuery]) -> list[dict[str, Any]]:
     """OS patch installations, successful and failed (`status`: INSTALLED, FAILED); dates take
     YYYYMMDD or ISO 8601 (scope: monitoring)."""
@@ -207,7 +225,10 @@ def _software_patch_matches(p: dict[str, Any], q: SoftwarePatchesQuery) -> bool:
 
 
 @reads.get(
-    "/v2/device/{id}/software-patches", response=list[m.SoftwarePatch], query=SoftwarePatchesQuery
+    "/v2/device/{id}/software-patches",
+    response=list[m.SoftwarePatch],
+    query=SoftwarePatchesQuery,
+    kept_per=_KEPT_PER,
 )
 async def get_device_software_patches(call: ReadCall[SoftwarePatchesQuery]) -> list[dict[str, Any]]:
     """Third-party software patches with no installation attempt yet (scope: monitoring)."""
@@ -225,6 +246,7 @@ class SoftwareInstallsQuery(SoftwarePatchesQuery):
     "/v2/device/{id}/software-patch-installs",
     response=list[m.SoftwarePatch],
     query=SoftwareInstallsQuery,
+    kept_per=_KEPT_PER,
 )
 async def get_device_software_patch_installs(
     call: ReadCall[SoftwareInstallsQuery],
@@ -238,14 +260,14 @@ async def get_device_software_patch_installs(
     return [p for p in found if _software_patch_matches(p, q)]
 
 
-@reads.get("/v2/device/{id}/last-logged-on-user", response=m.LoggedOnUser)
+@reads.get("/v2/device/{id}/last-logged-on-user", response=m.LoggedOnUser, kept_per=_KEPT_PER)
 async def get_device_last_logged_on_user(call: ReadCall[NoQuery]) -> dict[str, Any]:
     """The user who logged on last (scope: monitoring); `{}` when none ever did."""
     users = await _list(call, "last_logged_on_user")
     return users[-1] if users else {}
 
 
-@reads.get("/v2/device/{id}/jobs", response=list[m.Job], query=Localized)
+@reads.get("/v2/device/{id}/jobs", response=list[m.Job], query=Localized, kept_per=_KEPT_PER)
 async def get_device_jobs(call: ReadCall[Localized]) -> list[dict[str, Any]]:
     """The device's running jobs (scope: monitoring)."""
     return await _list(call, "job")
@@ -256,7 +278,7 @@ class JobsQuery(Localized):
     df: DeviceFilterParam = None
 
 
-@reads.get("/v2/jobs", response=list[m.Job], query=JobsQuery, tags=["system"])
+@reads.get("/v2/jobs", response=list[m.Job], query=JobsQuery, tags=["system"], kept_per=_KEPT_PER)
 async def get_jobs(call: ReadCall[JobsQuery]) -> list[dict[str, Any]]:
     """Running jobs of every device `df` selects; `jobType` takes one or more values separated
     by commas (scope: monitoring)."""
@@ -266,7 +288,7 @@ async def get_jobs(call: ReadCall[JobsQuery]) -> list[dict[str, Any]]:
     return [r["data"] for r in rows if _keep(r["data"], "jobType", q.job_type)]
 
 
-@reads.get("/v2/device/{id}/policy/overrides", response=m.PolicyOverrides)
+@reads.get("/v2/device/{id}/policy/overrides", response=m.PolicyOverrides, kept_per=_KEPT_PER)
 async def get_device_policy_overrides(call: ReadCall[NoQuery]) -> dict[str, Any]:
     """The policy sections this device overrides (scope: monitoring)."""
     rows = await _list(call, "policy_override")

@@ -41,7 +41,7 @@ def _data(rows: list[RowMapping]) -> list[dict[str, Any]]:
 # -- groups -----------------------------------------------------------------------------------
 
 
-@reads.get("/v2/groups", response=list[m.Group])
+@reads.get("/v2/groups", response=list[m.Group], kept_per=("catalog_items", "devices"))
 async def get_groups(call: ReadCall[NoQuery]) -> list[dict[str, Any]]:
     """Device groups (saved searches), each with the number of devices it selects now
     (scope: monitoring)."""
@@ -55,7 +55,7 @@ async def get_groups(call: ReadCall[NoQuery]) -> list[dict[str, Any]]:
     return await call.store.read(read)
 
 
-@reads.get("/v2/group/{id}/device-ids", response=list[int])
+@reads.get("/v2/group/{id}/device-ids", response=list[int], kept_per=("catalog_items", "devices"))
 async def get_group_device_ids(call: ReadCall[NoQuery]) -> list[int]:
     """The ids of the devices a group selects (scope: monitoring)."""
     group_id = call.path["id"]
@@ -72,13 +72,13 @@ async def get_group_device_ids(call: ReadCall[NoQuery]) -> list[int]:
 # -- catalog lists ----------------------------------------------------------------------------
 
 
-@reads.get("/v2/tasks", response=list[m.ScheduledTask])
+@reads.get("/v2/tasks", response=list[m.ScheduledTask], kept_per=("catalog_items",))
 async def get_scheduled_tasks(call: ReadCall[NoQuery]) -> list[dict[str, Any]]:
     """Scheduled tasks (scope: monitoring)."""
     return _data(await call.store.read(partial(list_sql.list_items, kind=list_sql.SCHEDULED_TASK)))
 
 
-@reads.get("/v2/software-products", response=list[m.SoftwareProduct])
+@reads.get("/v2/software-products", response=list[m.SoftwareProduct], kept_per=("catalog_items",))
 async def get_software_products(call: ReadCall[NoQuery]) -> list[dict[str, Any]]:
     """Third-party software products that patching knows (scope: monitoring)."""
     kind = list_sql.SOFTWARE_PRODUCT
