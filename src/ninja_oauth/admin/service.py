@@ -237,14 +237,8 @@ class Administration:
 
     def apps(self, search: str = "", offset: int = 0, limit: int = PAGE_SIZE) -> Page[AppView]:
         offset, limit = page_bounds(offset, limit)
-        ids, total = self.admin.app_page(search.strip()[:200], offset, limit)
-        used = self.admin.last_used(ids)
-        views = []
-        for client_id in ids:
-            app = self.repos.apps.get(client_id)
-            if app is not None:
-                views.append(AppView(app, used.get(client_id)))
-        return Page(views, total, offset, limit)
+        found, total = self.admin.app_page(search.strip()[:200], offset, limit)
+        return Page([AppView(app, used) for app, used in found], total, offset, limit)
 
     def _app(self, client_id: str) -> App:
         app = self.repos.apps.get(client_id)

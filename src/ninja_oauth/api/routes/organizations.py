@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from functools import partial
 from typing import Annotated, Any
-from weakref import WeakKeyDictionary
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import TypeAdapter
 from sqlalchemy import Connection
 
 from ninja_oauth.api import bodies, mappers, schemas
@@ -17,19 +15,12 @@ from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound
 from ninja_oauth.api.filters import Paging, PathId, text
 from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
-from ninja_oauth.api.response_cache import ResponseCache
 from ninja_oauth.api.writes import organizations as changes
 from ninja_oauth.oauth.ports import Writes
-from ninja_oauth.store.db import Store
 from ninja_oauth.store.public_api import organizations as organization_sql
-from ninja_oauth.store.repositories.versions import data_version_async
 
 reads = Reads(tags=["organization"])
 writes = APIRouter(tags=["organization"])
-
-_ORGANIZATION_LIST = TypeAdapter(list[schemas.Organization])
-# Per store: versions of different databases say nothing about each other.
-_ORGANIZATIONS: WeakKeyDictionary[Store, ResponseCache] = WeakKeyDictionary()
 
 
 class OrganizationsQuery(Paging):
@@ -70,26 +61,20 @@ def _one_detailed(conn: Connection, org_id: int) -> dict[str, Any]:
     return _detailed(conn, [row])[0]
 
 
-@reads.get("/v2/organizations", response=list[schemas.Organization], query=OrganizationsQuery)
-async def get_organizations(call: ReadCall[OrganizationsQuery]) -> Response:
+@reads.get(
+    "/v2/organizations",
+    response=list[schemas.Organization],
+    query=OrganizationsQuery,
+    kept_per=("organizations",),
+)
+async def get_organizations(call: ReadCall[OrganizationsQuery]) -> list[dict[str, Any]]:
     """Organizations in id order; page with `pageSize` and `after` (scope: monitoring)."""
-    # The body is kept per version of the organizations table (api/response_cache.py).
-    store, q = call.store, call.query
-    version = await data_version_async(store, "organizations")
-    key = (q.page_size, q.after, q.of)
-    kept = _ORGANIZATIONS.get(store)
-    if kept is None:
-        kept = _ORGANIZATIONS[store] = ResponseCache()
-    body = kept.get(key, version)
-    if body is None:
-        rows = await organization_sql.list_organizations_async(
-            store, after=q.after, limit=q.page_size, name_contains=q.of
-        )
-        # As the read's response model serializes them (api/reads.py).
-        items = _ORGANIZATION_LIST.validate_python([mappers.organization(r) for r in rows])
-        body = _ORGANIZATION_LIST.dump_json(items, by_alias=True, exclude_none=True)
-        kept.put(key, version, body)
-    return Response(body, media_type="application/json")
+    # The body is kept per version of the organizations table (kept_per, api/reads.py).
+    q = call.query
+    rows = await organization_sql.list_organizations_async(
+        call.store, after=q.after, limit=q.page_size, name_contains=q.of
+    )
+    return [mappers.organization(r) for r in rows]
 
 
 @reads.get(

@@ -12,7 +12,9 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
+from ninja_oauth.oauth.domain import App
 from ninja_oauth.store.db import Store
+from ninja_oauth.store.repositories.apps import to_app
 from ninja_oauth.store.tables import (
     apps,
     audit_events,
@@ -79,9 +81,11 @@ class SqlAdministration:
 
     # -- apps ----------------------------------------------------------------------------
 
-    def app_page(self, search: str, offset: int, limit: int) -> tuple[list[str], int]:
-        """The client ids of one page of apps (newest first) matching ``search`` in the name
-        or client id, and how many match in all."""
+    def app_page(
+        self, search: str, offset: int, limit: int
+    ) -> tuple[list[tuple[App, int | None]], int]:
+        """One page of apps (newest first) matching ``search`` in the name or client id, each
+        with its last use, and how many match in all: two statements whatever the page."""
         where: ColumnElement[bool] | None = None
         if search:
             pattern = _like(search)
@@ -89,12 +93,12 @@ class SqlAdministration:
                 func.lower(apps.c.name).like(pattern, escape="\\"),
                 func.lower(apps.c.client_id).like(pattern, escape="\\"),
             )
-        ids = select(apps.c.client_id).order_by(apps.c.id.desc()).offset(offset).limit(limit)
+        rows = select(apps).order_by(apps.c.id.desc()).offset(offset).limit(limit)
         count = select(func.count()).select_from(apps)
         if where is not None:
-            ids, count = ids.where(where), count.where(where)
+            rows, count = rows.where(where), count.where(where)
         with self._store.reading() as conn:
-            found = [r.client_id for r in conn.execute(ids)]
+            found = [(to_app(r), r.last_used_at) for r in conn.execute(rows)]
             total = int(conn.execute(count).scalar_one())
         return found, total
 
@@ -214,7 +218,11 @@ class SqlAdministration:
     # -- consents ------------------------------------------------------------------------
 
     def consents(
-        self, *, client_id: str | None = None, user_id: int | None = None
+        self,
+        *,
+        client_id: str | None = None,
+        user_id: int | None = None,
+        consent_id: int | None = None,
     ) -> list[ConsentRow]:
         query = (
             select(
@@ -235,6 +243,8 @@ class SqlAdministration:
             query = query.where(consents.c.client_id == client_id)
         if user_id is not None:
             query = query.where(consents.c.user_id == user_id)
+        if consent_id is not None:
+            query = query.where(consents.c.id == consent_id)
         with self._store.reading() as conn:
             rows = conn.execute(query.limit(1000)).all()
         return [
@@ -243,13 +253,7 @@ class SqlAdministration:
         ]
 
     def consent(self, consent_id: int) -> ConsentRow | None:
-        with self._store.reading() as conn:
-            row = conn.execute(
-                select(consents.c.user_id, consents.c.client_id).where(consents.c.id == consent_id)
-            ).first()
-        if row is None:
-            return None
-        found = self.consents(client_id=row.client_id, user_id=row.user_id)
+        found = self.consents(consent_id=consent_id)
         return found[0] if found else None
 
     def delete_consent(self, consent_id: int) -> bool:

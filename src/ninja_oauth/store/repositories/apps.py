@@ -28,7 +28,8 @@ def _profile(value: str | None) -> Profile | None:
         return Profile.STRICT
 
 
-def _to_app(row: Any) -> App:
+def to_app(row: Any) -> App:
+    """An ``apps`` row (any object with its columns as attributes) as an App."""
     return App(
         client_id=row.client_id,
         name=row.name,
@@ -110,7 +111,7 @@ class SqlApps:
         parsed = self._parsed.get(client_id)
         if parsed is not None and parsed[0] == values:
             return parsed[1]
-        app = _to_app(_Row(*values))
+        app = to_app(_Row(*values))
         if len(self._parsed) >= _PARSED_MAX:
             self._parsed.clear()
         self._parsed[client_id] = (values, app)
@@ -173,4 +174,4 @@ class SqlApps:
     def list(self) -> list[App]:
         with self._store.reading() as conn:
             rows = conn.execute(select(apps).order_by(apps.c.id)).all()
-        return [_to_app(r) for r in rows]
+        return [to_app(r) for r in rows]
