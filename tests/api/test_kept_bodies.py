@@ -4,12 +4,25 @@ and the token is checked on every request, kept body or not."""
 
 from __future__ import annotations
 
+import time
+from types import SimpleNamespace
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 
-from ninja_oauth.store.api_tables import alerts, device_inventory, devices
+from ninja_oauth.api import reads
+from ninja_oauth.api.routes import queries
+from ninja_oauth.store.api_tables import (
+    alerts,
+    device_inventory,
+    devices,
+    locations,
+    scripts,
+    ticket_log_entries,
+    tickets,
+)
 from ninja_oauth.store.db import Store
 
 from .endpoints import WINDOWS_DESKTOP
@@ -77,3 +90,102 @@ def test_the_query_is_part_of_the_key(client: TestClient, monitoring: dict[str, 
     assert all(s["state"] == "STOPPED" for s in stopped)
     assert len(stopped) < len(everything)
     assert _get(client, url, monitoring) == everything
+
+
+REPORT = "/v2/queries/software?pageSize=5"
+
+
+def test_a_report_page_is_kept_until_the_inventory_changes(
+    client: TestClient, monitoring: dict[str, str], store: Store
+) -> None:
+    first = _get(client, REPORT, monitoring)
+    assert first == _get(client, REPORT, monitoring)
+    gone = first["results"][0]
+    with store.transaction() as conn:
+        conn.execute(
+            delete(device_inventory).where(
+                (device_inventory.c.kind == "software")
+                & (device_inventory.c.device_id == gone["deviceId"])
+            )
+        )
+    after = _get(client, REPORT, monitoring)
+    assert gone["deviceId"] not in {item["deviceId"] for item in after["results"]}
+
+
+def test_a_cursor_expires_at_an_hour_boundary_one_to_two_hours_ahead(
+    client: TestClient, monitoring: dict[str, str]
+) -> None:
+    before = time.time()
+    expires = _get(client, REPORT, monitoring)["cursor"]["expires"]
+    assert expires % 3600 == 0
+    assert before + 3600 <= expires <= time.time() + 7200
+
+
+def test_a_kept_body_is_not_served_past_its_hour(
+    client: TestClient, monitoring: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing changed in the tables, but the hour did: the body is built again, with the next
+    hour's expiry (the reads' and the reports' clocks moved; the token's is left alone)."""
+    expires = _get(client, REPORT, monitoring)["cursor"]["expires"]
+    later = SimpleNamespace(time=lambda: time.time() + 3600)
+    monkeypatch.setattr(reads, "time", later)
+    monkeypatch.setattr(queries, "time", later)
+    assert _get(client, REPORT, monitoring)["cursor"]["expires"] == expires + 3600
+
+
+def test_custom_field_reports_follow_devices_and_locations(
+    client: TestClient, monitoring: dict[str, str], store: Store
+) -> None:
+    scoped = "/v2/queries/scoped-custom-fields?scopes=LOCATION"
+    detailed = "/v2/queries/custom-fields-detailed"
+    _get(client, scoped, monitoring), _get(client, detailed, monitoring)
+    with store.transaction() as conn:
+        conn.execute(update(locations).where(locations.c.id == 1).values(fields={"kept": "no"}))
+        conn.execute(
+            update(devices)
+            .where(devices.c.id == WINDOWS_DESKTOP)
+            .values(custom_fields={"kept": "no"})
+        )
+    assert {"scope": "LOCATION", "entityId": 1, "fields": {"kept": "no"}} in _get(
+        client, scoped, monitoring
+    )["results"]
+    assert {
+        "entityType": "NODE",
+        "entityId": WINDOWS_DESKTOP,
+        "fields": [{"name": "kept", "value": "no"}],
+    } in _get(client, detailed, monitoring)["results"]
+
+
+def test_a_ticket_and_its_log_follow_any_writer(
+    client: TestClient, monitoring: dict[str, str], store: Store
+) -> None:
+    ticket, log = "/v2/ticketing/ticket/1", "/v2/ticketing/ticket/1/log-entry"
+    assert _get(client, ticket, monitoring) == _get(client, ticket, monitoring)
+    entries = _get(client, log, monitoring)
+    with store.transaction() as conn:
+        conn.execute(update(tickets).where(tickets.c.id == 1).values(subject="Changed in SQL"))
+        row = (
+            conn.execute(
+                ticket_log_entries.select().where(ticket_log_entries.c.ticket_id == 1).limit(1)
+            )
+            .mappings()
+            .one()
+        )
+        copy = {k: v for k, v in row.items() if k != "id"}
+        conn.execute(insert(ticket_log_entries).values({**copy, "body": "Added in SQL"}))
+    assert _get(client, ticket, monitoring)["subject"] == "Changed in SQL"
+    after = _get(client, log, monitoring)
+    assert len(after) == len(entries) + 1
+    assert "Added in SQL" in {e["body"] for e in after}
+
+
+def test_a_deactivated_script_leaves_the_scripting_options(
+    client: TestClient, monitoring: dict[str, str], store: Store
+) -> None:
+    url = f"/v2/device/{WINDOWS_DESKTOP}/scripting/options"
+    listed = [s for s in _get(client, url, monitoring)["scripts"] if s["type"] == "SCRIPT"]
+    assert listed
+    with store.transaction() as conn:
+        conn.execute(update(scripts).where(scripts.c.id == listed[0]["id"]).values(active=False))
+    ids = {s.get("id") for s in _get(client, url, monitoring)["scripts"]}
+    assert listed[0]["id"] not in ids

@@ -219,3 +219,39 @@ def test_a_hot_read_on_an_in_memory_store_leaves_an_open_write_alone() -> None:
         assert memory.fetchone(Sql("SELECT count(*) FROM t"), {}) == (1,)
     finally:
         memory.close()
+
+
+def test_a_long_read_runs_off_the_event_loop_and_a_short_one_on_it(
+    store: Store, repos: Repositories
+) -> None:
+    """A page of thousands of rows must not hold the loop that answers the token and bearer
+    requests: ``long`` reads run in a worker thread, and see what was committed."""
+    app = new_app()
+    repos.apps.add(app)
+
+    def read(conn: Connection) -> tuple[int, str | None]:
+        found = conn.execute(select(apps.c.name).where(apps.c.client_id == app.client_id))
+        return threading.get_ident(), found.scalar_one_or_none()
+
+    async def both() -> tuple[int, tuple[int, str | None], tuple[int, str | None]]:
+        return threading.get_ident(), await store.read(read), await store.read(read, long=True)
+
+    loop_thread, short, long = asyncio.run(both())
+    assert long[0] != loop_thread
+    assert long[1] == short[1] == app.name
+    if store.dialect == "sqlite":  # on PostgreSQL a short read runs in psycopg's async driver
+        assert short[0] == loop_thread
+
+
+def test_an_in_memory_database_keeps_its_long_reads_on_the_loop() -> None:
+    """It has one connection, shared with the writer: no second thread may use it at once."""
+    memory = Store("sqlite://")
+    try:
+        got = asyncio.run(
+            memory.read(lambda conn: (threading.get_ident(), conn.execute(select(1)).scalar()))
+        )
+        assert got == (threading.get_ident(), 1)
+        long = asyncio.run(memory.read(lambda _: threading.get_ident(), long=True))
+        assert long == threading.get_ident()
+    finally:
+        memory.close()

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Generic, TypeVar
@@ -44,7 +45,7 @@ from ninja_oauth.api.response_cache import ResponseCache
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.scopes import Scope as OAuthScope
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.repositories.versions import data_version_async
+from ninja_oauth.store.repositories.versions import data_versions_async
 
 Q = TypeVar("Q", bound=QueryModel)
 
@@ -88,8 +89,8 @@ class Read:
     tags: list[str] = field(default_factory=list)
     exclude_none: bool = True
     responses: dict[int | str, dict[str, Any]] = field(default_factory=dict)
-    # The tables (kept in data_versions) the answer depends on, and nothing else but the path
-    # and the query: its body is then kept per their versions (api/response_cache.py).
+    # The tables (kept in data_versions) the answer depends on, and nothing else but the path,
+    # the query and the hour: its body is then kept per their versions (api/response_cache.py).
     kept_per: tuple[str, ...] = ()
 
     @property
@@ -122,8 +123,11 @@ class Read:
             if kept_per:
                 # After the token and the input were checked: a kept body is sent only to a
                 # caller who would get it afresh. The versions are read before the rows.
-                versions = tuple([await data_version_async(store, t) for t in kept_per])
-                key = (route_path, tuple(path.values()), request.scope["query_string"])
+                versions = await data_versions_async(store, kept_per)
+                # The hour is part of the key: a kept body is never more than an hour old,
+                # so an answer may also name a time within the hour (a cursor's expiry).
+                hour = int(time.time()) // 3600
+                key = (route_path, tuple(path.values()), request.scope["query_string"], hour)
                 bodies = _kept_bodies(store)
                 kept = bodies.get(key, versions)
                 if kept is not None:

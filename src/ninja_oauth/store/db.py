@@ -145,10 +145,11 @@ class Store:
                 raise StoreUnavailable from exc
             raise
 
-    async def read(self, fn: Callable[[Connection], T]) -> T:
-        """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise."""
+    async def read(self, fn: Callable[[Connection], T], *, long: bool = False) -> T:
+        """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise;
+        a ``long`` one in a worker thread (store/reads.py)."""
         try:
-            return await self._reads.read(fn)
+            return await self._reads.read(fn, long=long)
         except Exception as exc:
             if database_unavailable(exc):
                 raise StoreUnavailable from exc

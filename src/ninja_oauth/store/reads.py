@@ -8,6 +8,7 @@ import sqlite3
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import anyio
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -32,6 +33,13 @@ class LoopReads:
         self._engine = engine
         self._async_engine = async_engine
         self._reader = reader
+
+    def _in_file_or_server(self) -> bool:
+        return self._reader is not None or self._async_engine is not None
+
+    def _read_now(self, fn: Callable[[Connection], T]) -> T:
+        with self._engine.connect() as conn:
+            return fn(conn)
 
     async def fetchone_async(self, stmt: Sql, params: dict[str, Any]) -> Any:
         """A hot read from the event loop: SQLite directly (microseconds), PostgreSQL through
@@ -80,8 +88,15 @@ class LoopReads:
                     await self._async_engine.dispose()
                 raise
 
-    async def read(self, fn: Callable[[Connection], T]) -> T:
-        """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise."""
+    async def read(self, fn: Callable[[Connection], T], *, long: bool = False) -> T:
+        """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise.
+        A ``long`` one (a page of thousands of rows, a list without a bound) runs in a worker
+        thread on a pooled connection instead, on either store: building its rows takes
+        milliseconds, which the loop spends answering other requests meanwhile (the hop costs
+        tens of microseconds). An in-memory SQLite database has one connection, shared with
+        the writer: its reads stay on the loop."""
+        if long and self._in_file_or_server():
+            return await anyio.to_thread.run_sync(self._read_now, fn)
         if self._async_engine is None:
             with self._engine.connect() as conn:
                 return fn(conn)

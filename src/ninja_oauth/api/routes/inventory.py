@@ -284,7 +284,8 @@ async def get_jobs(call: ReadCall[JobsQuery]) -> list[dict[str, Any]]:
     by commas (scope: monitoring)."""
     q = call.query
     flt = parse_device_filter(q.df)
-    rows = await call.store.read(partial(inventory_sql.jobs, flt=flt))
+    # Unpaged, as the spec has it: a fleet's jobs are read off the event loop.
+    rows = await call.store.read(partial(inventory_sql.jobs, flt=flt), long=True)
     return [r["data"] for r in rows if _keep(r["data"], "jobType", q.job_type)]
 
 
@@ -346,7 +347,12 @@ def _scripting_options(conn: Connection, device_id: int) -> dict[str, Any]:
     }
 
 
-@reads.get("/v2/device/{id}/scripting/options", response=m.DeviceScriptingOptions, query=Localized)
+@reads.get(
+    "/v2/device/{id}/scripting/options",
+    response=m.DeviceScriptingOptions,
+    query=Localized,
+    kept_per=("devices", "scripts"),
+)
 async def get_device_scripting_options(call: ReadCall[Localized]) -> dict[str, Any]:
     """Built-in actions and the active custom scripts for the device's operating system, and the
     accounts they can run as (scope: monitoring: a read, though the spec files it under

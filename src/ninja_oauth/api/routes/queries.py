@@ -6,7 +6,11 @@ client: the last key of the page, the number of items served so far and a digest
 and its filters (base64url). ``cursor.name`` goes back as ``cursor`` for the next page and is
 absent on the last page; a cursor from another report or other filters is a 400 naming
 ``cursor``, as is one this server did not issue. Keyset positions never go stale, so a cursor
-keeps working past ``expires`` (the spec's field, an hour ahead: what a client may count on).
+keeps working past ``expires`` (the spec's field, what a client may count on: the end of the
+next hour, so one to two hours ahead, and the same for every page served within an hour).
+
+A report's body is kept per the versions of the tables it reads (``kept_per``, api/reads.py):
+the same page asked again, with nothing changed, is not read and built again.
 """
 
 from __future__ import annotations
@@ -52,6 +56,8 @@ writes = APIRouter(tags=["queries"])
 DEFAULT_PAGE = 1000
 MAX_PAGE = 10_000
 CURSOR_TTL = 3600
+# Larger pages are read in a worker thread, off the event loop (Store.read's ``long``).
+_SHORT_PAGE = 100
 
 # A page's items, each with its keyset key.
 Items = list[tuple[tuple[int, ...], dict[str, Any]]]
@@ -193,7 +199,8 @@ def _answer(
         key = "-".join(str(k) for k in items[-1][0])
         raw = f"1.{_digest(call)}.{offset + len(items)}.{key}"
         cursor["name"] = base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
-        cursor["expires"] = float(int(time.time()) + CURSOR_TTL)
+        # Fixed for the hour, so a kept body (keyed by the hour too) stays exact.
+        cursor["expires"] = float((int(time.time()) // CURSOR_TTL + 2) * CURSOR_TTL)
     return {"cursor": cursor, "results": [item for _, item in items]}
 
 
@@ -243,15 +250,22 @@ async def _inventory(
         equals=tuple((k, v) for k, v in (equals or {}).items() if v),
         contains=contains,
     )
-    rows = await call.store.read(partial(sql.inventory_page, q=q))
+    rows = await call.store.read(partial(sql.inventory_page, q=q), long=limit > _SHORT_PAGE)
     items: Items = [((r["id"],), shape(r)) for r in rows[:limit]]
     return _answer(call, items, len(rows) > limit, offset)
 
 
-def _report(path: str, model: Any, query: type[QueryModel]) -> Callable[[Handler], Handler]:
-    """Declare a report answering ``{cursor, results}`` of ``model`` items."""
+# What the reports read: inventory reports, the inventory items of the devices df selects.
+_INVENTORY = ("devices", "device_inventory")
+
+
+def _report(
+    path: str, model: Any, query: type[QueryModel], kept_per: tuple[str, ...] = _INVENTORY
+) -> Callable[[Handler], Handler]:
+    """Declare a report answering ``{cursor, results}`` of ``model`` items, whose body is kept
+    per the versions of the tables ``kept_per`` (what it reads)."""
     response: Any = s.Report[model]
-    return reads.get(path, response=response, query=query)
+    return reads.get(path, response=response, query=query, kept_per=kept_per)
 
 
 @_report("/v2/queries/software", s.DeviceApplication, SoftwareQuery)
@@ -413,7 +427,7 @@ async def _device_report(call: ReadCall[Any], limit: int, build: Build) -> dict[
     key, offset = _position(call)
     flt = parse_device_filter(call.query.df)
     read = partial(_devices, flt=flt, after=key[0] if key else None, limit=limit, build=build)
-    items, more = await call.store.read(read)
+    items, more = await call.store.read(read, long=limit > _SHORT_PAGE)
     return _answer(call, items, more, offset)
 
 
@@ -465,7 +479,12 @@ def _health(device: RowMapping, facts: HealthFacts) -> dict[str, Any]:
     return summary
 
 
-@_report("/v2/queries/device-health", s.DeviceHealthSummary, DeviceHealthQuery)
+@_report(
+    "/v2/queries/device-health",
+    s.DeviceHealthSummary,
+    DeviceHealthQuery,
+    kept_per=("devices", "device_inventory", "alerts"),
+)
 async def get_device_health_report(call: ReadCall[DeviceHealthQuery]) -> dict[str, Any]:
     """Each device's health: threats, failed and pending patches, open alerts, running jobs,
     a pending reboot, offline; `health` keeps one or more statuses (scope: monitoring)."""
@@ -488,7 +507,12 @@ def _pick(values: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:
     return {k: v for k, v in sorted(values.items()) if not names or k in names}
 
 
-@_report("/v2/queries/custom-fields-detailed", s.NodeAttributesDetailed, CustomFieldsQuery)
+@_report(
+    "/v2/queries/custom-fields-detailed",
+    s.NodeAttributesDetailed,
+    CustomFieldsQuery,
+    kept_per=("devices",),
+)
 async def get_custom_fields_detailed_report(call: ReadCall[CustomFieldsQuery]) -> dict[str, Any]:
     """Devices' custom field values, as `GET /v2/device/{id}/custom-fields` answers them;
     `fields` keeps the named ones. Devices without a value are left out. No field is secure
@@ -534,7 +558,12 @@ def _scoped(
     return found[:limit], len(found) > limit
 
 
-@_report("/v2/queries/scoped-custom-fields", s.ScopedAttributes, ScopedCustomFieldsQuery)
+@_report(
+    "/v2/queries/scoped-custom-fields",
+    s.ScopedAttributes,
+    ScopedCustomFieldsQuery,
+    kept_per=("organizations", "locations", "devices"),
+)
 async def get_scoped_custom_fields_report(
     call: ReadCall[ScopedCustomFieldsQuery],
 ) -> dict[str, Any]:
@@ -551,6 +580,7 @@ async def get_scoped_custom_fields_report(
     key, offset = _position(call)
     if key is not None and len(key) != 2:
         raise invalid_field("cursor", "issued for another report or other filters")
-    read = partial(_scoped, scopes=scopes, start=key, limit=p.page_size, names=_names(p.fields))
-    items, more = await call.store.read(read)
+    limit = _limit(p.page_size)
+    read = partial(_scoped, scopes=scopes, start=key, limit=limit, names=_names(p.fields))
+    items, more = await call.store.read(read, long=limit > _SHORT_PAGE)
     return _answer(call, items, more, offset)

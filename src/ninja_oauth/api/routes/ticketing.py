@@ -105,7 +105,7 @@ def log_entry(row: RowMapping) -> dict[str, Any]:
 # -- reads ------------------------------------------------------------------------------------
 
 
-@reads.get("/v2/ticketing/ticket/{ticketId}", response=s.TicketDTO)
+@reads.get("/v2/ticketing/ticket/{ticketId}", response=s.TicketDTO, kept_per=("tickets",))
 async def get_ticket(call: ReadCall[NoQuery]) -> dict[str, Any]:
     """One ticket (scope: monitoring)."""
     row = await call.store.read(partial(changes.ticket_or_404, ticket_id=call.path["ticketId"]))
@@ -139,6 +139,7 @@ class LogEntriesQuery(QueryModel):
     "/v2/ticketing/ticket/{ticketId}/log-entry",
     response=list[s.TicketLogEntry],
     query=LogEntriesQuery,
+    kept_per=("tickets", "ticket_log_entries"),
 )
 async def get_ticket_log_entries(call: ReadCall[LogEntriesQuery]) -> list[dict[str, Any]]:
     """A ticket's log entries, newest first; page with `anchorId` (the last id of the previous
