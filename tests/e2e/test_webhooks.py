@@ -32,9 +32,12 @@ from ninja_oauth.api.routes.webhooks import (
     WebhookConfiguration,
     WebhookTargets,
     configure,
+    header_context,
     remove,
 )
 from ninja_oauth.oauth.domain import AccessGrant
+from ninja_oauth.oauth.secrets import SecretHasher
+from ninja_oauth.sealed import WEBHOOK_HEADERS, SecretBox
 from ninja_oauth.store.api_tables import webhook_deliveries
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.migrate import migrate
@@ -47,6 +50,8 @@ from tests.support.server import LiveServer
 
 ONLINE_DEVICE = 5  # the demo's approved, online Windows desktop
 SECRET = "Bearer receiver-secret-0f3c9a"
+# The worker tests' box: header values are stored sealed under the server's secret key.
+BOX = SecretBox(SecretHasher(b"webhook-tests-key-" * 2).subkey(WEBHOOK_HEADERS))
 
 
 # -- a receiver ----------------------------------------------------------------------------------
@@ -293,7 +298,12 @@ def register(store: Store, url: str, **flt: Any) -> None:
             APP,
             url=url,
             activity_filter={"activities": None, "organizationIds": None, "expand": [], **flt},
-            headers=[{"name": "Authorization", "value": SECRET}],
+            headers=[
+                {
+                    "name": "Authorization",
+                    "value": BOX.seal(SECRET, header_context(APP, "Authorization")),
+                }
+            ],
             now=NOW,
         )
 
@@ -327,7 +337,7 @@ Answer = Callable[[httpx.Request], httpx.Response]
 def deliver(store: Store, answer: Answer, hosts: tuple[str, ...] = ()) -> int:
     async def once() -> int:
         worker = WebhookDelivery(
-            store, WebhookTargets.of(hosts), transport=httpx.MockTransport(answer)
+            store, WebhookTargets.of(hosts), BOX, transport=httpx.MockTransport(answer)
         )
         try:
             return await worker.deliver_due()
@@ -440,6 +450,7 @@ def test_a_host_whose_address_is_not_allowed_is_refused_at_delivery(store: Store
             worker = WebhookDelivery(
                 store,
                 WebhookTargets.of(hosts),
+                BOX,
                 transport=httpx.MockTransport(answer),
                 resolve=resolve,
             )
@@ -604,9 +615,9 @@ def test_only_an_administrators_token_or_the_apps_own_configures_a_webhook(store
         return AccessGrant(1, APP, user_id, frozenset({"management"}), NOW + 3600)
 
     with pytest.raises(AdminOnly, match="Only system administrators can configure webhooks"):
-        configure(store, body, grant(ids["tech@example.test"]))
-    configure(store, body, grant(ids["admin@example.test"]))
-    configure(store, body, grant(None))  # client_credentials: the app's own
+        configure(store, body, grant(ids["tech@example.test"]), BOX)
+    configure(store, body, grant(ids["admin@example.test"]), BOX)
+    configure(store, body, grant(None), BOX)  # client_credentials: the app's own
     twice = WebhookConfiguration.model_validate(
         {
             "url": "http://127.0.0.1:9/hook",
@@ -614,7 +625,7 @@ def test_only_an_administrators_token_or_the_apps_own_configures_a_webhook(store
         }
     )
     with pytest.raises(ApiError, match="headers: a header name is given twice"):
-        configure(store, twice, grant(None))
+        configure(store, twice, grant(None), BOX)
     # Removing it asks the same of the caller.
     with pytest.raises(AdminOnly, match="Only system administrators"):
         remove(store, grant(ids["tech@example.test"]))
@@ -628,7 +639,7 @@ def test_an_app_without_the_monitoring_scope_gets_no_webhook(store: Store) -> No
     body = WebhookConfiguration.model_validate({"url": "http://127.0.0.1:9/hook"})
     grant = AccessGrant(1, APP, None, frozenset({"management"}), NOW + 3600)
     with pytest.raises(AdminOnly, match="need the monitoring scope"):
-        configure(store, body, grant)
+        configure(store, body, grant, BOX)
 
 
 def test_a_header_value_is_never_quoted_in_an_error() -> None:
@@ -639,3 +650,55 @@ def test_a_header_value_is_never_quoted_in_an_error() -> None:
     assert "s3cr3t" not in str(refused.value.errors(include_input=False))
     header = HTTPHeader(name="Authorization", value=SECRET)
     assert SECRET not in repr(header)
+
+
+# -- the custom header values are stored sealed -----------------------------------------------
+
+
+def test_header_values_are_stored_sealed_and_sent_in_clear(store: Store) -> None:
+    body = WebhookConfiguration.model_validate(
+        {
+            "url": "http://localhost:8765/hook",
+            "headers": [{"name": "Authorization", "value": SECRET}],
+        }
+    )
+    configure(store, body, AccessGrant(1, APP, None, frozenset({"management"}), NOW + 3600), BOX)
+    with store.transaction() as conn:
+        (stored,) = webhook_sql.webhooks_by_client(conn, [APP])[APP]["headers"]
+    assert stored["name"] == "Authorization"
+    assert SECRET not in stored["value"] and "receiver-secret" not in stored["value"]
+    record_activity(store)
+    seen: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200)
+
+    assert deliver(store, answer) == 1
+    assert seen[0].headers["Authorization"] == SECRET
+
+
+def test_a_value_sealed_under_another_key_is_never_sent(store: Store) -> None:
+    """After the secret key changed, the webhook's header values cannot be opened: the delivery
+    is given up at once, and nothing is posted without them."""
+    other = SecretBox(SecretHasher(b"another-secret-key-" * 2).subkey(WEBHOOK_HEADERS))
+    with store.transaction() as conn:
+        webhook_sql.put_webhook(
+            conn,
+            APP,
+            url="http://127.0.0.1:9/hook",
+            activity_filter={"activities": None, "organizationIds": None, "expand": []},
+            headers=[
+                {
+                    "name": "Authorization",
+                    "value": other.seal(SECRET, header_context(APP, "Authorization")),
+                }
+            ],
+            now=NOW,
+        )
+    record_activity(store)
+    posted: list[httpx.Request] = []
+    assert deliver(store, lambda r: posted.append(r) or httpx.Response(200)) == 0
+    assert posted == []
+    (row,) = deliveries(store)
+    assert (row["status"], row["last_error"]) == ("gave_up", "ValueError")

@@ -128,3 +128,10 @@ def test_derived_secrets_are_stable_per_label_and_key() -> None:
     assert HASHER.derive("demo:web") != HASHER.derive("demo:spa")
     assert s.SecretHasher(b"j" * 32).derive("demo:web") != HASHER.derive("demo:web")
     assert len(HASHER.derive("demo:web")) == 43
+
+
+def test_a_subkey_is_per_purpose_and_per_key() -> None:
+    assert len(HASHER.subkey("webhook_headers")) == 32
+    assert HASHER.subkey("webhook_headers") == s.SecretHasher(b"k" * 32).subkey("webhook_headers")
+    assert HASHER.subkey("webhook_headers") != HASHER.subkey("other")
+    assert HASHER.subkey("webhook_headers") != s.SecretHasher(b"j" * 32).subkey("webhook_headers")

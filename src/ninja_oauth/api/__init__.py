@@ -39,6 +39,7 @@ from ninja_oauth.api.routes import (
     webhooks,
 )
 from ninja_oauth.oauth.secrets import SecretHasher
+from ninja_oauth.sealed import WEBHOOK_HEADERS, SecretBox
 from ninja_oauth.store.db import Store
 
 # In the order their routes are matched: a module's reads, then its writes.
@@ -100,6 +101,8 @@ def build_public_api(
             "webhook_targets": webhooks.WebhookTargets.of(
                 webhook_allowed_hosts, webhook_allow_loopback
             ),
+            # The custom header values are stored sealed (ninja_oauth/sealed.py).
+            "webhook_headers": SecretBox(hasher.subkey(WEBHOOK_HEADERS)),
         }
     )
     read_routes: list[BaseRoute] = [read.route(state) for read in _READS]

@@ -75,6 +75,12 @@ class SecretHasher:
             return False
         return hmac.compare_digest(self.digest(value, purpose), expected_digest)
 
+    def subkey(self, purpose: str) -> bytes:
+        """A 256-bit key for one ``purpose``, derived from this key (HMAC-SHA256 of a key that
+        is itself uniformly random: HKDF's expand step), for what the core does not do itself
+        (sealing webhook header values, ninja_oauth/sealed.py)."""
+        return hmac.digest(self._key, b"subkey:" + purpose.encode(), "sha256")
+
     def derive(self, label: str) -> str:
         """A stable secret derived from the key (the demo credentials, DESIGN §6)."""
         raw = hmac.digest(self._key, b"derive:" + label.encode(), "sha256")

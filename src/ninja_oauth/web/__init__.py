@@ -21,6 +21,7 @@ from starlette.types import ASGIApp
 
 from ninja_oauth.api import build_public_api
 from ninja_oauth.oauth.ports import Writes
+from ninja_oauth.sealed import WEBHOOK_HEADERS, SecretBox
 from ninja_oauth.settings import Settings, load_settings
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories.maintenance import purge_expired
@@ -55,7 +56,10 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
         # Issue 14: POSTs recorded activities to the webhooks that want them.
         deliverer = asyncio.create_task(
             deliver_webhooks(
-                the_store, settings.webhook_allowed_hosts, settings.webhook_allow_loopback
+                the_store,
+                SecretBox(ctx.hasher.subkey(WEBHOOK_HEADERS)),
+                settings.webhook_allowed_hosts,
+                settings.webhook_allow_loopback,
             )
         )
         try:

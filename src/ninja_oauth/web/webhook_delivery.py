@@ -12,7 +12,8 @@ concurrently and records each attempt:
   address): tried again after 1 s, 2 s, 4 s ... (capped), ``gave_up`` after ``MAX_ATTEMPTS``.
 
 The body is the activity as GET /v2/activities lists it, with ``Content-Type:
-application/json`` and the webhook's custom headers, whose values are never logged or recorded.
+application/json`` and the webhook's custom headers, whose values are never logged or recorded
+and are stored sealed (AES-GCM under a key derived from the secret key, ninja_oauth/sealed.py).
 Before each attempt the host is resolved and its addresses checked (``WebhookTargets``), and
 the request goes to the address checked, not to a second lookup that could answer otherwise.
 """
@@ -34,7 +35,14 @@ from pydantic import TypeAdapter
 
 from ninja_oauth import __version__
 from ninja_oauth.api import mappers, schemas
-from ninja_oauth.api.routes.webhooks import IPAddress, WebhookTargets, ip_literal, normalize_host
+from ninja_oauth.api.routes.webhooks import (
+    IPAddress,
+    WebhookTargets,
+    header_context,
+    ip_literal,
+    normalize_host,
+)
+from ninja_oauth.sealed import SecretBox
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.public_api import webhooks as webhook_sql
 
@@ -115,6 +123,7 @@ class WebhookDelivery:
         self,
         store: Store,
         targets: WebhookTargets,
+        box: SecretBox,
         *,
         poll_seconds: float = POLL_SECONDS,
         transport: httpx.AsyncBaseTransport | None = None,
@@ -122,6 +131,7 @@ class WebhookDelivery:
     ) -> None:
         self.store = store
         self.targets = targets
+        self.box = box  # opens the custom header values (stored sealed)
         self.poll_seconds = poll_seconds
         self.resolve = resolve or resolve_host
         # No proxy from the environment (it would reach what the address check refused), no
@@ -182,12 +192,20 @@ class WebhookDelivery:
                     by_alias=True,
                     exclude_none=True,
                 )
+                # A value sealed under another secret key does not open (ValueError): given
+                # up, never sent without it.
+                headers = tuple(
+                    (
+                        h["name"],
+                        self.box.open(h["value"], header_context(row["client_id"], h["name"])),
+                    )
+                    for h in hook["headers"]
+                )
             except Exception as exc:
                 # Never retried: recorded as given up at once, so it leaves the queue (and the
                 # rest of the batch goes on).
                 undeliverable.append(Outcome(row["id"], MAX_ATTEMPTS, None, type(exc).__name__))
                 continue
-            headers = tuple((h["name"], h["value"]) for h in hook["headers"])
             claimed.append(Claimed(row["id"], row["attempts"], hook["url"], body, headers))
         if undeliverable:
             self._record(undeliverable)
@@ -287,7 +305,7 @@ class WebhookDelivery:
 
 
 async def deliver_webhooks(
-    store: Store, allowed_hosts: list[str], allow_loopback: bool = True
+    store: Store, box: SecretBox, allowed_hosts: list[str], allow_loopback: bool = True
 ) -> None:
     """The lifespan's task: deliver until cancelled."""
-    await WebhookDelivery(store, WebhookTargets.of(allowed_hosts, allow_loopback)).run()
+    await WebhookDelivery(store, WebhookTargets.of(allowed_hosts, allow_loopback), box).run()

@@ -36,6 +36,7 @@ from ninja_oauth.api.reads import Reads
 from ninja_oauth.api.schemas import ApiModel
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.ports import Writes
+from ninja_oauth.sealed import SecretBox
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.public_api import webhooks as webhook_sql
 
@@ -282,7 +283,12 @@ class AdminOnly(ApiError):
     error = "access_denied"
 
 
-def configure(store: Store, body: WebhookConfiguration, who: AccessGrant) -> None:
+def header_context(client_id: str, name: str) -> str:
+    """What a sealed header value belongs to: it opens only on its app's row, under its name."""
+    return f"{client_id}\n{name.lower()}"
+
+
+def configure(store: Store, body: WebhookConfiguration, who: AccessGrant, box: SecretBox) -> None:
     with store.transaction() as conn:
         _check_caller(conn, who)
         if not webhook_sql.app_reads(conn, who.client_id):
@@ -305,7 +311,10 @@ def configure(store: Store, body: WebhookConfiguration, who: AccessGrant) -> Non
                 else None,
                 "expand": body.expand,
             },
-            headers=[{"name": h.name, "value": h.value} for h in body.headers],
+            headers=[
+                {"name": h.name, "value": box.seal(h.value, header_context(who.client_id, h.name))}
+                for h in body.headers
+            ],
             now=int(time.time()),
         )
 
@@ -325,6 +334,7 @@ def _check_caller(conn: Connection, who: AccessGrant) -> None:
 
 @writes.put("/v2/webhook", status_code=204, response_class=Response)
 async def configure_webhook(
+    request: Request,
     store: StoreDep,
     access: ManagementDep,
     targets: TargetsDep,
@@ -336,7 +346,8 @@ async def configure_webhook(
     problem = targets.url_refusal(body.url)
     if problem is not None:
         raise invalid_field("url", problem)
-    await store.run(partial(configure, store, body, access), Writes.CHANGES)
+    box: SecretBox = request.app.state.webhook_headers
+    await store.run(partial(configure, store, body, access, box), Writes.CHANGES)
     return Response(status_code=204)
 
 
