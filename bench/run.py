@@ -1,18 +1,22 @@
 """`make bench`: ninja-oauth against a bare Starlette app of the same shape, both under wrk.
 
-Starts ``ninja-oauth serve --workers 2`` on a fresh SQLite database and ``bench/bare_app.py``
-(served the same way), then measures on 127.0.0.1, 8 connections each:
+Starts ``ninja-oauth serve --workers 2`` on a fresh SQLite database, another on a fresh
+PostgreSQL database (``--store``, default both: PostgreSQL when reachable at
+``NINJA_OAUTH_BENCH_DATABASE_URL``, bench/pg_bench.py) and ``bench/bare_app.py`` (served the same
+way), then measures on 127.0.0.1, 8 connections each:
 
 * client_credentials tokens per second (``POST /ws/oauth/token`` vs the bare ``POST /token``),
 * bearer-protected ``GET /v2/organizations`` per second (vs the bare one),
 
-and prints req/s, p50, p99, the ninja/bare ratios and whether the targets are met. It only
-prints: the exit status is 0 whatever the numbers (non-zero only if something broke).
+and prints req/s, p50, p99, CPU per request, the ninja/bare ratios (SQLite), the PostgreSQL /
+SQLite ratios (issue 13) and whether the targets are met. It only prints: the exit status is 0
+whatever the numbers (non-zero only if something broke).
 
-Each pair is measured in rounds that alternate the two sides (bare then ninja, then ninja then
-bare...), each round on new connections: a drift in the machine's speed, or a lucky or unlucky
-split of the connections between the workers, then weighs on both sides alike instead of on
-whichever ran at the time. req/s is the mean over the rounds, p50 and p99 the medians.
+Each endpoint is measured in rounds that alternate the sides (bare, SQLite, PostgreSQL, then
+the reverse order...), each round on new connections: a drift in the machine's speed, or a
+lucky or unlucky split of the connections between the workers, then weighs on every side alike
+instead of on whichever ran at the time. req/s is the mean over the rounds, p50 and p99 the
+medians.
 """
 
 from __future__ import annotations
@@ -43,6 +47,16 @@ from typing import IO, Any
 from urllib.parse import urlencode
 
 from loadgen import WrkError, WrkResult, run_wrk, wrk_binary
+from pg_bench import (
+    DEFAULT_URL,
+    ENV_URL,
+    BackendCpu,
+    BackendSample,
+    BenchDatabase,
+    PgUnavailable,
+    bench_database,
+    recreate,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -52,6 +66,13 @@ HOST = "127.0.0.1"
 TARGET_TOKENS = 0.40  # tokens/s >= 0.40 x bare
 TARGET_GETS = 0.70  # bearer GETs/s >= 0.70 x bare
 TARGET_TAIL = 5.0  # token p99 <= 5 x token p50
+# Issue 13: PostgreSQL against SQLite, same run, same machine.
+TARGET_PG_TOKENS = 0.60  # tokens/s on PostgreSQL >= 0.60 x on SQLite
+TARGET_PG_GETS = 0.60  # bearer GETs/s on PostgreSQL >= 0.60 x on SQLite
+
+SQLITE = "sqlite"
+POSTGRESQL = "postgresql"
+STORE_NAMES = {SQLITE: "SQLite", POSTGRESQL: "PostgreSQL"}
 
 TOKEN_PATH = "/ws/oauth/token"
 ORGS_PATH = "/v2/organizations"
@@ -110,7 +131,9 @@ class Server:
         text = self.log_path.read_text(errors="replace").splitlines()
         return "\n".join(text[-lines:])
 
-    def wait_ready(self, url: str, headers: dict[str, str] | None = None, timeout: float = 60):
+    def wait_ready(
+        self, url: str, headers: dict[str, str] | None = None, timeout: float = 60
+    ) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -182,18 +205,50 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
 # -- the benchmark -----------------------------------------------------------------------------
 
 
+class CpuMeter:
+    """CPU spent serving one side: its server's processes, and on PostgreSQL the backends that
+    serve the bench database (``backends``), read before and after each measured run."""
+
+    def __init__(self, server: Server, backends: BackendCpu | None = None) -> None:
+        self.server = server
+        self.backends = backends
+        self.backends_seen = 0  # the most backends one sample found (the report's note)
+
+    def sample(self) -> tuple[float | None, BackendSample | None]:
+        backends = self.backends.sample() if self.backends else None
+        if backends is not None:
+            self.backends_seen = max(self.backends_seen, len(backends.ticks))
+        return self.server.cpu_seconds(), backends
+
+    def since(
+        self, before: tuple[float | None, BackendSample | None]
+    ) -> tuple[float | None, float | None]:
+        """(server CPU seconds, backend CPU seconds) since ``before``; None where unreadable
+        (the backends' also without PostgreSQL)."""
+        server_after, backends_after = self.sample()
+        server_before, backends_before = before
+        server = (
+            None if server_before is None or server_after is None else server_after - server_before
+        )
+        if self.backends is None or backends_before is None or backends_after is None:
+            return server, None
+        return server, BackendCpu.seconds(backends_before, backends_after)
+
+
 @dataclass
 class Case:
     kind: str  # "token" or "get"
     side: str  # "ninja" or "bare"
+    store: str  # SQLITE or POSTGRESQL for ninja-oauth, "" for the bare app
     label: str
     url: str
     script: str
     env: dict[str, str]
     body_bytes: int
-    server: Server
+    meter: CpuMeter
     rounds: list[WrkResult] = field(default_factory=list)
-    cpu_seconds: float | None = 0.0  # None once a reading failed
+    cpu_seconds: float | None = 0.0  # the server's processes; None once a reading failed
+    db_cpu_seconds: float | None = 0.0  # PostgreSQL's backends; None without them
     splits: list[str] = field(default_factory=list)  # per round: how the workers shared wrk's
 
     @property
@@ -211,25 +266,44 @@ class Case:
             output="\n".join(r.output for r in self.rounds),
         )
 
-    @property
-    def cpu_us_per_request(self) -> float | None:
+    def _per_request(self, seconds: float | None) -> float | None:
         result = self.result
-        if self.cpu_seconds is None or result is None or not result.requests:
+        if seconds is None or result is None or not result.requests:
             return None
         # Requests still in flight at the end of a round are few (8 connections): ignored.
-        return self.cpu_seconds / result.requests * 1e6
+        return seconds / result.requests * 1e6
+
+    @property
+    def cpu_us_per_request(self) -> float | None:
+        """The server's own processes (on SQLite, the database's work is among them)."""
+        return self._per_request(self.cpu_seconds)
+
+    @property
+    def db_cpu_us_per_request(self) -> float | None:
+        """PostgreSQL's backends serving the bench database (None on SQLite and the bare app)."""
+        return self._per_request(self.db_cpu_seconds)
+
+    @property
+    def total_cpu_us_per_request(self) -> float | None:
+        """Everything that served a request: the server, plus PostgreSQL's backends if any."""
+        server = self.cpu_us_per_request
+        if server is None or self.store != POSTGRESQL:
+            return server
+        db = self.db_cpu_us_per_request
+        return None if db is None else server + db
 
     @property
     def split(self) -> str:
         return ",".join(self.splits) or "-"
 
 
-def ninja_env(tmp: Path, port: int) -> dict[str, str]:
+def ninja_env(port: int, database_url: str) -> dict[str, str]:
     # A clean slate: nothing inherited from NINJA_OAUTH_* (limits, proxies, another database).
     env = {k: v for k, v in os.environ.items() if not k.startswith("NINJA_OAUTH_")}
     alphabet = string.ascii_letters + string.digits
     env.update(
-        NINJA_OAUTH_DATABASE_URL=f"sqlite:///{tmp / 'bench.db'}",
+        NINJA_OAUTH_DATABASE_URL=database_url,
+        # Set on SQLite too, so that neither store writes a key file; PostgreSQL requires it.
         NINJA_OAUTH_SECRET_KEY="".join(secrets.choice(alphabet) for _ in range(48)),
         NINJA_OAUTH_ISSUER=f"http://{HOST}:{port}",
     )
@@ -274,20 +348,22 @@ def measure(case: Case, args: argparse.Namespace) -> None:
     common = {"connections": args.connections, "threads": args.threads}
     if args.warmup > 0:
         run_wrk(case.url, case.script, case.env, duration=args.warmup, **common)
-    cpu_before = case.server.cpu_seconds()
+    before = case.meter.sample()
     port = int(case.url.split(":")[2].split("/")[0])
     sampler = threading.Timer(min(2.0, args.duration / 2), _sample_split, (case, port))
     sampler.start()
     result = run_wrk(case.url, case.script, case.env, duration=args.duration, **common)
     sampler.join()
-    cpu_after = case.server.cpu_seconds()
+    server, db = case.meter.since(before)
     if args.verbose:
         print(f"--- {case.label}\n{result.output}", file=sys.stderr)
     case.rounds.append(result)
-    if cpu_before is None or cpu_after is None or case.cpu_seconds is None:
-        case.cpu_seconds = None
-    else:
-        case.cpu_seconds += cpu_after - cpu_before
+    case.cpu_seconds = (
+        None if server is None or case.cpu_seconds is None else case.cpu_seconds + server
+    )
+    case.db_cpu_seconds = (
+        None if db is None or case.db_cpu_seconds is None else case.db_cpu_seconds + db
+    )
 
 
 def _sample_split(case: Case, port: int) -> None:
@@ -298,55 +374,89 @@ def fmt_ms(value: float) -> str:
     return f"{value * 1000:.0f}us" if value < 1 else f"{value:.2f}ms"
 
 
+def _ratio(
+    results: dict[tuple[str, str, str], WrkResult], a: tuple[str, str, str], b: tuple[str, str, str]
+) -> float | None:
+    if a in results and b in results and results[b].requests_per_s:
+        return results[a].requests_per_s / results[b].requests_per_s
+    return None
+
+
 def _ratio_checks(
-    results: dict[tuple[str, str], WrkResult], connections: int
+    results: dict[tuple[str, str, str], WrkResult], connections: int
 ) -> list[tuple[str, float, str, bool]]:
     checks = []
+    # ninja-oauth on SQLite against the bare app: the targets as before issue 13.
     for kind, name, target in (
         ("token", "tokens/s  ninja / bare", TARGET_TOKENS),
         ("get", "GETs/s    ninja / bare", TARGET_GETS),
     ):
-        if (kind, "ninja") in results and (kind, "bare") in results:
-            ratio = results[kind, "ninja"].requests_per_s / results[kind, "bare"].requests_per_s
+        ratio = _ratio(results, (kind, "ninja", SQLITE), (kind, "bare", ""))
+        if ratio is not None:
             checks.append((name, ratio, f">= {target:.2f}", ratio >= target))
-    if ("token", "ninja") in results:
-        token = results["token", "ninja"]
+    if ("token", "ninja", SQLITE) in results:
+        token = results["token", "ninja", SQLITE]
         tail = token.p99_ms / token.p50_ms
         name = f"token p99 / p50 (ninja, {connections} connections)"
         checks.append((name, tail, f"<= {TARGET_TAIL:.2f}", tail <= TARGET_TAIL))
+    # Issue 13: PostgreSQL against SQLite, same run.
+    for kind, name, target in (
+        ("token", "tokens/s  PostgreSQL / SQLite", TARGET_PG_TOKENS),
+        ("get", "GETs/s    PostgreSQL / SQLite", TARGET_PG_GETS),
+    ):
+        ratio = _ratio(results, (kind, "ninja", POSTGRESQL), (kind, "ninja", SQLITE))
+        if ratio is not None:
+            checks.append((name, ratio, f">= {target:.2f}", ratio >= target))
     return checks
 
 
-def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float]) -> None:
-    line = "-" * 110
+def _us(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}us"
+
+
+def report(
+    cases: list[Case],
+    args: argparse.Namespace,
+    load: tuple[float, float],
+    stores: str,
+    skipped: str | None,
+) -> None:
+    line = "-" * 132
+    stored = sorted({c.store for c in cases if c.store}, key=list(STORE_NAMES).index)
+    sides = " and ninja" if len(stored) < 2 else ", ninja on SQLite and ninja on PostgreSQL"
     print()
     print(
         f"ninja-oauth bench: wrk {args.threads} threads x {args.connections} connections, "
-        f"{args.rounds} rounds per side alternating bare and ninja, each {args.duration:g}s after "
-        f"{args.warmup:g}s warm-up; {args.workers} uvicorn workers each, SQLite WAL"
+        f"{args.rounds} rounds per side alternating bare{sides}, each {args.duration:g}s after "
+        f"{args.warmup:g}s warm-up; {args.workers} uvicorn workers each, {stores}"
     )
     print(
         f"host: {os.cpu_count()} CPUs, Python {platform.python_version()}, "
         f"{platform.system()} {platform.release()}, load average {load[0]:.1f} before / "
         f"{load[1]:.1f} after (other load skews the numbers)"
     )
+    if skipped:
+        print(skipped)
     print(line)
     print(
-        f"{'endpoint':44} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8} {'body':>6}"
-        f" {'CPU/req':>9} {'conns':>14}"
+        f"{'endpoint':44} {'store':>6} {'req/s':>9} {'p50':>9} {'p99':>9} {'non-2xx':>8}"
+        f" {'body':>6} {'CPU/req':>9} {'+PG CPU':>9} {'total':>9} {'conns':>14}"
     )
     print(line)
-    results: dict[tuple[str, str], WrkResult] = {}
+    results: dict[tuple[str, str, str], WrkResult] = {}
     for case in cases:
         r = case.result
         if r is None:
             continue
-        results[case.kind, case.side] = r
+        results[case.kind, case.side, case.store] = r
         bad = r.non_2xx + r.socket_errors
-        cpu = "-" if case.cpu_us_per_request is None else f"{case.cpu_us_per_request:.0f}us"
+        store = {SQLITE: "SQLite", POSTGRESQL: "PG"}.get(case.store, "-")
+        db = _us(case.db_cpu_us_per_request) if case.store == POSTGRESQL else ""
         print(
-            f"{case.label:44} {r.requests_per_s:9.1f} {fmt_ms(r.p50_ms):>9} "
-            f"{fmt_ms(r.p99_ms):>9} {bad:>8} {case.body_bytes:>5}B {cpu:>9} {case.split:>14}"
+            f"{case.label:44} {store:>6} {r.requests_per_s:9.1f} {fmt_ms(r.p50_ms):>9} "
+            f"{fmt_ms(r.p99_ms):>9} {bad:>8} {case.body_bytes:>5}B "
+            f"{_us(case.cpu_us_per_request):>9} {db:>9} "
+            f"{_us(case.total_cpu_us_per_request):>9} {case.split:>14}"
         )
     print(line)
 
@@ -355,63 +465,111 @@ def report(cases: list[Case], args: argparse.Namespace, load: tuple[float, float
     print(line)
     for name, value, target, met in checks:
         print(f"{name:44} {value:9.2f} {target:>9} {'yes' if met else 'NO':>8}")
-    cpu = {(c.kind, c.side): c.cpu_us_per_request for c in cases}
-    for kind, name in (
-        ("token", "(info) CPU/req bare / ninja, tokens"),
-        ("get", "(info) CPU/req bare / ninja, GETs"),
+    cpu = {(c.kind, c.side, c.store): c.total_cpu_us_per_request for c in cases}
+    info: list[tuple[str, float | None, float | None]] = [
+        # (name, numerator, denominator)
+        ("(info) CPU/req bare / ninja, tokens", cpu.get(("token", "bare", "")),
+         cpu.get(("token", "ninja", SQLITE))),
+        ("(info) CPU/req bare / ninja, GETs", cpu.get(("get", "bare", "")),
+         cpu.get(("get", "ninja", SQLITE))),
+        ("(info) CPU/req PG / SQLite, tokens (total)", cpu.get(("token", "ninja", POSTGRESQL)),
+         cpu.get(("token", "ninja", SQLITE))),
+        ("(info) CPU/req PG / SQLite, GETs (total)", cpu.get(("get", "ninja", POSTGRESQL)),
+         cpu.get(("get", "ninja", SQLITE))),
+    ]  # fmt: skip
+    for name, numerator, denominator in info:
+        if numerator and denominator:
+            print(f"{name:44} {numerator / denominator:9.2f}")
+    for kind, name in (("token", "tokens/s"), ("get", "GETs/s  ")):
+        ratio = _ratio(results, (kind, "ninja", POSTGRESQL), (kind, "bare", ""))
+        if ratio is not None:
+            print(f"{f'(info) {name} ninja PG / bare':44} {ratio:9.2f}")
+    for key, name in (
+        (("token", "bare", ""), "(info) bare token p99 / p50"),
+        (("token", "ninja", POSTGRESQL), "(info) ninja PG token p99 / p50"),
+        (("get", "ninja", SQLITE), "(info) ninja GET p99 / p50"),
+        (("get", "ninja", POSTGRESQL), "(info) ninja PG GET p99 / p50"),
+        (("get", "bare", ""), "(info) bare GET p99 / p50"),
     ):
-        ninja_cpu, bare_cpu = cpu.get((kind, "ninja")), cpu.get((kind, "bare"))
-        if ninja_cpu and bare_cpu:
-            print(f"{name:44} {bare_cpu / ninja_cpu:9.2f}")
-    for kind, side, name in (
-        ("token", "bare", "(info) bare token p99 / p50"),
-        ("get", "ninja", "(info) ninja GET p99 / p50"),
-        ("get", "bare", "(info) bare GET p99 / p50"),
-    ):
-        if (kind, side) in results:
-            r = results[kind, side]
+        if key in results:
+            r = results[key]
             print(f"{name:44} {r.p99_ms / r.p50_ms:9.2f}")
     print(line)
     for case in cases:
         r = case.result
         if r is not None and (r.non_2xx or r.socket_errors):
             print(
-                f"WARNING: {case.label}: {r.non_2xx} non-2xx responses and {r.socket_errors} "
-                f"socket errors out of {r.requests} requests: its numbers are not comparable."
+                f"WARNING: {case.label} ({case.store or 'bare'}): {r.non_2xx} non-2xx responses "
+                f"and {r.socket_errors} socket errors out of {r.requests} requests: its numbers "
+                "are not comparable."
             )
-    met = sum(1 for *_, ok in checks if ok)
-    print(f"{met}/{len(checks)} targets met (informational: `make bench` never fails on them).")
+    met_count = sum(1 for check in checks if check[3])
+    print(
+        f"{met_count}/{len(checks)} targets met (informational: `make bench` never fails on them)."
+    )
     print(
         "req/s: mean of the rounds; p50, p99: medians. conns: wrk's connections per worker "
         "process in each round, busiest first; an uneven split caps req/s at what the busiest "
         "worker serves."
     )
+    if any(c.store == POSTGRESQL for c in cases):
+        seen = max((c.meter.backends_seen for c in cases), default=0)
+        print(
+            "CPU/req: the server's processes (on SQLite the database's work is among them); "
+            "+PG CPU: the PostgreSQL backends serving the bench database (pg_stat_activity, "
+            f"/proc/<pid>/stat; up to {seen} at once), sampled at the start and end of each "
+            "measured run: new ones are counted whole, but one that ended within a run is "
+            "missed, and so is PostgreSQL's shared background work (WAL writer, checkpointer); "
+            "total: their sum."
+        )
+
+
+@dataclass
+class Ninja:
+    """One ninja-oauth server under test, on one store."""
+
+    store: str  # SQLITE or POSTGRESQL
+    server: Server
+    url: str
+    form: str  # the client_credentials request body
+    token: str  # one access token for the GETs
+    meter: CpuMeter
+    bodies: dict[str, int]  # kind -> response body size
 
 
 @dataclass
 class Setup:
-    """What the measurements need once both servers answer."""
+    """What the measurements need once every server answers."""
 
-    ninja: Server
+    ninjas: list[Ninja]  # SQLite's first when both run
     bare: Server
-    ninja_url: str
     bare_url: str
-    form: str  # the client_credentials request body
-    token: str  # one access token for the GETs
-    bodies: dict[tuple[str, str], int]  # (kind, side) -> response body size
+    bare_bodies: dict[str, int]  # kind -> response body size
 
 
 def start_ninja(
-    tmp: Path, port: int, workers: int, stack: contextlib.ExitStack
-) -> tuple[Server, str, str, dict[str, str]]:
-    """The server, its URL, a client_credentials form for a fresh app, and its environment."""
-    env = ninja_env(tmp, port)
+    tmp: Path,
+    store: str,
+    database_url: str,
+    args: argparse.Namespace,
+    stack: contextlib.ExitStack,
+    backends: BackendCpu | None = None,
+) -> tuple[Ninja, bytes, bytes]:
+    """The server on ``store``, answering, with a fresh api_services app and one of its tokens;
+    and its real token and organizations bodies."""
+    port = free_port()
+    env = ninja_env(port, database_url)
     app = prepare_ninja(env)
     url = f"http://{HOST}:{port}"
     command = [str(VENV_BIN / "ninja-oauth"), "serve", "--host", HOST, "--port", str(port)]
-    log(f"starting ninja-oauth on {url} ({workers} workers)")
+    log(f"starting ninja-oauth on {STORE_NAMES[store]} at {url} ({args.workers} workers)")
     server = stack.enter_context(
-        started("ninja-oauth", [*command, "--workers", str(workers)], env, tmp / "ninja.log")
+        started(
+            f"ninja-oauth ({STORE_NAMES[store]})",
+            [*command, "--workers", str(args.workers)],
+            env,
+            tmp / f"ninja-{store}.log",
+        )
     )
     server.wait_ready(url + "/.well-known/oauth-authorization-server")
     form = urlencode(
@@ -422,77 +580,93 @@ def start_ninja(
             "scope": "monitoring",
         }
     )
-    return server, url, form, env
-
-
-def setup(tmp: Path, args: argparse.Namespace, stack: contextlib.ExitStack) -> Setup:
-    ninja_port = free_port()
-    bare_port = free_port()
-    while bare_port == ninja_port:
-        bare_port = free_port()
-    ninja, ninja_url, form, env = start_ninja(tmp, ninja_port, args.workers, stack)
-
-    # The real responses: their bodies become the bare app's, byte for byte.
-    status, token_body = http("POST", ninja_url + TOKEN_PATH, data=form.encode(), headers=FORM)
+    status, token_body = http("POST", url + TOKEN_PATH, data=form.encode(), headers=FORM)
     if status != 200:
         raise BenchError(f"token request answered {status}: {token_body[:300]!r}")
     token = json.loads(token_body)["access_token"]
-    bearer = {"Authorization": f"Bearer {token}"}
-    status, orgs_body = http("GET", ninja_url + ORGS_PATH, headers=bearer)
+    status, orgs_body = http("GET", url + ORGS_PATH, headers={"Authorization": f"Bearer {token}"})
     if status != 200:
         raise BenchError(f"GET {ORGS_PATH} answered {status}: {orgs_body[:300]!r}")
-    log(f"real bodies: token {len(token_body)} B, organizations {len(orgs_body)} B")
+    log(
+        f"real bodies ({STORE_NAMES[store]}): token {len(token_body)} B, "
+        f"organizations {len(orgs_body)} B"
+    )
+    bodies = {"token": len(token_body), "get": len(orgs_body)}
+    ninja = Ninja(store, server, url, form, token, CpuMeter(server, backends), bodies)
+    return ninja, token_body, orgs_body
+
+
+def setup(
+    tmp: Path, args: argparse.Namespace, stack: contextlib.ExitStack, pg: BenchDatabase | None
+) -> Setup:
+    ninjas: list[Ninja] = []
+    real: tuple[bytes, bytes] | None = None
+    if args.store in (SQLITE, "both"):
+        ninja, *bodies = start_ninja(tmp, SQLITE, f"sqlite:///{tmp / 'bench.db'}", args, stack)
+        ninjas.append(ninja)
+        real = real or (bodies[0], bodies[1])
+    if pg is not None:
+        backends = BackendCpu(pg)
+        stack.callback(backends.close)
+        ninja, *bodies = start_ninja(tmp, POSTGRESQL, pg.url, args, stack, backends)
+        ninjas.append(ninja)
+        real = real or (bodies[0], bodies[1])
+    assert real is not None  # parse_args and run() leave at least one store
+
+    # The real responses (of the first store): their bodies become the bare app's, byte for
+    # byte.
+    token_body, orgs_body = real
     (tmp / "token.json").write_bytes(token_body)
     (tmp / "orgs.json").write_bytes(orgs_body)
-
-    bare_env = {k: v for k, v in env.items() if not k.startswith("NINJA_OAUTH_")}
+    first = ninjas[0]
+    bare_env = {k: v for k, v in os.environ.items() if not k.startswith("NINJA_OAUTH_")}
     bare_env.update(
         BENCH_TOKEN_JSON=str(tmp / "token.json"),
         BENCH_ORGS_JSON=str(tmp / "orgs.json"),
-        PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), env.get("PYTHONPATH")])),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(HERE), os.environ.get("PYTHONPATH")])),
     )
+    bare_port = free_port()
     bare_url = f"http://{HOST}:{bare_port}"
     command = [sys.executable, str(HERE / "bare_app.py"), "--host", HOST, "--port"]
     command += [str(bare_port), "--workers", str(args.workers)]
     log(f"starting the bare app on {bare_url} ({args.workers} workers)")
     bare = stack.enter_context(started("bare app", command, bare_env, tmp / "bare.log"))
     bare.wait_ready(bare_url + "/ready")
-    _, bare_token = http("POST", bare_url + "/token", data=form.encode(), headers=FORM)
+    bearer = {"Authorization": f"Bearer {first.token}"}
+    _, bare_token = http("POST", bare_url + "/token", data=first.form.encode(), headers=FORM)
     _, bare_orgs = http("GET", bare_url + ORGS_PATH, headers=bearer)
     if (len(bare_token), len(bare_orgs)) != (len(token_body), len(orgs_body)):
         log(f"note: the bare bodies are {len(bare_token)} B and {len(bare_orgs)} B")
-    bodies = {
-        ("token", "ninja"): len(token_body),
-        ("token", "bare"): len(bare_token),
-        ("get", "ninja"): len(orgs_body),
-        ("get", "bare"): len(bare_orgs),
-    }
-    return Setup(ninja, bare, ninja_url, bare_url, form, token, bodies)
+    return Setup(ninjas, bare, bare_url, {"token": len(bare_token), "get": len(bare_orgs)})
 
 
 def build_cases(s: Setup) -> list[Case]:
-    post_env = {"BENCH_BODY": s.form}
-    get_env = {"BENCH_TOKEN": s.token}
-    # Bare first in each pair, then ninja-oauth, in the order printed.
-    plan = [
-        ("token", "bare", "bare   POST /token", s.bare_url + "/token"),
-        ("token", "ninja", f"ninja  POST {TOKEN_PATH} (client_creds)", s.ninja_url + TOKEN_PATH),
-        ("get", "bare", f"bare   GET {ORGS_PATH}", s.bare_url + ORGS_PATH),
-        ("get", "ninja", f"ninja  GET {ORGS_PATH} (bearer)", s.ninja_url + ORGS_PATH),
-    ]
-    return [
-        Case(
-            kind,
-            side,
-            label,
-            url,
-            "token.lua" if kind == "token" else "bearer.lua",
-            post_env if kind == "token" else get_env,
-            s.bodies[kind, side],
-            s.ninja if side == "ninja" else s.bare,
+    cases = []
+    # In each endpoint's group: bare first, then ninja-oauth on each store, in the order printed.
+    for kind in ("token", "get"):
+        script = "token.lua" if kind == "token" else "bearer.lua"
+        if kind == "token":
+            label, path, bare_env = "bare   POST /token", "/token", {"BENCH_BODY": s.ninjas[0].form}
+        else:
+            label, path = f"bare   GET {ORGS_PATH}", ORGS_PATH
+            bare_env = {"BENCH_TOKEN": s.ninjas[0].token}  # the bare app checks no token
+        meter = CpuMeter(s.bare)
+        body = s.bare_bodies[kind]
+        cases.append(
+            Case(kind, "bare", "", label, s.bare_url + path, script, bare_env, body, meter)
         )
-        for kind, side, label, url in plan
-    ]
+        for ninja in s.ninjas:
+            if kind == "token":
+                label, url = f"ninja  POST {TOKEN_PATH} (client_creds)", ninja.url + TOKEN_PATH
+                env = {"BENCH_BODY": ninja.form}
+            else:
+                label, url = f"ninja  GET {ORGS_PATH} (bearer)", ninja.url + ORGS_PATH
+                env = {"BENCH_TOKEN": ninja.token}
+            body = ninja.bodies[kind]
+            cases.append(
+                Case(kind, "ninja", ninja.store, label, url, script, env, body, ninja.meter)
+            )
+    return cases
 
 
 # Issue 14's reads beside GET /v2/organizations, on the same server and path (the guard, the
@@ -513,30 +687,31 @@ NEW_READS = [
 
 def measure_reads(s: Setup, args: argparse.Namespace) -> None:
     """CPU per request of each of NEW_READS on ninja-oauth (same wrk load, one after another),
-    and its ratio to GET /v2/organizations'."""
-    env = {"BENCH_TOKEN": s.token}
+    and its ratio to GET /v2/organizations'. On the first store (SQLite's when it runs); on
+    PostgreSQL the backends' CPU is added."""
+    ninja = s.ninjas[0]
+    env = {"BENCH_TOKEN": ninja.token}
     common = {"connections": args.connections, "threads": args.threads}
     rows: list[tuple[str, float, float | None, int]] = []
     for path in NEW_READS:
-        url = s.ninja_url + path
-        status, body = http("GET", url, headers={"Authorization": f"Bearer {s.token}"})
+        url = ninja.url + path
+        status, body = http("GET", url, headers={"Authorization": f"Bearer {ninja.token}"})
         if status != 200:
             raise BenchError(f"GET {path} answered {status}: {body[:200]!r}")
         log(f"wrk: {path} ...")
         if args.warmup > 0:
             run_wrk(url, "bearer.lua", env, duration=args.warmup, **common)
-        before = s.ninja.cpu_seconds()
+        before = ninja.meter.sample()
         result = run_wrk(url, "bearer.lua", env, duration=args.duration, **common)
-        after = s.ninja.cpu_seconds()
-        cpu = (
-            None
-            if before is None or after is None or not result.requests
-            else (after - before) / result.requests * 1e6
-        )
+        server, db = ninja.meter.since(before)
+        if ninja.store == POSTGRESQL and server is not None:
+            server = None if db is None else server + db
+        cpu = None if server is None or not result.requests else server / result.requests * 1e6
         rows.append((path, result.requests_per_s, cpu, len(body)))
     base = rows[0][2]
     print()
-    print(f"{'new reads (issue 14), ninja-oauth':52} {'req/s':>8} {'CPU/req':>9} {'body':>7} ratio")
+    title = f"new reads (issue 14), ninja-oauth on {STORE_NAMES[ninja.store]}"
+    print(f"{title:52} {'req/s':>8} {'CPU/req':>9} {'body':>7} ratio")
     for path, rps, cpu, size in rows:
         shown = "-" if cpu is None else f"{cpu:.0f}us"
         ratio = "-" if cpu is None or not base else f"{cpu / base:.2f}"
@@ -548,23 +723,48 @@ def measure_reads(s: Setup, args: argparse.Namespace) -> None:
         print(f"  worst CPU/req ratio to {ORGS_PATH}: {worst:.2f} ({target})")
 
 
+def postgresql_store(args: argparse.Namespace) -> tuple[BenchDatabase | None, str | None]:
+    """The bench database, dropped and created afresh, when ``--store`` asks for PostgreSQL;
+    and, when ``both`` could not have it, the one line that says why it was skipped. With
+    ``--store postgresql`` an unreachable server is an error."""
+    if args.store == SQLITE:
+        return None, None
+    try:
+        db = bench_database()
+        log(f"recreating the PostgreSQL bench database {db.where}")
+        recreate(db)
+    except PgUnavailable as exc:
+        if args.store == POSTGRESQL:
+            raise BenchError(f"PostgreSQL: {exc}") from None
+        return None, f"PostgreSQL figures skipped: {exc} (set {ENV_URL} or --store sqlite)"
+    return db, None
+
+
 def run(args: argparse.Namespace) -> None:
     wrk_binary()
+    # The skipped line is printed once, with the figures it concerns (report, below).
+    pg, skipped = postgresql_store(args)
+    stores = "SQLite WAL" if args.store != POSTGRESQL else ""
+    if pg is not None:
+        stores = " and ".join(filter(None, [stores, f"PostgreSQL at {pg.where}"]))
     load_before = os.getloadavg()[0]
     with (
         tempfile.TemporaryDirectory(prefix="ninja-bench-") as tmp,
         contextlib.ExitStack() as stack,  # stops the servers, whatever happens
     ):
-        ready = setup(Path(tmp), args, stack)
+        ready = setup(Path(tmp), args, stack, pg)
         cases = [c for c in build_cases(ready) if args.only in (None, c.kind)]
         for kind in ("token", "get"):
-            pair = [c for c in cases if c.kind == kind]
+            group = [c for c in cases if c.kind == kind]
             for number in range(args.rounds):
-                for case in pair if number % 2 == 0 else reversed(pair):
-                    log(f"wrk: round {number + 1}, {case.side} {case.url.split('/', 3)[3]} ...")
+                for case in group if number % 2 == 0 else reversed(group):
+                    side = case.side if case.side == "bare" else f"ninja {STORE_NAMES[case.store]}"
+                    log(f"wrk: round {number + 1}, {side} {case.url.split('/', 3)[3]} ...")
                     measure(case, args)
         if cases:
-            report(cases, args, (load_before, os.getloadavg()[0]))
+            report(cases, args, (load_before, os.getloadavg()[0]), stores, skipped)
+        elif skipped:
+            print(skipped)
         if args.only in (None, "reads"):
             measure_reads(ready, args)
 
@@ -580,7 +780,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         choices=["token", "get", "reads"],
-        help="measure one endpoint pair, or issue 14's reads, only",
+        help="measure one endpoint, or issue 14's reads, only",
+    )
+    parser.add_argument(
+        "--store",
+        choices=[SQLITE, POSTGRESQL, "both"],
+        default="both",
+        help=f"ninja-oauth's store(s); both: PostgreSQL too if reachable at {ENV_URL} "
+        f"(default {DEFAULT_URL}; its database is dropped and created afresh)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="print wrk's own output")
     return parser.parse_args(argv)
