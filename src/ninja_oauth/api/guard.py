@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 from fastapi.security import HTTPBearer
 from starlette.requests import Request
@@ -22,6 +23,7 @@ from ninja_oauth.oauth.scopes import Scope
 from ninja_oauth.oauth.secrets import SecretHasher
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories.tokens import ACCESS_LOOKUP, access_grant
+from ninja_oauth.store.repositories.versions import access_with_versions_async
 
 # Declares the bearer scheme in the OpenAPI document, so /docs offers "Authorize" for a token.
 # auto_error=False: the guard, not this, answers a missing or bad token (RFC 6750).
@@ -61,14 +63,17 @@ def _bearer_token(request: Request) -> str | None:
     return token
 
 
-async def authenticate_bearer(request: Request, store: Store, hasher: SecretHasher) -> AccessGrant:
-    """The valid, unexpired, unrevoked grant behind the request's bearer token."""
+def _access_key(request: Request, hasher: SecretHasher) -> str:
+    """What the store keeps of the request's bearer token (401 when it carries none)."""
     token = _bearer_token(request)
     if token is None:
         # RFC 6750 §3.1: no error code when the request carries no authentication.
         raise BearerError(401)
-    digest = hasher.access_key(token)
-    grant = access_grant(await store.fetchone_async(ACCESS_LOOKUP, {"digest": digest}))
+    return hasher.access_key(token)
+
+
+def _valid(row: Any) -> AccessGrant:
+    grant = access_grant(row)
     if grant is None:
         raise BearerError(401, "invalid_token", "The access token is unknown or revoked.")
     if grant.expires_at <= int(time.time()):
@@ -76,12 +81,13 @@ async def authenticate_bearer(request: Request, store: Store, hasher: SecretHash
     return grant
 
 
-async def require(
-    request: Request, scope: Scope, store: Store, hasher: SecretHasher
-) -> AccessGrant:
-    """The grant behind the request's token, if it carries ``scope`` (the scopes are
-    independent: a management token does not read)."""
-    grant = await authenticate_bearer(request, store, hasher)
+async def authenticate_bearer(request: Request, store: Store, hasher: SecretHasher) -> AccessGrant:
+    """The valid, unexpired, unrevoked grant behind the request's bearer token."""
+    digest = _access_key(request, hasher)
+    return _valid(await store.fetchone_async(ACCESS_LOOKUP, {"digest": digest}))
+
+
+def _in_scope(grant: AccessGrant, scope: Scope) -> AccessGrant:
     if not grant.has(scope):
         raise BearerError(
             403,
@@ -90,6 +96,25 @@ async def require(
             scope=scope.value,
         )
     return grant
+
+
+async def require(
+    request: Request, scope: Scope, store: Store, hasher: SecretHasher
+) -> AccessGrant:
+    """The grant behind the request's token, if it carries ``scope`` (the scopes are
+    independent: a management token does not read)."""
+    return _in_scope(await authenticate_bearer(request, store, hasher), scope)
+
+
+async def require_with_versions(
+    request: Request, scope: Scope, store: Store, hasher: SecretHasher, tables: Sequence[str]
+) -> tuple[AccessGrant, tuple[int, ...]]:
+    """``require``, and the versions of ``tables`` read in the same statement (a read whose
+    body is kept, api/reads.py). The versions are read before the rows, as a kept body needs;
+    nothing is answered from them before the token and its scope have passed."""
+    digest = _access_key(request, hasher)
+    row, versions = await access_with_versions_async(store, digest, tables)
+    return _in_scope(_valid(row), scope), versions
 
 
 def require_scope(scope: Scope) -> Callable[[Request], Awaitable[AccessGrant]]:

@@ -40,12 +40,11 @@ from starlette.types import Receive, Scope, Send
 
 from ninja_oauth.api.errors import DOCUMENTED_ERRORS, error_response_for
 from ninja_oauth.api.filters import PathId, QueryModel
-from ninja_oauth.api.guard import bearer_scheme, require
+from ninja_oauth.api.guard import bearer_scheme, require, require_with_versions
 from ninja_oauth.api.response_cache import ResponseCache
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.scopes import Scope as OAuthScope
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.repositories.versions import data_versions_async
 
 Q = TypeVar("Q", bound=QueryModel)
 
@@ -114,7 +113,13 @@ class Read:
 
         async def answer(request: Request) -> Response:
             store: Store = state.store
-            grant = await require(request, scope, store, state.hasher)
+            if kept_per:
+                # One statement: the token and the versions the kept body is checked against.
+                grant, versions = await require_with_versions(
+                    request, scope, store, state.hasher, kept_per
+                )
+            else:
+                grant = await require(request, scope, store, state.hasher)
             path = _path_ids(request, path_names)
             if no_query is not None and not request.scope["query_string"]:
                 query = no_query
@@ -122,8 +127,7 @@ class Read:
                 query = _validated(query_model, request)
             if kept_per:
                 # After the token and the input were checked: a kept body is sent only to a
-                # caller who would get it afresh. The versions are read before the rows.
-                versions = await data_versions_async(store, kept_per)
+                # caller who would get it afresh. The versions were read before the rows.
                 # The hour is part of the key: a kept body is never more than an hour old,
                 # so an answer may also name a time within the hour (a cursor's expiry).
                 hour = int(time.time()) // 3600

@@ -89,6 +89,7 @@ class Store:
             checkpointer=self._checkpointer,
         )
         self._reads = LoopReads(
+            url=url,
             dialect=self.dialect,
             engine=engine,
             async_engine=self.async_engine,
@@ -177,10 +178,12 @@ class Store:
         # them, and the requests waiting on a batch are answered.
         self._writer.close()
         self._connections.close()
+        self._reads.close()
         self.engine.dispose()
         self._lock.close()
 
     async def aclose(self) -> None:
+        await self._reads.aclose()
         if self.async_engine is not None:
             await self.async_engine.dispose()
         self.close()

@@ -59,18 +59,22 @@ def create_engines(url: str) -> tuple[Engine, AsyncEngine | None]:
     # connect_timeout: an unreachable host fails the request (a 503) instead of holding it.
     connect = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": 5}
     engine = create_engine(
+        url, pool_size=10, max_overflow=10, hide_parameters=True, connect_args=connect
+    )
+    # Autocommit: a read is not wrapped in BEGIN ... ROLLBACK (two more round trips, and the
+    # rollback would empty psycopg's cache of prepared statements). At READ COMMITTED each
+    # statement sees its own snapshot inside a transaction as well, so nothing else changes.
+    async_engine = create_async_engine(
         url,
         pool_size=10,
         max_overflow=10,
-        pool_pre_ping=True,
         hide_parameters=True,
         connect_args=connect,
+        isolation_level="AUTOCOMMIT",
     )
-    async_engine = create_async_engine(
-        url, pool_size=10, max_overflow=10, hide_parameters=True, connect_args=connect
-    )
-    # The event loop's reads skip the pre-ping's round trip: a connection the server closed
-    # (a restart) is recognised without one, and the pool replaces it.
+    # No pre-ping's round trip on checkout (one per token request): a connection the server
+    # closed (a restart) is recognised without one, and the pool replaces it.
+    event.listen(engine, "checkout", _replace_if_lost)
     event.listen(async_engine.sync_engine, "checkout", _replace_if_lost)
     return engine, async_engine
 

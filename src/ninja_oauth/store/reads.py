@@ -1,6 +1,7 @@
 """Reads from the event loop. Reads are single indexed lookups of a few microseconds, so on
 SQLite they run on the event loop directly: a threadpool hop would cost more than the read. On
-PostgreSQL they use psycopg's async driver."""
+PostgreSQL the hot statements use psycopg's async connections directly (pg_reads.py), and Core
+reads SQLAlchemy's async engine, in autocommit."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ninja_oauth.store.errors import StoreUnavailable, database_unavailable
+from ninja_oauth.store.pg_reads import LoopConnections
 from ninja_oauth.store.statements import Sql, fetch_all, fetch_one
 
 T = TypeVar("T")
@@ -24,6 +26,7 @@ class LoopReads:
     def __init__(
         self,
         *,
+        url: str,
         dialect: str,
         engine: Engine,
         async_engine: AsyncEngine | None,
@@ -33,6 +36,7 @@ class LoopReads:
         self._engine = engine
         self._async_engine = async_engine
         self._reader = reader
+        self._pg = LoopConnections(url) if dialect == "postgresql" else None
 
     def _in_file_or_server(self) -> bool:
         return self._reader is not None or self._async_engine is not None
@@ -69,24 +73,21 @@ class LoopReads:
     async def _elsewhere(
         self, fetch: Callable[[Any, str, dict[str, Any]], Any], stmt: Sql, params: dict[str, Any]
     ) -> Any:
-        """A hot read without a SQLite file: psycopg's async driver, or an in-memory SQLite
-        database's one connection."""
+        """A hot read without a SQLite file: psycopg's async connections (pg_reads.py), or an
+        in-memory SQLite database's one connection."""
         text = stmt.text(self._dialect)
-        if self._async_engine is None:
-            with self._engine.connect() as conn:
-                return fetch(conn.connection.dbapi_connection, text, params)
-        async with self._async_engine.connect() as aconn:
-            try:
-                return await aconn.run_sync(
-                    lambda conn: fetch(conn.connection.dbapi_connection, text, params)
-                )
-            except Exception as exc:
-                if database_unavailable(exc):
-                    # Lost under the statement (on the driver, SQLAlchemy cannot tell): so were
-                    # the pool's idle connections. Drop them all; the next read connects anew.
-                    await aconn.invalidate()
-                    await self._async_engine.dispose()
-                raise
+        if self._pg is not None:
+            return await self._pg.fetch(text, params, every=fetch is fetch_all)
+        with self._engine.connect() as conn:
+            return fetch(conn.connection.dbapi_connection, text, params)
+
+    async def aclose(self) -> None:
+        if self._pg is not None:
+            await self._pg.aclose()
+
+    def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
 
     async def read(self, fn: Callable[[Connection], T], *, long: bool = False) -> T:
         """Run a short read: on the loop for SQLite, through psycopg's async driver otherwise.

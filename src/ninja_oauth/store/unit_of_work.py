@@ -53,6 +53,13 @@ class Transactions:
     ) -> None:
         self._dialect = dialect
         self._engine = engine
+        # A hot read outside a transaction, on PostgreSQL: one round trip in autocommit, rather
+        # than BEGIN, the read and a ROLLBACK that empties psycopg's prepared statements.
+        self._autocommit = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if dialect == "postgresql"
+            else engine
+        )
         self._writer_connection = writer.connection
         self._exclusive = lock.held
         self._reader = reader
@@ -135,7 +142,7 @@ class Transactions:
             return fetch_one(current.connection.dbapi_connection, stmt.text(self._dialect), params)
         if self._reader is not None:
             return fetch_one(self._reader(), stmt.text(self._dialect), params)
-        with self._engine.connect() as conn:
+        with self._autocommit.connect() as conn:
             return fetch_one(conn.connection.dbapi_connection, stmt.text(self._dialect), params)
 
     def insert(self, stmt: Sql, params: dict[str, Any]) -> None:

@@ -14,8 +14,10 @@ from ninja_oauth.store.statements import Sql
 from ninja_oauth.store.tables import tokens
 
 # The bearer check's one indexed read.
+# What the resource server reads of an access token (``access_grant`` makes the grant of it).
+ACCESS_COLUMNS = ("id", "client_id", "user_id", "scope", "access_expires_at")
 ACCESS_LOOKUP = Sql(
-    "SELECT id, client_id, user_id, scope, access_expires_at FROM tokens "
+    f"SELECT {', '.join(ACCESS_COLUMNS)} FROM tokens "  # noqa: S608 (the columns: constants)
     "WHERE access_digest = :digest AND revoked_at IS NULL"
 )
 
