@@ -24,7 +24,9 @@ from sqlalchemy.engine import make_url
 
 from ninja_oauth.store.engine import connection_lost
 
-# Idle connections kept per loop; more are opened under a burst and closed after it.
+# Connections per loop (a worker has one): at most MAX_OPEN at once, reads beyond that wait
+# their turn; after a burst, KEEP_IDLE stay open.
+MAX_OPEN = 10
 KEEP_IDLE = 8
 
 
@@ -41,14 +43,26 @@ class LoopConnections:
 
     def __init__(self, url: str) -> None:
         self._conninfo = conninfo(url)
-        self._idle: WeakKeyDictionary[asyncio.AbstractEventLoop, list[psycopg.AsyncConnection[Any]]]
-        self._idle = WeakKeyDictionary()
+        self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = WeakKeyDictionary()
 
     async def fetch(self, text: str, params: dict[str, Any], *, every: bool) -> Any:
         """The first row (or, ``every``, all the rows) of ``text``. A connection lost under the
         statement is closed with every idle one of its loop (the server restarted: they are
         lost too), and the error raised."""
-        idle = self._idle.setdefault(asyncio.get_running_loop(), [])
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _Loop()
+        async with state.open:
+            return await self._fetch(state.idle, text, params, every)
+
+    async def _fetch(
+        self,
+        idle: list[psycopg.AsyncConnection[Any]],
+        text: str,
+        params: dict[str, Any],
+        every: bool,
+    ) -> Any:
         conn = None
         while idle and conn is None:
             conn = idle.pop()
@@ -78,13 +92,23 @@ class LoopConnections:
 
     async def aclose(self) -> None:
         """Close the running loop's idle connections."""
-        idle = self._idle.pop(asyncio.get_running_loop(), [])
-        for conn in idle:
-            await conn.close()
+        state = self._loops.get(asyncio.get_running_loop())
+        while state is not None and state.idle:
+            await state.idle.pop().close()
 
     def close(self) -> None:
         """Close every loop's idle connections, from outside any loop (the store's close)."""
-        for idle in list(self._idle.values()):
-            for conn in idle:
+        for state in list(self._loops.values()):
+            for conn in state.idle:
                 conn.pgconn.finish()
-        self._idle.clear()
+            state.idle.clear()
+
+
+class _Loop:
+    """One event loop's connections: the idle ones, and the bound on those open at once."""
+
+    __slots__ = ("idle", "open")
+
+    def __init__(self) -> None:
+        self.idle: list[psycopg.AsyncConnection[Any]] = []
+        self.open = asyncio.Semaphore(MAX_OPEN)
