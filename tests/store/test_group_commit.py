@@ -18,7 +18,6 @@ from ninja_oauth.oauth.domain import App, NewToken
 from ninja_oauth.oauth.ports import Repositories
 from ninja_oauth.store import checkpointer, group_commit
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.repositories import build_repositories
 from ninja_oauth.store.unit_of_work import NeedsWriter
 from tests.store.conftest import copies, new_app, new_token
@@ -186,16 +185,6 @@ def test_stores_without_a_sqlite_file_never_defer() -> None:
             pass
     finally:
         memory.close()
-
-
-def test_postgresql_never_defers(pg_database_url: str) -> None:
-    migrate(pg_database_url)
-    pg = Store(pg_database_url)
-    try:
-        with pytest.raises(NeedsWriter), pg.deferred():
-            pass
-    finally:
-        pg.close()
 
 
 def test_a_failure_before_the_insert_answers_the_request_and_the_next_batch_works(

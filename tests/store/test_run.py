@@ -16,7 +16,6 @@ from sqlalchemy import select
 from ninja_oauth.oauth.domain import App, NewToken
 from ninja_oauth.oauth.ports import Repositories, Writes
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.repositories import build_repositories
 from ninja_oauth.store.tables import throttle
 from ninja_oauth.store.writer import WRITER_PREFIX
@@ -114,30 +113,6 @@ def test_changes_that_raise_unexpectedly_commit_nothing(
     with pytest.raises(Boom):
         asyncio.run(store.run(work, Writes.CHANGES))
     assert copies(store, token.access_digest) == 0
-
-
-def test_postgresql_runs_appends_as_changes_on_the_writer_path(pg_database_url: str) -> None:
-    migrate(pg_database_url)
-    pg = Store(pg_database_url)
-    repos = build_repositories(pg)
-    token = new_token(_registered(repos))
-
-    def work() -> str:
-        repos.tokens.save(token)
-        return threading.current_thread().name
-
-    async def scenario() -> str:
-        try:
-            return await pg.run(work, Writes.APPENDS)
-        finally:
-            await pg.aclose()
-
-    assert asyncio.run(scenario()).startswith(WRITER_PREFIX)
-    again = Store(pg_database_url)
-    try:
-        assert copies(again, token.access_digest) == 1
-    finally:
-        again.close()
 
 
 def test_an_in_memory_sqlite_runs_appends_as_changes_on_the_writer_path() -> None:

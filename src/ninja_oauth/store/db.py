@@ -32,12 +32,17 @@ from ninja_oauth.store.checkpointer import Checkpointer
 from ninja_oauth.store.engine import ThreadConnections, create_engines, sqlite_file, write_engine
 from ninja_oauth.store.errors import StoreUnavailable, database_unavailable
 from ninja_oauth.store.group_commit import GroupCommit
+from ninja_oauth.store.pg_group_commit import PgGroupCommit
 from ninja_oauth.store.reads import LoopReads
 from ninja_oauth.store.statements import Sql, Write
-from ninja_oauth.store.unit_of_work import NeedsWriter, Transactions
+from ninja_oauth.store.unit_of_work import NeedsRead, NeedsWriter, Transactions, read_key
 from ninja_oauth.store.writer import FileLock, WriterPath
 
 T = TypeVar("T")
+
+# The hot reads a deferred unit may make on PostgreSQL's event loop before it is sent to the
+# writer path instead (each one reruns it).
+_MAX_LOOP_READS = 3
 
 
 class Store:
@@ -80,8 +85,9 @@ class Store:
             writer=self._writer,
             lock=self._lock,
             reader=reader,
-            defers=path is not None,
+            defers=path is not None or self.dialect == "postgresql",
         )
+        self._pg_group_commit = PgGroupCommit(url) if self.dialect == "postgresql" else None
         self._group_commit = GroupCommit(
             lock=self._lock,
             writer=self._writer,
@@ -108,13 +114,23 @@ class Store:
     async def run(self, work: Callable[[], T], writes: Writes) -> T:
         """Run one request's ``work`` and commit what it wrote, as ``writes`` allows.
 
-        ``APPENDS`` on a SQLite file: on the calling event loop as a deferred unit, its rows
-        joining the group commit; returns once they are committed. A write of another kind on
-        the way (``NeedsWriter``: nothing was written) reruns it as ``CHANGES``. ``CHANGES``,
-        and ``APPENDS`` where nothing can be deferred (PostgreSQL, an in-memory SQLite, a write
-        transaction open on this thread): whole on the writer path, as one unit of work.
+        ``APPENDS`` on a SQLite file or PostgreSQL: on the calling event loop as a deferred
+        unit, its rows joining the group commit (group_commit.py, pg_group_commit.py); returns
+        once they are committed. A write of another kind on the way (``NeedsWriter``: nothing
+        was written) reruns it as ``CHANGES``. ``CHANGES``, and ``APPENDS`` where nothing can
+        be deferred (an in-memory SQLite, a write transaction open on this thread): whole on
+        the writer path, as one unit of work.
         A database that cannot answer now raises ``StoreUnavailable`` (store/errors.py)."""
-        if writes is Writes.APPENDS and self._transactions.defers:
+        if writes is Writes.APPENDS and self._pg_group_commit is not None:
+            try:
+                return await self._on_the_loop(work, self._pg_group_commit)
+            except NeedsWriter:  # raised by work: nothing was written
+                pass
+            except Exception as exc:
+                if database_unavailable(exc):
+                    raise StoreUnavailable from exc
+                raise
+        elif writes is Writes.APPENDS and self._transactions.defers:
             try:
                 with self._transactions.deferred() as rows:
                     result = work()
@@ -127,6 +143,25 @@ class Store:
                     raise StoreUnavailable from exc
                 raise
         return await self._writer.run(functools.partial(self._in_one_unit, work))
+
+    async def _on_the_loop(self, work: Callable[[], T], group: PgGroupCommit) -> T:
+        """PostgreSQL's ``APPENDS``: ``work`` as a deferred unit on the event loop. Each hot read
+        it makes is made first with psycopg's async driver (``NeedsRead``), then ``work`` runs
+        again with the row at hand: a client_credentials token reads once (its app and the
+        throttle's blocks, in one statement), before most of the grant's work. After a few
+        reads it goes to the writer path instead (``NeedsWriter``, as any other write)."""
+        prefetched: dict[tuple[Any, ...], Any] = {}
+        for _ in range(_MAX_LOOP_READS + 1):
+            try:
+                with self._transactions.deferred(prefetched) as rows:
+                    result = work()
+            except NeedsRead as need:
+                row = await self._reads.fetchone_async(need.stmt, need.params)
+                prefetched[read_key(need.stmt, need.params)] = row
+                continue
+            await group.commit(rows)
+            return result
+        raise NeedsWriter
 
     def _in_one_unit(self, work: Callable[[], T], unit: bool = True) -> T:
         """On a writer thread: ``work`` in one unit of work (without one if ``unit`` is False),
@@ -179,11 +214,15 @@ class Store:
         self._writer.close()
         self._connections.close()
         self._reads.close()
+        if self._pg_group_commit is not None:
+            self._pg_group_commit.close()
         self.engine.dispose()
         self._lock.close()
 
     async def aclose(self) -> None:
         await self._reads.aclose()
+        if self._pg_group_commit is not None:
+            await self._pg_group_commit.aclose()
         if self.async_engine is not None:
             await self.async_engine.dispose()
         self.close()

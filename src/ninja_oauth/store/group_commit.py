@@ -98,7 +98,7 @@ class GroupCommit:
                 self._writer.submit(self._insert_on_writer, batch.units)
         except Exception as exc:  # no connection, a shut-down executor...: fail, never hang
             self._close_batch(batch)
-            _settle([(unit, exc) for unit in batch.units])
+            settle([(unit, exc) for unit in batch.units])
 
     def _close_batch(self, batch: _Batch) -> None:
         """No more units join ``batch``: the next one starts a new batch."""
@@ -119,7 +119,7 @@ class GroupCommit:
             outcomes = self._insert_batch(driver, batch)
         finally:
             self._lock.release()
-        _settle(outcomes)
+        settle(outcomes)
         return True
 
     def _insert_on_writer(self, batch: list[Unit]) -> None:
@@ -140,7 +140,7 @@ class GroupCommit:
             by_loop.setdefault(unit[1].get_loop(), []).append((unit, failure))
         for loop, settled in by_loop.items():
             with contextlib.suppress(RuntimeError):  # a closed loop: its requests are gone
-                loop.call_soon_threadsafe(_settle, settled)
+                loop.call_soon_threadsafe(settle, settled)
 
     def _insert_batch(
         self, driver: Any, batch: list[Unit]
@@ -202,7 +202,7 @@ class _Batch:
         self.units: list[Unit] = []
 
 
-def _settle(outcomes: list[tuple[Unit, BaseException | None]]) -> None:
+def settle(outcomes: list[tuple[Unit, BaseException | None]]) -> None:
     """On the event loop: wake the requests of a written batch."""
     for (_, future), failure in outcomes:
         if future.done():  # its request was cancelled meanwhile

@@ -27,6 +27,23 @@ class NeedsWriter(Exception):
     path. Nothing has been written when it is raised."""
 
 
+class NeedsRead(Exception):
+    """Raised inside a deferred unit of work on PostgreSQL by a hot read not made yet: the
+    caller makes it with psycopg's async driver (never blocking the event loop on the network)
+    and runs the unit again, the row then at hand. Nothing has been written when it is
+    raised."""
+
+    def __init__(self, stmt: Sql, params: dict[str, Any]) -> None:
+        super().__init__("a read to make first")
+        self.stmt = stmt
+        self.params = params
+
+
+def read_key(stmt: Sql, params: dict[str, Any]) -> tuple[Any, ...]:
+    """What identifies a hot read among a unit's prefetched rows."""
+    return (stmt, *sorted(params.items()))
+
+
 class _PerThread(threading.local):
     """A Store's state on one thread. Class-level defaults: ``getattr(local, name, None)`` on an
     unset name raises and formats an AttributeError inside, which cost several microseconds
@@ -35,6 +52,8 @@ class _PerThread(threading.local):
     uow: contextlib.ExitStack | None = None  # the current unit of work
     conn: Connection | None = None  # its write transaction, once opened
     deferred: list[Write] | None = None  # the rows of the current deferred unit
+    # On PostgreSQL, the rows of the hot reads the current deferred unit has made (read_key).
+    prefetched: dict[tuple[Any, ...], Any] | None = None
 
 
 class Transactions:
@@ -84,21 +103,26 @@ class Transactions:
             self._local.conn = None
 
     @contextlib.contextmanager
-    def deferred(self) -> Iterator[list[Write]]:
+    def deferred(
+        self, prefetched: dict[tuple[Any, ...], Any] | None = None
+    ) -> Iterator[list[Write]]:
         """A unit of work run on the calling thread (the event loop) whose only writes are new
-        rows: reads go to the database directly, ``insert`` collects its row into the yielded
-        list instead of writing it, and any other write raises ``NeedsWriter``. The caller
-        hands the list to the group commit and answers only once that returns. Raises
-        ``NeedsWriter`` at once where it cannot defer: without a SQLite file, or inside a
-        write transaction."""
+        rows: reads go to the database directly (on SQLite), or, given ``prefetched`` (on
+        PostgreSQL), are answered from it and raise ``NeedsRead`` for any row not there yet;
+        ``insert`` collects its row into the yielded list instead of writing it, and any other
+        write raises ``NeedsWriter``. The caller hands the list to the group commit and
+        answers only once that returns. Raises ``NeedsWriter`` at once where it cannot defer:
+        an in-memory SQLite database, or inside a write transaction."""
         if not self.defers or self._local.conn is not None:
             raise NeedsWriter
         writes: list[Write] = []
         self._local.deferred = writes
+        self._local.prefetched = prefetched
         try:
             yield writes
         finally:
             self._local.deferred = None
+            self._local.prefetched = None
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[Connection]:
@@ -130,6 +154,8 @@ class Transactions:
         if current is not None:
             yield current
             return
+        if self._local.prefetched is not None:  # no blocking read on PostgreSQL's event loop
+            raise NeedsWriter
         with self._engine.connect() as conn:
             yield conn
 
@@ -140,6 +166,12 @@ class Transactions:
         current: Connection | None = self._local.conn
         if current is not None:
             return fetch_one(current.connection.dbapi_connection, stmt.text(self._dialect), params)
+        prefetched = self._local.prefetched
+        if prefetched is not None:
+            try:
+                return prefetched[read_key(stmt, params)]
+            except KeyError:
+                raise NeedsRead(stmt, params) from None
         if self._reader is not None:
             return fetch_one(self._reader(), stmt.text(self._dialect), params)
         with self._autocommit.connect() as conn:
