@@ -121,17 +121,10 @@ class Store:
         be deferred (an in-memory SQLite, a write transaction open on this thread): whole on
         the writer path, as one unit of work.
         A database that cannot answer now raises ``StoreUnavailable`` (store/errors.py)."""
-        if writes is Writes.APPENDS and self._pg_group_commit is not None:
+        if writes is Writes.APPENDS and self._transactions.defers:
             try:
-                return await self._on_the_loop(work, self._pg_group_commit)
-            except NeedsWriter:  # raised by work: nothing was written
-                pass
-            except Exception as exc:
-                if database_unavailable(exc):
-                    raise StoreUnavailable from exc
-                raise
-        elif writes is Writes.APPENDS and self._transactions.defers:
-            try:
+                if self._pg_group_commit is not None:
+                    return await self._on_the_loop(work, self._pg_group_commit)
                 with self._transactions.deferred() as rows:
                     result = work()
                 await self._group_commit.commit(rows)
