@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest bench soak clean
+.PHONY: run test lint typecheck pytest bench bench-long soak clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -39,11 +39,21 @@ pytest: $(DEV_STAMP)
 
 test: lint typecheck pytest
 
-bench: $(DEV_STAMP)
-	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \
+NEED_WRK = @command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) || \
 	  (echo "bench: wrk is needed (apt-get install wrk)" >&2; exit 1)
+
+# `make bench LONG=1` also runs bench-long's measurement (below) after the others.
+bench: $(DEV_STAMP)
+	$(NEED_WRK)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/queries.py
+	$(if $(LONG),$(BIN)/python bench/memory.py $(MEMORY_ARGS))
+
+# Not part of `make test`: minutes of load (about 1,000,000 tokens per store); each worker's RSS
+# after them, against issue 13's 120 MB (bench/memory.py; MEMORY_ARGS, e.g. --tokens 200000).
+bench-long: $(DEV_STAMP)
+	$(NEED_WRK)
+	$(BIN)/python bench/memory.py $(MEMORY_ARGS)
 
 # Not part of `make test`: minutes of steady load (SOAK_SECONDS, default 600); fails on any
 # error or on memory growth (bench/soak.py).

@@ -55,8 +55,10 @@ class BenchDatabase:
         return psycopg.connect(self.admin_dsn, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
 
 
-def bench_database(environ: dict[str, str] | None = None) -> BenchDatabase:
-    """The bench database named by the environment; PgUnavailable if the URL is not one."""
+def bench_database(environ: dict[str, str] | None = None, suffix: str = "") -> BenchDatabase:
+    """The bench database named by the environment, its name followed by ``suffix`` (another
+    bench's own database, so that two benches never drop each other's); PgUnavailable if the
+    URL is not one."""
     raw = (environ if environ is not None else os.environ).get(ENV_URL) or DEFAULT_URL
     try:
         url = make_url(raw)
@@ -64,22 +66,39 @@ def bench_database(environ: dict[str, str] | None = None) -> BenchDatabase:
         raise PgUnavailable(f"{ENV_URL} is not a database URL ({exc})") from None
     if url.get_backend_name() != "postgresql" or not url.database:
         raise PgUnavailable(f"{ENV_URL} must name a PostgreSQL database, not {raw!r}")
-    # The server itself is handed the URL as given (its driver: psycopg).
-    admin = url.set(database="postgres" if url.database != "postgres" else "template1")
-    return BenchDatabase(raw, url.database, _libpq(admin))
+    name = url.database + suffix
+    # The server itself is handed the URL as given (its driver: psycopg), only renamed.
+    if suffix:
+        url = url.set(database=name)
+        raw = url.render_as_string(hide_password=False)
+    admin = url.set(database="postgres" if name != "postgres" else "template1")
+    return BenchDatabase(raw, name, _libpq(admin))
 
 
-def recreate(db: BenchDatabase) -> None:
-    """Drop the bench database (ending its sessions: a server of an interrupted run) and create
-    it empty. PgUnavailable if the server cannot be reached or refuses."""
+def _administer(db: BenchDatabase, *statements: str) -> None:
+    """Run ``statements`` on the bench database itself (``{}``: its name) from the maintenance
+    database. PgUnavailable if the server cannot be reached or refuses."""
     try:
         with db.admin() as conn:
-            name = sql.Identifier(db.name)
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(name))
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(name))
+            for statement in statements:
+                conn.execute(sql.SQL(statement).format(sql.Identifier(db.name)))
     except psycopg.Error as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise PgUnavailable(f"{db.where}: {first}") from None
+
+
+# FORCE ends its sessions: a server of an interrupted run.
+_DROP = "DROP DATABASE IF EXISTS {} WITH (FORCE)"
+
+
+def recreate(db: BenchDatabase) -> None:
+    """Drop the bench database and create it empty."""
+    _administer(db, _DROP, "CREATE DATABASE {}")
+
+
+def drop(db: BenchDatabase) -> None:
+    """Drop the bench database, once its servers are stopped."""
+    _administer(db, _DROP)
 
 
 def _cpu_ticks(pid: int) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi.security import HTTPBearer
@@ -107,7 +107,7 @@ async def require(
 
 
 async def require_with_versions(
-    request: Request, scope: Scope, store: Store, hasher: SecretHasher, tables: Sequence[str]
+    request: Request, scope: Scope, store: Store, hasher: SecretHasher, tables: tuple[str, ...]
 ) -> tuple[AccessGrant, tuple[int, ...]]:
     """``require``, and the versions of ``tables`` read in the same statement (a read whose
     body is kept, api/reads.py). The versions are read before the rows, as a kept body needs;

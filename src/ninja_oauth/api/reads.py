@@ -118,6 +118,19 @@ class Read:
                 grant, versions = await require_with_versions(
                     request, scope, store, state.hasher, kept_per
                 )
+                # After the token and its scope were checked: a kept body is sent only to a
+                # caller who would get it afresh. The versions were read before the rows. The
+                # key is the input as sent: a body was kept only for input that passed the
+                # checks below, which depend on nothing else, so they need not run again. The
+                # hour is part of the key: a kept body is never more than an hour old, so an
+                # answer may also name a time within the hour (a cursor's expiry).
+                hour = int(time.time()) // 3600
+                raw_path = tuple(request.path_params[name] for name in path_names)
+                key = (route_path, raw_path, request.scope["query_string"], hour)
+                bodies = _kept_bodies(store)
+                kept = bodies.get(key, versions)
+                if kept is not None:
+                    return Response(kept, media_type="application/json")
             else:
                 grant = await require(request, scope, store, state.hasher)
             path = _path_ids(request, path_names)
@@ -125,17 +138,6 @@ class Read:
                 query = no_query
             else:
                 query = _validated(query_model, request)
-            if kept_per:
-                # After the token and the input were checked: a kept body is sent only to a
-                # caller who would get it afresh. The versions were read before the rows.
-                # The hour is part of the key: a kept body is never more than an hour old,
-                # so an answer may also name a time within the hour (a cursor's expiry).
-                hour = int(time.time()) // 3600
-                key = (route_path, tuple(path.values()), request.scope["query_string"], hour)
-                bodies = _kept_bodies(store)
-                kept = bodies.get(key, versions)
-                if kept is not None:
-                    return Response(kept, media_type="application/json")
             result = await handler(ReadCall(request, store, grant, path, query, state.issuer))
             if isinstance(result, Response):
                 return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from functools import cache
 from typing import Any
 
@@ -22,30 +21,36 @@ async def data_version_async(store: Store, table: str) -> int:
 
 
 @cache
-def _access_with_versions(count: int) -> Sql:
-    # One row per table asked for (data_versions has one per versioned table), each with the
-    # token's columns, NULL when no live token has the digest.
+def _access_with_versions(tables: tuple[str, ...]) -> tuple[Sql, dict[str, Any]]:
+    """The statement for ``tables`` and its parameters but the digest, made once per tuple.
+    One row per table asked for (data_versions has one per versioned table), each with the
+    token's columns, NULL when no live token has the digest."""
     token = ", ".join(f"t.{c}" for c in ACCESS_COLUMNS)
-    names = ", ".join(f":t{i}" for i in range(count))
-    return Sql(
+    names = ", ".join(f":t{i}" for i in range(len(tables)))
+    stmt = Sql(
         f"SELECT v.name, v.version, {token} FROM data_versions v "  # noqa: S608 (names: constants)
         "LEFT JOIN tokens t ON t.access_digest = :digest AND t.revoked_at IS NULL "
         f"WHERE v.name IN ({names})"
     )
+    return stmt, {f"t{i}": table for i, table in enumerate(tables)}
 
 
 async def access_with_versions_async(
-    store: Store, digest: str, tables: Sequence[str]
+    store: Store, digest: str, tables: tuple[str, ...]
 ) -> tuple[Any, tuple[int, ...]]:
     """The access token's row (as ACCESS_LOOKUP reads it; None when no live token has the
     digest) and the versions of ``tables``, in one statement: one round trip on the path of a
     read whose body is kept (api/reads.py), where two would double the database's share."""
-    params: dict[str, Any] = {"digest": digest}
-    params.update({f"t{i}": table for i, table in enumerate(tables)})
-    rows = await store.fetchall_async(_access_with_versions(len(tables)), params)
-    versions = {name: int(version) for name, version, *_ in rows}
-    missing = [t for t in tables if t not in versions]
-    if missing:
-        raise LookupError(f"no data version is kept for {missing[0]!r}")
+    stmt, names = _access_with_versions(tables)
+    rows = await store.fetchall_async(stmt, {**names, "digest": digest})
+    if len(rows) != len(tables):
+        found = {row[0] for row in rows}
+        missing = next(t for t in tables if t not in found)
+        raise LookupError(f"no data version is kept for {missing!r}")
+    if len(rows) == 1:
+        versions: tuple[int, ...] = (int(rows[0][1]),)
+    else:
+        by_name = {row[0]: int(row[1]) for row in rows}
+        versions = tuple(by_name[t] for t in tables)
     token = rows[0][2:]
-    return (None if token[0] is None else tuple(token)), tuple(versions[t] for t in tables)
+    return (None if token[0] is None else token), versions
