@@ -38,7 +38,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from run import HOST, ORGS_PATH, TOKEN_PATH, BenchError, Server, free_port, start_ninja
+from run import HOST, ORGS_PATH, SQLITE, TOKEN_PATH, BenchError, Server, start_ninja
 
 TIMEOUT = 10.0  # seconds before a request counts as failed
 
@@ -381,8 +381,10 @@ def run(args: argparse.Namespace) -> int:
         tempfile.TemporaryDirectory(prefix="ninja-soak-") as tmp,
         contextlib.ExitStack() as stack,  # stops the server, whatever happens
     ):
-        port = free_port()
-        server, _url, form, _env = start_ninja(Path(tmp), port, args.workers, stack)
+        database = f"sqlite:///{Path(tmp) / 'ninja-oauth.db'}"
+        ninja, _token, _orgs = start_ninja(Path(tmp), SQLITE, database, args.workers, stack)
+        server, form = ninja.server, ninja.form
+        port = int(ninja.url.rsplit(":", 1)[1])
         requests = Requests(port, form)
 
         async def main() -> int:
