@@ -1,6 +1,7 @@
 """The package's dependency rule (STYLE §3): cli → web, api, store, oauth, settings, client;
-admin → oauth, store, passwords; web → admin, api, oauth, store, settings; api → oauth, store; store → oauth, settings, limits;
-oauth → authlib and the standard library; client → httpx (never the server's modules)."""
+admin → oauth, store, passwords; web → admin, api, oauth, store, settings, sealed; api → oauth,
+store, sealed; store → oauth, settings, limits; oauth → authlib and the standard library;
+sealed → cryptography; client → httpx (never the server's modules)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,12 @@ ROOT = Path(ninja_oauth.__file__).parent
 ALLOWED: dict[str, set[str]] = {
     "oauth": set(),
     "store": {"oauth", "settings", "passwords", "limits"},
-    "api": {"oauth", "store"},
+    "api": {"oauth", "store", "sealed"},
     "admin": {"oauth", "store", "passwords"},
-    "web": {"admin", "api", "oauth", "store", "settings", "passwords", "limits"},
+    "web": {"admin", "api", "oauth", "store", "settings", "passwords", "limits", "sealed"},
     "cli": {"admin", "web", "api", "store", "oauth", "settings", "passwords", "client"},
     "client": set(),
+    "sealed": set(),
 }
 
 
