@@ -4,6 +4,7 @@ read with its parameters and response schema, as it documents the writes."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -11,10 +12,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import Field
+from starlette.routing import Route
 
-from ninja_oauth.api import build_public_api, schemas
+from ninja_oauth.api import _READS, build_public_api, schemas
 from ninja_oauth.api.filters import QueryModel
-from ninja_oauth.api.reads import ReadCall, Reads
+from ninja_oauth.api.reads import ReadCall, Reads, ReadTable
 from ninja_oauth.oauth.secrets import SecretHasher
 from ninja_oauth.store.db import Store
 
@@ -173,3 +175,49 @@ def test_the_documented_parameters_are_the_ones_the_reads_take(app: FastAPI) -> 
         }
     ]
     assert document["paths"]["/v2/device/{id}"]["patch"]["security"] == [{"oauth2": []}]
+
+
+def test_every_read_is_found_by_the_shape_of_its_path_and_the_rest_falls_back() -> None:
+    """The front door's table of reads: a GET of any read goes straight to its endpoint with
+    its ids as path parameters; HEAD, a malformed id and a path of no read go to the fallback
+    (the same routes in a Starlette Router, then the API app)."""
+    reached: list[tuple[str, dict[str, str]]] = []
+
+    class Endpoint:  # an ASGI app, as each read's endpoint is (Starlette routes it as is)
+        def __init__(self, path: str) -> None:
+            self.path = path
+
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            reached.append((self.path, scope["path_params"]))
+
+    fell_back: list[str] = []
+
+    async def fallback(scope: Any, receive: Any, send: Any) -> None:
+        fell_back.append(f"{scope['method']} {scope['path']}")
+
+    table = ReadTable([Route(r.path, Endpoint(r.path)) for r in _READS], fallback)
+
+    async def get(path: str, method: str = "GET") -> None:
+        await table({"type": "http", "method": method, "path": path}, None, None)
+
+    for number, read in enumerate(_READS):
+        names = read.path_names
+        concrete = read.path
+        for name in names:
+            concrete = concrete.replace("{" + name + "}", str(number + 7))
+        asyncio.run(get(concrete))
+        assert reached[-1] == (read.path, {n: str(number + 7) for n in names})
+    for path, method in (
+        ("/v2/organizations", "HEAD"),
+        ("/v2/device/abc/software", "GET"),
+        ("/v2/organizations/", "GET"),
+        ("/v2/nothing-here", "GET"),
+    ):
+        asyncio.run(get(path, method))
+    assert fell_back == [
+        "HEAD /v2/organizations",
+        "GET /v2/device/abc/software",
+        "GET /v2/organizations/",
+        "GET /v2/nothing-here",
+    ]
+    assert len(reached) == len(_READS)

@@ -19,12 +19,12 @@ from typing import Any
 from fastapi import FastAPI, Security
 from fastapi.openapi.utils import get_openapi
 from starlette.datastructures import State
-from starlette.routing import BaseRoute, Router
+from starlette.routing import BaseRoute, Route, Router
 
 from ninja_oauth import __version__
 from ninja_oauth.api.errors import DOCUMENTED_ERRORS, install_api_error_handlers
 from ninja_oauth.api.guard import bearer_scheme
-from ninja_oauth.api.reads import Read
+from ninja_oauth.api.reads import Read, ReadTable
 from ninja_oauth.api.routes import (
     activities,
     alerts,
@@ -76,7 +76,7 @@ class PublicApi:
     app: FastAPI
     # The reads alone, for GET and HEAD: the same routes as in ``app``, without the app's
     # middleware layers around them; a GET they do not route goes on to ``app``.
-    reads: Router
+    reads: ReadTable
 
 
 def build_public_api(
@@ -105,7 +105,7 @@ def build_public_api(
             "webhook_headers": SecretBox(hasher.subkey(WEBHOOK_HEADERS)),
         }
     )
-    read_routes: list[BaseRoute] = [read.route(state) for read in _READS]
+    read_routes: list[Route] = [read.route(state) for read in _READS]
     api = FastAPI(
         title="ninja-oauth Public API v2",
         version=__version__,
@@ -115,7 +115,7 @@ def build_public_api(
         docs_url=None,
         redoc_url=None,
         # The reads are in the app's table too: another method on their paths is a 405 there.
-        routes=read_routes,
+        routes=list[BaseRoute](read_routes),
     )
     api.state = state
     for router in _WRITES:
@@ -139,4 +139,4 @@ def build_public_api(
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
-    return PublicApi(api, Router(routes=read_routes, default=api))
+    return PublicApi(api, ReadTable(read_routes, Router(routes=read_routes, default=api)))
