@@ -3,10 +3,11 @@
 * a POST to an exact path of the protocol table (token, revocation, introspection) goes to
   its endpoint (``web/protocol.py``): the hot path meets no router and no error middleware;
 * a GET or HEAD under ``/v2/`` goes to the Public API's table of reads (``ReadTable`` in
-  ``api/reads.py``: a dictionary by the path's shape, then plain Starlette routes); a GET that is none of them, any other method under ``/v2/`` and the
-  API's OpenAPI document (``/openapi.json``) go to the Public API's FastAPI app. Both answer
-  their errors through ``api/errors.py``; the page that shows the document, ``/docs``, is the
-  site's (``web/docs.py``);
+  ``api/reads.py``: a dictionary by the path's shape, then plain Starlette routes); a GET
+  that is none of them, any other method under ``/v2/`` and the API's OpenAPI document
+  (``/openapi.json``) go to the Public API's FastAPI app. Both answer their errors through
+  ``api/errors.py``; the page that shows the document, ``/docs``, is the site's
+  (``web/docs.py``);
 * anything under ``/admin/api/`` goes to the same FastAPI app (the admin API, documented at
   ``/docs`` beside the Public API);
 * everything else, the lifespan included, goes to the site: a Starlette app with the
