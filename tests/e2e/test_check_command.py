@@ -271,7 +271,8 @@ def test_the_demo_admin_and_apps_are_reported(
     assert "the one `serve --demo` prints on every start" in admin
     assert f"sqlite3 {safe} " in admin
     demo_ids = re.findall(
-        r"demo-(?:api-services|web|native|spa)-[\w-]{10}(?![\w-])", block(result.stdout, "demo-apps")
+        r"demo-(?:api-services|web|native|spa)-[\w-]{10}(?![\w-])",
+        block(result.stdout, "demo-apps"),
     )
     assert len(set(demo_ids)) == 4
     assert password not in result.stdout
