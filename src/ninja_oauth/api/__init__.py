@@ -52,7 +52,6 @@ _READS: list[Read] = [
     *inventory.reads.declared,
     *queries.reads.declared,
     *ticketing.reads.declared,
-    *webhooks.reads.declared,
     *lists.reads.declared,
 ]
 _WRITES = [
@@ -61,7 +60,6 @@ _WRITES = [
     device_actions.writes,
     alerts.writes,
     inventory.writes,
-    queries.writes,
     ticketing.writes,
     webhooks.writes,
     lists.writes,

@@ -218,9 +218,12 @@ class ReadTable:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             segments = scope["path"].split("/")
-            ids = [s for s in segments if s.isdigit() and s.isascii()]
-            shape = "/".join("{}" if s.isdigit() and s.isascii() else s for s in segments)
-            found = self._by_shape.get(shape)
+            ids = []
+            for i, segment in enumerate(segments):
+                if segment.isdigit() and segment.isascii():
+                    ids.append(segment)
+                    segments[i] = "{}"
+            found = self._by_shape.get("/".join(segments))
             if found is not None:
                 endpoint, names = found
                 scope["path_params"] = dict(zip(names, ids, strict=True))

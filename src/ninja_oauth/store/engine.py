@@ -102,6 +102,15 @@ def _replace_if_lost(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
         raise DisconnectionError  # the pool discards it and connects anew
 
 
+def read_engine(engine: Engine) -> Engine:
+    """``engine`` for reads outside a transaction: in autocommit on PostgreSQL, one round trip
+    rather than BEGIN, the read and a ROLLBACK that empties psycopg's prepared statements (at
+    READ COMMITTED each statement sees its own snapshot either way)."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
+
+
 def write_engine(engine: Engine) -> Engine:
     """``engine`` for write transactions (see WRITE_OPTION)."""
     return engine.execution_options(**{WRITE_OPTION: True})

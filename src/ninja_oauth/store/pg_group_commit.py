@@ -4,11 +4,11 @@ A request whose only writes are new rows (a client_credentials token) runs on th
 on PostgreSQL as it does on SQLite (a deferred unit, unit_of_work.py): its reads are made with
 psycopg's async connections before it runs (``NeedsRead``, db.py), its rows are handed here.
 The rows of every request that reached that point while the previous batch was committing are
-inserted in one transaction, sent in one round trip (psycopg's pipeline mode), and committed
-once: one WAL flush for the batch, with ``synchronous_commit`` on, so each request is answered
-only once its row is durable. One batch at a time per event loop, on the loop's own
-connection: the loop serves other requests while a batch commits, and the next batch grows
-meanwhile.
+inserted in one transaction, BEGIN to COMMIT sent in one round trip (psycopg's pipeline mode),
+and committed once: one WAL flush for the batch, with ``synchronous_commit`` on, so each
+request is answered only once its row is durable. One batch at a time per event loop, on the
+loop's own connection: the loop serves other requests while a batch commits, and the next batch
+grows meanwhile.
 
 A batch refused as a whole (a unit's row breaks a constraint: its app was deleted meanwhile) is
 rolled back and its units written one transaction each, so each request gets its own outcome.
@@ -23,6 +23,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from ninja_oauth.store.engine import connection_lost
 from ninja_oauth.store.group_commit import Unit, settle
@@ -101,12 +102,22 @@ class PgGroupCommit:
 
 
 async def _insert(conn: psycopg.AsyncConnection[Any], units: list[list[Write]]) -> None:
-    """The units' statements in one transaction, sent in one round trip, committed once."""
-    async with conn.transaction(), conn.pipeline():
-        cursor = conn.cursor()
-        for writes in units:
-            for stmt, params in writes:
-                await cursor.execute(stmt.text("postgresql"), params)
+    """The units' statements in one transaction, committed once, all sent in one round trip:
+    BEGIN and COMMIT are statements of the pipeline on an autocommit connection (psycopg's
+    ``transaction()`` would send each in a round trip of its own). A failed statement aborts
+    the pipeline's rest, COMMIT included; the transaction is then rolled back."""
+    try:
+        async with conn.pipeline():
+            cursor = conn.cursor()
+            await cursor.execute("BEGIN")
+            for writes in units:
+                for stmt, params in writes:
+                    await cursor.execute(stmt.text("postgresql"), params)
+            await cursor.execute("COMMIT")
+    except psycopg.Error:
+        if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
+            await conn.execute("ROLLBACK")
+        raise
 
 
 class _Loop:
@@ -126,7 +137,7 @@ class _Loop:
             await self.conn.close()
             self.conn = None
         if self.conn is None:
-            self.conn = await psycopg.AsyncConnection.connect(info)
+            self.conn = await psycopg.AsyncConnection.connect(info, autocommit=True)
         return self.conn
 
     async def drop_if_broken(self) -> None:

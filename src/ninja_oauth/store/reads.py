@@ -13,6 +13,7 @@ import anyio
 from sqlalchemy import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from ninja_oauth.store.engine import read_engine
 from ninja_oauth.store.errors import StoreUnavailable, database_unavailable
 from ninja_oauth.store.pg_reads import LoopConnections
 from ninja_oauth.store.statements import Sql, fetch_all, fetch_one
@@ -34,6 +35,7 @@ class LoopReads:
     ) -> None:
         self._dialect = dialect
         self._engine = engine
+        self._read_engine = read_engine(engine)  # the long reads, in worker threads
         self._async_engine = async_engine
         self._reader = reader
         self._pg = LoopConnections(url) if dialect == "postgresql" else None
@@ -42,7 +44,7 @@ class LoopReads:
         return self._reader is not None or self._async_engine is not None
 
     def _read_now(self, fn: Callable[[Connection], T]) -> T:
-        with self._engine.connect() as conn:
+        with self._read_engine.connect() as conn:
             return fn(conn)
 
     async def fetchone_async(self, stmt: Sql, params: dict[str, Any]) -> Any:

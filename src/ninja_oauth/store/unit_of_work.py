@@ -17,6 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine
 
+from ninja_oauth.store.engine import read_engine
 from ninja_oauth.store.statements import Sql, Write, fetch_one
 from ninja_oauth.store.writer import FileLock, WriterPath
 
@@ -72,13 +73,7 @@ class Transactions:
     ) -> None:
         self._dialect = dialect
         self._engine = engine
-        # A hot read outside a transaction, on PostgreSQL: one round trip in autocommit, rather
-        # than BEGIN, the read and a ROLLBACK that empties psycopg's prepared statements.
-        self._autocommit = (
-            engine.execution_options(isolation_level="AUTOCOMMIT")
-            if dialect == "postgresql"
-            else engine
-        )
+        self._autocommit = read_engine(engine)  # a hot read outside a transaction
         self._writer_connection = writer.connection
         self._exclusive = lock.held
         self._reader = reader

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
-import anyio.to_thread
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from ninja_oauth.admin.service import (
+    MAX_PAGE_SIZE,
     Actor,
     AdminError,
     NewPassword,
@@ -84,10 +84,7 @@ class Caller:
         return await self.ctx.store.run(work, Writes.CHANGES)
 
     async def password(self, password: str) -> NewPassword:
-        # argon2 is slow: in a thread, at most ctx.hashing at once, never on the writer.
-        return await anyio.to_thread.run_sync(
-            partial(new_password, password), limiter=self.ctx.hashing
-        )
+        return await self.ctx.hashing_thread(new_password, password)
 
 
 async def _caller(
@@ -243,7 +240,7 @@ _PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": _TOTAL}}
 
 Search = Annotated[str, Query(max_length=200, description="Text the name or email contains.")]
 Offset = Annotated[int, Query(ge=0, le=_INT32_MAX)]
-Limit = Annotated[int, Query(ge=1, le=500)]
+Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 ClientId = Annotated[str, Path(max_length=200)]
 UserId = Annotated[int, Path(ge=1, le=_INT32_MAX)]
 

@@ -3,8 +3,11 @@ server, the pending sign-ins), built once per process by ``create_app``."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import TypeVar
 
 import anyio
 from starlette.requests import Request
@@ -26,6 +29,8 @@ from ninja_oauth.web.sessions import SESSION_MAX_AGE
 
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 
+T = TypeVar("T")
+
 
 @dataclass(frozen=True, slots=True)
 class WebContext:
@@ -40,6 +45,12 @@ class WebContext:
     hashing: anyio.CapacityLimiter
     # The console's and the admin API's operations (admin/service.py).
     admin: Administration
+
+    async def hashing_thread(self, work: Callable[..., T], *args: object) -> T:
+        """argon2 in a worker thread (tens of milliseconds, 19 MiB each: never on the loop or
+        the writer path), at most NINJA_OAUTH_PASSWORD_HASH_CONCURRENCY at once per process;
+        the others wait their turn without holding a thread."""
+        return await anyio.to_thread.run_sync(partial(work, *args), limiter=self.hashing)
 
     @classmethod
     def build(cls, settings: Settings, store: Store) -> WebContext:

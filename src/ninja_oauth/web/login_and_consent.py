@@ -11,7 +11,6 @@ from functools import partial
 from typing import TypeVar
 from urllib.parse import urlencode
 
-import anyio
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -28,13 +27,6 @@ from ninja_oauth.web.errors import error_page
 
 _BAD_LOGIN = "The email or password is not correct."
 _T = TypeVar("_T")
-
-
-async def _hashing(svc: WebContext, work: Callable[..., _T], *args: object) -> _T:
-    """argon2 in a worker thread (tens of milliseconds, 19 MiB each: never on the loop or the
-    writer path), at most NINJA_OAUTH_PASSWORD_HASH_CONCURRENCY at once per process; the others
-    wait their turn without holding a thread."""
-    return await anyio.to_thread.run_sync(partial(work, *args), limiter=svc.hashing)
 
 
 def _back_to_authorize(request: Request, request_id: str) -> Response:
@@ -108,7 +100,7 @@ async def check_credentials(
     if wait:
         return Refused(429, f"Too many sign-in attempts. Try again in {wait} seconds.", wait)
     found = await svc.store.run(partial(svc.repos.users.find_by_email, email), Writes.APPENDS)
-    ok = await _hashing(svc, verify_password, found[1] if found else None, password)
+    ok = await svc.hashing_thread(verify_password, found[1] if found else None, password)
     if not ok or found is None or found[0].disabled:
 
         def failed() -> None:
@@ -127,7 +119,9 @@ async def check_credentials(
             return Refused(403, "This account is disabled. Ask an administrator to enable it.")
         return Refused(401, _BAD_LOGIN)
     user, stored_hash = found
-    new_hash = await _hashing(svc, hash_password, password) if needs_rehash(stored_hash) else None
+    new_hash = (
+        await svc.hashing_thread(hash_password, password) if needs_rehash(stored_hash) else None
+    )
 
     def finish() -> None:
         # Read again where the session starts: an administrator who disabled the user or

@@ -363,13 +363,16 @@ async def get_device_scripting_options(call: ReadCall[Localized]) -> dict[str, A
 # -- writes ------------------------------------------------------------------------------------
 
 
-def _managed(conn: Connection, device_id: int, *, online: bool = False) -> RowMapping:
+def _managed(conn: Connection, device_id: int) -> RowMapping:
     device = _device(conn, device_id)
     if device["approval_status"] != "APPROVED":
         raise Conflict(f"Device {device_id} is waiting for approval.")
-    if online and device["offline"]:
-        raise Conflict(f"Device {device_id} is offline.")
     return device
+
+
+def _online(device: RowMapping) -> None:
+    if device["offline"]:
+        raise Conflict(f"Device {device['id']} is offline.")
 
 
 def schedule_maintenance(
@@ -437,9 +440,9 @@ def control_service(
     store: Store, device_id: int, service_id: str, action: m.ServiceAction, who: AccessGrant
 ) -> None:
     with store.transaction() as conn:
-        _managed(conn, device_id)
+        device = _managed(conn, device_id)
         service = _service(conn, device_id, service_id)
-        _managed(conn, device_id, online=True)
+        _online(device)
         data = dict(service["data"])
         if action in ("START", "RESTART") and data.get("startType") == "DISABLED":
             raise Conflict(f"Service {service_id} is disabled: change its start type first.")
@@ -467,9 +470,9 @@ def configure_service(
     if not changes:
         raise invalid_field("startType", "give startType, userName or both")
     with store.transaction() as conn:
-        _managed(conn, device_id)
+        device = _managed(conn, device_id)
         service = _service(conn, device_id, service_id)
-        _managed(conn, device_id, online=True)
+        _online(device)
         inventory_sql.replace_item_data(conn, service["id"], {**service["data"], **changes})
         record(
             conn, who, device_id=device_id, activity_type="REMOTE_TOOLS",

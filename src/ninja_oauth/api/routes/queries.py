@@ -24,7 +24,6 @@ from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Annotated, Any, Literal, get_args
 
-from fastapi import APIRouter
 from pydantic import Field
 from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
@@ -48,7 +47,6 @@ from ninja_oauth.store.public_api.devices import DeviceFilter
 from ninja_oauth.store.public_api.queries import HealthFacts, InventoryQuery
 
 reads = Reads(tags=["queries"])
-writes = APIRouter(tags=["queries"])
 
 # A page without pageSize has 1000 items, the default the spec gives where it gives one; where
 # the spec bounds nothing, a larger pageSize is served as pages of 10,000 (its largest bound):

@@ -32,7 +32,6 @@ from starlette.requests import Request
 from ninja_oauth.api.bodies import Id
 from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import ApiError, invalid_field
-from ninja_oauth.api.reads import Reads
 from ninja_oauth.api.schemas import ApiModel
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.ports import Writes
@@ -40,7 +39,6 @@ from ninja_oauth.sealed import SecretBox
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.public_api import webhooks as webhook_sql
 
-reads = Reads(tags=["webhooks"])
 writes = APIRouter(tags=["webhooks"])
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address

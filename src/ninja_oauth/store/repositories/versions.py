@@ -47,10 +47,7 @@ async def access_with_versions_async(
         found = {row[0] for row in rows}
         missing = next(t for t in tables if t not in found)
         raise LookupError(f"no data version is kept for {missing!r}")
-    if len(rows) == 1:
-        versions: tuple[int, ...] = (int(rows[0][1]),)
-    else:
-        by_name = {row[0]: int(row[1]) for row in rows}
-        versions = tuple(by_name[t] for t in tables)
+    by_name = {row[0]: int(row[1]) for row in rows}
+    versions = tuple(by_name[t] for t in tables)
     token = rows[0][2:]
     return (None if token[0] is None else token), versions

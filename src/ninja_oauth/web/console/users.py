@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from functools import partial
 
-import anyio
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from ninja_oauth.admin.service import AdminError, Administration, NewPassword, new_password
+from ninja_oauth.admin.service import AdminError, Administration, new_password
 from ninja_oauth.web.console.common import (
     Session,
     admin_session,
@@ -31,13 +30,6 @@ _CHANGES: dict[str, tuple[str, bool, str]] = {
 
 def user_url(user_id: int, action: str = "") -> str:
     return f"/admin/users/{user_id}" + ("/" + action if action else "")
-
-
-async def _hashed(session: Session, password: str) -> NewPassword:
-    """The new password checked and hashed in a worker thread (argon2 is slow)."""
-    return await anyio.to_thread.run_sync(
-        partial(new_password, password), limiter=session.ctx.hashing
-    )
 
 
 async def user_list(request: Request) -> Response:
@@ -76,7 +68,7 @@ async def user_new(request: Request) -> Response:
     session, form = checked
     email, admin = text(form, "email").strip(), text(form, "admin") == "yes"
     try:
-        password = await _hashed(session, text(form, "password"))
+        password = await session.ctx.hashing_thread(new_password, text(form, "password"))
         user = await session.change(
             partial(session.ctx.admin.create_user, session.actor, email, password, admin)
         )
@@ -160,7 +152,7 @@ async def user_password(request: Request) -> Response:
         return checked
     session, form, user_id = checked
     try:
-        password = await _hashed(session, text(form, "password"))
+        password = await session.ctx.hashing_thread(new_password, text(form, "password"))
         await session.change(
             partial(session.ctx.admin.change_user, session.actor, user_id, password=password)
         )
