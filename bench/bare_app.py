@@ -5,8 +5,9 @@ crypto); ``GET /v2/organizations`` reads the Authorization header and answers th
 real endpoint answered. The bodies are the real responses captured by ``run.py`` and passed as
 files (``BENCH_TOKEN_JSON``, ``BENCH_ORGS_JSON``) so the sizes match byte for byte.
 
-Served like ``ninja-oauth serve`` serves its app (src/ninja_oauth/cli/serve.py): ``uvicorn.run``
-with a factory, N workers, no access log, no server header.
+Served like ``ninja-oauth serve`` serves its app (src/ninja_oauth/cli/serve.py): its supervisor
+(``ninja_oauth.serving``: N workers, each on its own ``SO_REUSEPORT`` socket), a factory,
+no access log, no server header.
 """
 
 from __future__ import annotations
@@ -72,10 +73,11 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
-    import uvicorn
+    from ninja_oauth import serving
 
-    # Mirrors src/ninja_oauth/cli/serve.py (same loop, HTTP parser, logging and header options).
-    uvicorn.run(
+    # Mirrors src/ninja_oauth/cli/serve.py: the same supervisor (a socket per worker), loop, HTTP
+    # parser, logging and header options.
+    status = serving.serve(
         "bare_app:app_factory",
         factory=True,
         host=args.host,
@@ -85,6 +87,7 @@ def main() -> None:
         log_level="info",
         server_header=False,
     )
+    raise SystemExit(status)
 
 
 if __name__ == "__main__":

@@ -181,14 +181,14 @@ class Server:
 
     def worker_pids(self) -> list[int]:
         """The uvicorn workers serving requests: with ``--workers`` above 1 the server's
-        children started by multiprocessing's spawn (not its resource tracker, also a child),
-        with one worker the server process itself. Sorted, so that worker 1 stays worker 1."""
+        children (``python -m ninja_oauth.serving``, src/ninja_oauth/serving.py), with one
+        worker the server process itself. Sorted, so that worker 1 stays worker 1."""
         workers = []
         for pid, fields in self._group_stats() or []:
             if fields[0] == "Z" or int(fields[1]) != self.proc.pid:  # fields[1]: the parent
                 continue
             with contextlib.suppress(OSError):
-                if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes():
+                if b"ninja_oauth.serving" in Path(f"/proc/{pid}/cmdline").read_bytes():
                     workers.append(pid)
         return sorted(workers) or [self.proc.pid]
 
@@ -355,8 +355,8 @@ def prepare_ninja(env: dict[str, str]) -> dict[str, Any]:
 
 def connection_split(port: int) -> str:
     """Established connections to ``port`` per server process, busiest first ("6/2"), read
-    with ``ss`` (uvicorn's workers accept from one shared socket: one that wakes first takes
-    every pending connection, and a busier worker caps the throughput). "-" without ss."""
+    with ``ss``: the kernel spreads them over the workers' sockets by a hash (ninja_oauth.serving),
+    and a busier worker caps the throughput. "-" without ss."""
     try:
         out = subprocess.run(
             ["ss", "-tnpH", "state", "established", f"( sport = :{port} )"],

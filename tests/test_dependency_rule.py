@@ -1,7 +1,8 @@
-"""The package's dependency rule (STYLE §3): cli → web, api, store, oauth, settings, client;
-admin → oauth, store, passwords; web → admin, api, oauth, store, settings, sealed; api → oauth,
-store, sealed; store → oauth, settings, limits; oauth → authlib and the standard library;
-sealed → cryptography; client → httpx (never the server's modules)."""
+"""The package's dependency rule (STYLE §3): cli → web, api, store, oauth, settings, client,
+serving; admin → oauth, store, passwords; web → admin, api, oauth, store, settings, sealed;
+api → oauth, store, sealed; store → oauth, settings, limits; oauth → authlib and the standard
+library; sealed → cryptography; client → httpx (never the server's modules); serving → uvicorn
+(it imports the app it serves by name)."""
 
 from __future__ import annotations
 
@@ -21,9 +22,10 @@ ALLOWED: dict[str, set[str]] = {
     "api": {"oauth", "store", "sealed"},
     "admin": {"oauth", "store", "passwords"},
     "web": {"admin", "api", "oauth", "store", "settings", "passwords", "limits", "sealed"},
-    "cli": {"admin", "web", "api", "store", "oauth", "settings", "passwords", "client"},
+    "cli": {"admin", "web", "api", "store", "oauth", "settings", "passwords", "client", "serving"},
     "client": set(),
     "sealed": set(),
+    "serving": set(),  # imports the app it serves by name, in the worker
 }
 
 

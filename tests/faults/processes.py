@@ -23,6 +23,7 @@ import httpx
 from tests.support.server import CLI
 
 READY_LINE = "Application startup complete."
+WORKER_MARK = b"ninja_oauth.serving"  # in a worker's command line
 
 
 class ServeProcess:
@@ -60,13 +61,12 @@ class ServeProcess:
         raise RuntimeError(f"serve not ready in {timeout} s:\n{self.log_text()}")
 
     def workers(self) -> list[int]:
-        """The pids of the parent's worker processes (spawned by multiprocessing: uvicorn's
-        other child, multiprocessing's resource tracker, is left out)."""
+        """The pids of the parent's worker processes (``python -m ninja_oauth.serving``)."""
         found = []
         for pid in _children(self.process.pid):
             with contextlib.suppress(OSError):
                 cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-                if b"spawn_main" in cmdline:
+                if WORKER_MARK in cmdline:
                     found.append(pid)
         return sorted(found)
 

@@ -116,10 +116,10 @@ def register(app: typer.Typer) -> None:
         logging.basicConfig(
             level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
         )
-        import uvicorn
+        from ninja_oauth import serving
 
         try:
-            uvicorn.run(
+            status = serving.serve(
                 "ninja_oauth.web:app_factory",
                 factory=True,
                 host=host,
@@ -131,6 +131,8 @@ def register(app: typer.Typer) -> None:
             )
         except OSError as exc:
             fail(f"cannot listen on {host}:{port}: {exc.strerror}")
+        if status:
+            raise typer.Exit(status)
 
     @app.command("demo-data")
     def demo_data(

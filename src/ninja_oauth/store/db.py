@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Coroutine
 from contextlib import AbstractContextManager
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from sqlalchemy import Connection, Engine
@@ -32,11 +32,13 @@ from ninja_oauth.store.checkpointer import Checkpointer
 from ninja_oauth.store.engine import ThreadConnections, create_engines, sqlite_file, write_engine
 from ninja_oauth.store.errors import StoreUnavailable, database_unavailable
 from ninja_oauth.store.group_commit import GroupCommit
-from ninja_oauth.store.pg_group_commit import PgGroupCommit
 from ninja_oauth.store.reads import LoopReads
 from ninja_oauth.store.statements import Sql, Write
 from ninja_oauth.store.unit_of_work import NeedsRead, NeedsWriter, Transactions, read_key
 from ninja_oauth.store.writer import FileLock, WriterPath
+
+if TYPE_CHECKING:
+    from ninja_oauth.store.pg_group_commit import PgGroupCommit
 
 T = TypeVar("T")
 
@@ -87,7 +89,12 @@ class Store:
             reader=reader,
             defers=path is not None or self.dialect == "postgresql",
         )
-        self._pg_group_commit = PgGroupCommit(url) if self.dialect == "postgresql" else None
+        self._pg_group_commit: PgGroupCommit | None = None
+        if self.dialect == "postgresql":
+            # Imported here: psycopg is about 10 MB per process that a SQLite server never uses.
+            from ninja_oauth.store.pg_group_commit import PgGroupCommit
+
+            self._pg_group_commit = PgGroupCommit(url)
         self._group_commit = GroupCommit(
             lock=self._lock,
             writer=self._writer,

@@ -28,9 +28,8 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 from pydantic import TypeAdapter
 
 from ninja_oauth import __version__
@@ -45,6 +44,9 @@ from ninja_oauth.api.routes.webhooks import (
 from ninja_oauth.sealed import SecretBox
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.public_api import webhooks as webhook_sql
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger("ninja_oauth.webhooks")
 
@@ -134,16 +136,27 @@ class WebhookDelivery:
         self.box = box  # opens the custom header values (stored sealed)
         self.poll_seconds = poll_seconds
         self.resolve = resolve or resolve_host
-        # No proxy from the environment (it would reach what the address check refused), no
-        # redirect followed (it would go to a host never checked).
-        self.client = httpx.AsyncClient(
-            timeout=TIMEOUT_SECONDS,
-            follow_redirects=False,
-            trust_env=False,
-            transport=transport,
-            headers={"User-Agent": f"ninja-oauth-webhooks/{__version__}"},
-        )
+        self._transport = transport
+        self._client: httpx.AsyncClient | None = None
         self._purged_at = 0.0
+
+    @property
+    def client(self) -> httpx.AsyncClient:
+        """The HTTP client, built for the first attempt: httpx (about 5 MB with what it
+        imports) stays out of a worker that never sends a webhook."""
+        if self._client is None:
+            import httpx
+
+            # No proxy from the environment (it would reach what the address check refused),
+            # no redirect followed (it would go to a host never checked).
+            self._client = httpx.AsyncClient(
+                timeout=TIMEOUT_SECONDS,
+                follow_redirects=False,
+                trust_env=False,
+                transport=self._transport,
+                headers={"User-Agent": f"ninja-oauth-webhooks/{__version__}"},
+            )
+        return self._client
 
     async def run(self) -> None:
         """Deliver until cancelled; a failed round (the database restarting) is logged by its
@@ -159,7 +172,8 @@ class WebhookDelivery:
                 if handled < BATCH:
                     await asyncio.sleep(self.poll_seconds)
         finally:
-            await self.client.aclose()
+            if self._client is not None:
+                await self._client.aclose()
 
     async def deliver_due(self) -> int:
         """One round: claim what is due, attempt it, record the outcomes; how many."""
@@ -260,6 +274,8 @@ class WebhookDelivery:
     async def _pinned_request(self, c: Claimed) -> httpx.Request:
         """The POST, sent to the address just checked, with the URL's own Host header (and, for
         https, its name for SNI and the certificate check)."""
+        import httpx  # loaded with the client (see ``client``)
+
         url = httpx.URL(c.url)
         host = normalize_host(url.host)
         address = await self._checked_address(

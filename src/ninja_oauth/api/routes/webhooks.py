@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import Response
 from pydantic import AfterValidator, Field, StringConstraints
@@ -153,6 +152,9 @@ class WebhookTargets:
     def url_refusal(self, url: str) -> str | None:
         """Why ``url`` may not be a webhook (the problem, for a 400 naming ``url``), or None."""
         # Parsed by httpx, as the worker parses it to send the request: one reading of it.
+        # Imported here, as the worker imports it: a server that has no webhooks never loads it.
+        import httpx
+
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, ValueError):

@@ -1,0 +1,207 @@
+"""`serve --workers N` on Linux (ninja_oauth/serving.py), as a user sees it: each worker accepts
+from a listening socket of its own (SO_REUSEPORT) and the kernel spreads connections across
+them; a port in use fails at once; SIGTERM to the parent stops every worker gracefully, and a
+worker whose parent was killed stops by itself. Sockets are found in /proc/net/tcp and mapped
+to processes through /proc/PID/fd."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.faults.processes import ServeProcess
+from tests.support.server import CLI, free_port, server_env
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="Linux /proc")
+
+WORKERS = 2
+CONNECTIONS = 16
+LISTEN, ESTABLISHED = "0A", "01"
+METADATA = "/.well-known/oauth-authorization-server"
+
+
+def _tcp(state: str) -> list[tuple[int, int, int]]:
+    """(local port, remote port, inode) of each IPv4 TCP socket in ``state``."""
+    found = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[3] == state:
+            local, remote = (int(a.rsplit(":", 1)[1], 16) for a in fields[1:3])
+            found.append((local, remote, int(fields[9])))
+    return found
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    """The inodes of the sockets process ``pid`` holds open."""
+    inodes = set()
+    fd_dir = Path(f"/proc/{pid}/fd")
+    with contextlib.suppress(OSError):
+        for fd in fd_dir.iterdir():
+            with contextlib.suppress(OSError):
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    inodes.add(int(target[len("socket:[") : -1]))
+    return inodes
+
+
+def _listening(port: int) -> set[int]:
+    return {inode for local, _, inode in _tcp(LISTEN) if local == port}
+
+
+def _wait(condition: str, check: Callable[[], bool], timeout: float = 30) -> None:
+    """Poll ``check()`` until it is true, or fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not {condition} in {timeout} s"
+        time.sleep(0.02)
+
+
+@dataclass
+class Served:
+    serve: ServeProcess
+    env: dict[str, str]
+    port: int
+
+
+def _start(tmp: Path) -> Served:
+    """`serve --workers 2` on a fresh SQLite database, once every worker listens."""
+    port = free_port()
+    env = server_env(f"sqlite:///{tmp / 'ninja-oauth.db'}", port)
+    serve = ServeProcess(env, port, tmp / f"serve-{port}.log", workers=WORKERS)
+    try:
+        serve.wait_ready()
+        # "Application startup complete" is logged just before the worker starts listening.
+        _wait("listening", lambda: len(_listening(port)) >= WORKERS)
+    except BaseException:
+        serve.stop()
+        raise
+    return Served(serve, env, port)
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    live = _start(tmp_path_factory.mktemp("workers"))
+    try:
+        yield live
+    finally:
+        live.serve.stop()
+
+
+def test_each_worker_listens_on_a_socket_of_its_own(served: Served) -> None:
+    server, port = served.serve, served.port
+    listening = _listening(port)
+    workers = server.workers()
+    assert len(workers) == WORKERS, server.log_text()
+    per_worker = {pid: _socket_inodes(pid) & listening for pid in workers}
+    assert all(len(inodes) == 1 for inodes in per_worker.values()), per_worker
+    assert len(set().union(*per_worker.values())) == WORKERS  # one each, none shared
+    assert set().union(*per_worker.values()) == listening  # no other listener on the port
+    # The parent opened them and keeps them, for a worker that replaces a dead one.
+    assert _socket_inodes(server.process.pid) & listening == listening
+
+
+def test_keep_alive_connections_are_spread_over_the_workers(served: Served) -> None:
+    server, port = served.serve, served.port
+    connections = [
+        http.client.HTTPConnection("127.0.0.1", port, timeout=10) for _ in range(CONNECTIONS)
+    ]
+    try:
+        for conn in connections:
+            conn.connect()  # all open at once, before any request
+        for conn in connections:
+            conn.request("GET", METADATA)
+            answer = conn.getresponse()
+            answer.read()
+            assert answer.status == 200
+            assert not answer.will_close  # kept alive
+        client_ports = {conn.sock.getsockname()[1] for conn in connections}
+        # Read at once: uvicorn closes idle keep-alive connections after 5 s.
+        ours = {i for local, rem, i in _tcp(ESTABLISHED) if local == port and rem in client_ports}
+        counts = {pid: len(_socket_inodes(pid) & ours) for pid in server.workers()}
+    finally:
+        for conn in connections:
+            conn.close()
+    assert sum(counts.values()) == CONNECTIONS, counts
+    # The kernel picks a listening socket by a hash of each connection's addresses and ports:
+    # 16 connections all on one of 2 workers has a chance of 2 in 65536 (2 * 2^-16).
+    assert all(count >= 1 for count in counts.values()), counts
+
+
+def test_a_second_server_on_the_same_port_fails_at_once(served: Served) -> None:
+    server, port = served.serve, served.port
+    args = ["serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"]
+    second = subprocess.run(
+        [*CLI, *args],
+        env=served.env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert second.returncode == 1, (second.stdout, second.stderr)
+    lines = second.stderr.strip().splitlines()
+    assert len(lines) == 1, second.stderr
+    assert f"cannot listen on 127.0.0.1:{port}" in lines[0]
+    assert "Address already in use" in lines[0]
+    assert httpx.get(server.base_url + METADATA, timeout=10).status_code == 200
+    assert len(server.workers()) == WORKERS and len(_listening(port)) == WORKERS
+
+
+def test_sigterm_to_the_parent_stops_every_worker_gracefully(tmp_path: Path) -> None:
+    server = _start(tmp_path).serve
+    try:
+        workers = server.workers()
+        assert len(workers) == WORKERS, server.log_text()
+        os.kill(server.process.pid, signal.SIGTERM)  # the parent only, not its group
+        deadline = time.monotonic() + 30
+        status = server.process.wait(timeout=30)
+        _wait("stopped", lambda: not server.group(), max(0.0, deadline - time.monotonic()))
+    finally:
+        server.stop()
+    log = server.log_text()
+    assert status == 0, log
+    for pid in workers:
+        assert f"Finished server process [{pid}]" in log, log
+
+
+def test_workers_stop_by_themselves_when_the_parent_is_killed(tmp_path: Path) -> None:
+    served = _start(tmp_path)
+    server = served.serve
+    try:
+        workers = server.workers()
+        assert len(workers) == WORKERS, server.log_text()
+        os.kill(server.process.pid, signal.SIGKILL)  # the parent only: no chance to stop them
+        server.process.wait(timeout=10)
+        _wait("stopped", lambda: not server.group(), 30)
+    finally:
+        server.stop()
+    log = server.log_text()
+    for pid in workers:
+        assert f"Finished server process [{pid}]" in log, log  # a graceful shutdown
+    assert not _listening(served.port)  # the port is free for the next server
+
+
+def test_an_application_that_cannot_start_stops_the_server_with_its_status() -> None:
+    # The workers' first start fails on its own: the supervisor stops instead of restarting
+    # them for ever.
+    code = (
+        "import logging, sys; logging.basicConfig(level=logging.INFO)\n"
+        "from ninja_oauth import serving\n"
+        "sys.exit(serving.serve('no_such_module:app', host='127.0.0.1', port=0, workers=2))"
+    )
+    ran = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert ran.returncode == 3, ran.stderr  # uvicorn's status for an app it cannot load
+    assert "could not start the application (status 3); stopping" in ran.stderr
+    assert ran.stderr.count('Could not import module "no_such_module"') == 2  # both workers
