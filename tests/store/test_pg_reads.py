@@ -62,3 +62,87 @@ def test_every_row_and_no_row(url: str) -> None:
         return every, none
 
     assert asyncio.run(scenario()) == ([(1,), (2,), (3,)], None)
+
+
+# A keyed statement: one row per key of %(keys)s, the key first, and which backend read it.
+KEYED = "SELECT k, upper(k), pg_backend_pid() FROM unnest(CAST(%(keys)s AS text[])) AS k"
+
+
+def test_keys_asked_for_at_once_are_read_in_one_statement_each_gets_its_row(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = LoopConnections(url)
+    statements: list[list[str]] = []
+    fetch = reads._fetch
+
+    async def counted(
+        idle: list[object], text: str, params: dict[str, object], every: bool
+    ) -> object:
+        if text == KEYED:
+            statements.append(list(params["keys"]))  # type: ignore[call-overload]
+        return await fetch(idle, text, params, every)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reads, "_fetch", counted)
+    keys = [f"key-{i % 12}" for i in range(30)]  # 12 distinct keys, some asked for 3 times
+
+    async def scenario() -> list[object]:
+        rows = await asyncio.gather(*(reads.fetch_keyed(KEYED, key) for key in keys))
+        await reads.aclose()
+        return list(rows)
+
+    rows = asyncio.run(scenario())
+    assert [(row[0], row[1]) for row in rows] == [(k, k.upper()) for k in keys]  # type: ignore[index]
+    assert len(statements) == 1 and sorted(statements[0]) == sorted(set(keys))
+
+
+def test_a_keyed_statement_that_fails_fails_each_of_its_requests_and_the_next_ones_run(
+    url: str,
+) -> None:
+    reads = LoopConnections(url)
+    broken = "SELECT k, 1 / (length(k) - 3) FROM unnest(CAST(%(keys)s AS text[])) AS k"
+
+    async def scenario() -> tuple[list[object], object]:
+        failed = await asyncio.gather(
+            *(reads.fetch_keyed(broken, key) for key in ("abc", "abcd")), return_exceptions=True
+        )
+        after = await reads.fetch_keyed(broken, "abcd")  # alone in its statement: no error
+        await reads.aclose()
+        return list(failed), after
+
+    failed, after = asyncio.run(scenario())
+    assert all(isinstance(e, psycopg.errors.DivisionByZero) for e in failed), failed
+    assert after == ("abcd", 1)
+
+
+def test_a_request_that_went_away_leaves_the_others_their_rows(url: str) -> None:
+    reads = LoopConnections(url)
+
+    async def scenario() -> tuple[bool, list[object]]:
+        leaving = asyncio.ensure_future(reads.fetch_keyed(KEYED, "gone"))
+        staying = [asyncio.ensure_future(reads.fetch_keyed(KEYED, k)) for k in ("a", "b")]
+        await asyncio.sleep(0)  # all three wait for the statement
+        leaving.cancel()
+        rows = await asyncio.gather(*staying)
+        await reads.aclose()
+        return leaving.cancelled(), [row[0] for row in rows]
+
+    cancelled, keys = asyncio.run(scenario())
+    assert cancelled and keys == ["a", "b"]
+
+
+def test_the_connections_use_generic_plans_and_keep_the_url_s_own_options(url: str) -> None:
+    # A keyed statement (unnest of the keys) was planned again at every execution under
+    # PostgreSQL's default plan_cache_mode; the URL's own options must survive the addition.
+    own = url + ("&" if "?" in url else "?") + "options=-c%20statement_timeout%3D4321"
+    reads = LoopConnections(own)
+
+    async def settings() -> object:
+        row = await reads.fetch(
+            "SELECT current_setting('plan_cache_mode'), current_setting('statement_timeout')",
+            {},
+            every=False,
+        )
+        await reads.aclose()
+        return row
+
+    assert asyncio.run(settings()) == ("force_generic_plan", "4321ms")

@@ -4,13 +4,23 @@ SQLite and PostgreSQL (migration 0004)."""
 from __future__ import annotations
 
 import asyncio
+import secrets
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import delete, insert, update
 
+from ninja_oauth.oauth.domain import App
+from ninja_oauth.oauth.ports import Repositories
 from ninja_oauth.store.api_tables import organizations
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.migrate import migrate
-from ninja_oauth.store.repositories.versions import data_version_async
+from ninja_oauth.store.repositories.versions import (
+    access_async,
+    access_with_versions_async,
+    data_version_async,
+)
+from tests.store.conftest import new_token
 
 
 def _version(store: Store) -> int:
@@ -87,3 +97,38 @@ def test_writers_of_organizations_do_not_deadlock_on_the_version_counter(
         first.close()
         second.close()
         store.close()
+
+
+def test_concurrent_bearer_checks_each_get_their_own_token_and_the_versions(
+    store: Store, repos: Repositories, register: Callable[..., App]
+) -> None:
+    # On PostgreSQL the checks of one loop turn are read in one statement (pg_reads'
+    # fetch_keyed): each must still get its own row, a revoked or unknown token none.
+    app = register()
+    live = [new_token(app) for _ in range(6)]
+    revoked = [new_token(app) for _ in range(3)]
+    with store.transaction():
+        for token in live + revoked:
+            repos.tokens.save(token)
+    for token in revoked:
+        assert repos.tokens.revoke_family(token.grant_id, token.issued_at) == 1
+    unknown = [secrets.token_hex(32) for _ in range(3)]
+    asked = [t.access_digest for t in live + revoked] + unknown
+    asked = asked + asked[::-1]  # each digest asked for twice, at once
+
+    async def checks() -> tuple[list[Any], list[tuple[Any, tuple[int, ...]]], int]:
+        rows = await asyncio.gather(*(access_async(store, d) for d in asked))
+        tables = ("organizations", "devices")
+        kept = await asyncio.gather(*(access_with_versions_async(store, d, tables) for d in asked))
+        return list(rows), list(kept), await data_version_async(store, "organizations")
+
+    rows, kept, organizations_version = asyncio.run(checks())
+    ids = {t.access_digest: i for i, t in enumerate(live)}
+    for digest, row, (kept_row, versions) in zip(asked, rows, kept, strict=True):
+        if digest in ids:
+            assert row is not None and row[1] == app.client_id, (digest, row)
+            assert tuple(kept_row) == tuple(row)
+        else:
+            assert row is None and kept_row is None, digest
+        assert versions[0] == organizations_version
+    assert len({row[0] for row in rows if row is not None}) == len(live)  # six distinct tokens

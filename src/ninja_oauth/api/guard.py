@@ -22,8 +22,8 @@ from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.scopes import Scope
 from ninja_oauth.oauth.secrets import SecretHasher
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.repositories.tokens import ACCESS_LOOKUP, access_grant
-from ninja_oauth.store.repositories.versions import access_with_versions_async
+from ninja_oauth.store.repositories.tokens import access_grant
+from ninja_oauth.store.repositories.versions import access_async, access_with_versions_async
 
 # Declares the bearer scheme in the OpenAPI document, so /docs offers "Authorize" for a token.
 # auto_error=False: the guard, not this, answers a missing or bad token (RFC 6750).
@@ -84,7 +84,7 @@ def _valid(row: Any) -> AccessGrant:
 async def authenticate_bearer(request: Request, store: Store, hasher: SecretHasher) -> AccessGrant:
     """The valid, unexpired, unrevoked grant behind the request's bearer token."""
     digest = _access_key(request, hasher)
-    return _valid(await store.fetchone_async(ACCESS_LOOKUP, {"digest": digest}))
+    return _valid(await access_async(store, digest))
 
 
 def _in_scope(grant: AccessGrant, scope: Scope) -> AccessGrant:

@@ -20,6 +20,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 import psycopg
+from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from ninja_oauth.store.engine import connection_lost
@@ -31,11 +32,28 @@ KEEP_IDLE = 8
 
 
 def conninfo(url: str) -> str:
-    """libpq's URI for a SQLAlchemy PostgreSQL URL, with the store's connect timeout."""
-    parsed = make_url(url).set(drivername="postgresql")
-    if "connect_timeout" not in parsed.query:
-        parsed = parsed.update_query_dict({"connect_timeout": "5"})
-    return parsed.render_as_string(hide_password=False)
+    """libpq's URI for a SQLAlchemy PostgreSQL URL, with the store's connect timeout, and
+    generic plans for the prepared statements of these connections: each is the same index
+    lookup whatever its values, and left to choose, PostgreSQL planned a keyed statement
+    (``unnest`` of the keys) again at every execution, which doubled its cost."""
+    parsed = make_url(url)
+    # The URL's query as libpq parameters (the last of a repeated one), from SQLAlchemy's
+    # parsed values: a URI rendered again would encode spaces as "+", which libpq keeps.
+    params = {k: v if isinstance(v, str) else v[-1] for k, v in parsed.query.items()}
+    params.setdefault("connect_timeout", "5")
+    given = params.get("options")
+    params["options"] = f"{given} {_GENERIC}" if given else _GENERIC
+    parts: dict[str, Any] = {
+        "host": parsed.host,
+        "port": parsed.port,
+        "user": parsed.username,
+        "password": parsed.password,
+        "dbname": parsed.database,
+    }
+    return make_conninfo("", **{**parts, **params})  # the query's host (a socket) wins
+
+
+_GENERIC = "-c plan_cache_mode=force_generic_plan"
 
 
 class LoopConnections:
@@ -55,6 +73,48 @@ class LoopConnections:
             state = self._loops[loop] = _Loop()
         async with state.open:
             return await self._fetch(state.idle, text, params, every)
+
+    async def fetch_keyed(self, text: str, key: str) -> Any:
+        """The row of ``text`` for ``key`` (its first; None if none). ``text`` takes
+        ``%(keys)s``, an array, and answers rows that begin with their key (a ``keyed``
+        statement, store/statements.py). The keys that this loop's requests ask for while one
+        such statement runs are read together by the next: one round trip, one statement for
+        all of them (the bearer checks of a worker's concurrent reads, its token requests'
+        reads), where each would cost the worker a statement's send, its wait and its parsing
+        on its own."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _Loop()
+        batch = state.keyed.get(text)
+        if batch is None:
+            batch = state.keyed[text] = _Keyed()
+        future: asyncio.Future[Any] = loop.create_future()
+        batch.waiting.setdefault(key, []).append(future)
+        if batch.flusher is None:
+            batch.flusher = loop.create_task(self._flush_keyed(state, text, batch))
+        return await future
+
+    async def _flush_keyed(self, state: _Loop, text: str, batch: _Keyed) -> None:
+        """Read batch after batch of keys until none waits; each request gets its row, or
+        the error the statement raised."""
+        try:
+            while batch.waiting:
+                # The requests that are ready now reach their read in this turn: they join.
+                await asyncio.sleep(0)
+                waiting, batch.waiting = batch.waiting, {}
+                try:
+                    async with state.open:
+                        rows = await self._fetch(state.idle, text, {"keys": list(waiting)}, True)
+                except Exception as exc:
+                    _settle(waiting, {}, exc)
+                else:
+                    first: dict[str, Any] = {}
+                    for row in rows:
+                        first.setdefault(row[0], row)
+                    _settle(waiting, first, None)
+        finally:
+            batch.flusher = None
 
     async def _fetch(
         self,
@@ -104,11 +164,41 @@ class LoopConnections:
             state.idle.clear()
 
 
-class _Loop:
-    """One event loop's connections: the idle ones, and the bound on those open at once."""
+def _settle(
+    waiting: dict[str, list[asyncio.Future[Any]]],
+    rows: dict[str, Any],
+    error: BaseException | None,
+) -> None:
+    """Answer each waiting request: its key's first row (None if none), or ``error``. A
+    request that went away (its future cancelled) is skipped."""
+    for key, futures in waiting.items():
+        row = rows.get(key)
+        for future in futures:
+            if future.done():
+                continue
+            if error is not None:
+                future.set_exception(error)
+            else:
+                future.set_result(row)
 
-    __slots__ = ("idle", "open")
+
+class _Keyed:
+    """The keys waiting for one keyed statement of a loop, and the task reading them."""
+
+    __slots__ = ("flusher", "waiting")
+
+    def __init__(self) -> None:
+        self.waiting: dict[str, list[asyncio.Future[Any]]] = {}
+        self.flusher: asyncio.Task[None] | None = None
+
+
+class _Loop:
+    """One event loop's connections: the idle ones, and the bound on those open at once; and
+    its keyed statements' batches."""
+
+    __slots__ = ("idle", "keyed", "open")
 
     def __init__(self) -> None:
         self.idle: list[psycopg.AsyncConnection[Any]] = []
         self.open = asyncio.Semaphore(MAX_OPEN)
+        self.keyed: dict[str, _Keyed] = {}

@@ -5,9 +5,10 @@ reads SQLAlchemy's async engine, in autocommit."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
 from sqlalchemy import Connection, Engine
@@ -15,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ninja_oauth.store.engine import read_engine
 from ninja_oauth.store.errors import StoreUnavailable, database_unavailable
-from ninja_oauth.store.pg_reads import LoopConnections
 from ninja_oauth.store.statements import Sql, fetch_all, fetch_one
+
+if TYPE_CHECKING:
+    from ninja_oauth.store.pg_reads import LoopConnections
 
 T = TypeVar("T")
 
@@ -38,7 +41,12 @@ class LoopReads:
         self._read_engine = read_engine(engine)  # the long reads, in worker threads
         self._async_engine = async_engine
         self._reader = reader
-        self._pg = LoopConnections(url) if dialect == "postgresql" else None
+        self._pg: LoopConnections | None = None
+        if dialect == "postgresql":
+            # Imported here: psycopg is about 10 MB per process that a SQLite server never uses.
+            from ninja_oauth.store.pg_reads import LoopConnections
+
+            self._pg = LoopConnections(url)
 
     def _in_file_or_server(self) -> bool:
         return self._reader is not None or self._async_engine is not None
@@ -49,10 +57,16 @@ class LoopReads:
 
     async def fetchone_async(self, stmt: Sql, params: dict[str, Any]) -> Any:
         """A hot read from the event loop: SQLite directly (microseconds), PostgreSQL through
-        psycopg's async driver. A database that cannot answer now raises StoreUnavailable."""
+        psycopg's async driver; a ``keyed`` statement there is read with this loop's other
+        reads of it, in one statement. A database that cannot answer now raises
+        StoreUnavailable."""
         try:
             if self._reader is not None:
                 return fetch_one(self._reader(), stmt.text(self._dialect), params)
+            if self._pg is not None and stmt.keyed is not None:
+                key = json.dumps(params, sort_keys=True, separators=(",", ":"))
+                row = await self._pg.fetch_keyed(stmt.keyed, key)
+                return None if row is None else row[1:]
             return await self._elsewhere(fetch_one, stmt, params)
         except Exception as exc:
             if database_unavailable(exc):

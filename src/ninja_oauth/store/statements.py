@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+_PARAMETER = r"(?<!:):(\w+)"  # :name, not a PostgreSQL cast (::type)
+
 
 class Sql:
     """A hot statement written once with :named parameters, run on the driver's cursor.
@@ -14,11 +16,22 @@ class Sql:
     of statements on those paths use this; everything else uses Core.
     """
 
-    __slots__ = ("_pg", "_sqlite")
+    __slots__ = ("_pg", "_sqlite", "keyed")
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, keyed: bool = False) -> None:
         self._sqlite = text
-        self._pg = re.sub(r"(?<!:):(\w+)", r"%(\1)s", text)
+        self._pg = re.sub(_PARAMETER, r"%(\1)s", text)
+        # ``keyed``: on PostgreSQL, this read made for many sets of parameters in one statement
+        # (the loop's concurrent requests: pg_reads.LoopConnections.fetch_keyed). Each set is a
+        # JSON object in the array %(keys)s, its parameters read back as text (so they must be
+        # text, or NULL); a set's row is this statement's first, after the set itself.
+        self.keyed: str | None = None
+        if keyed:
+            lateral = re.sub(_PARAMETER, r"(k.want::json ->> '\1')", text)
+            self.keyed = (
+                "SELECT k.want, q.* FROM unnest(CAST(%(keys)s AS text[])) AS k(want) "  # noqa: S608
+                f"CROSS JOIN LATERAL ({lateral}) AS q"
+            )
 
     def text(self, dialect: str) -> str:
         return self._pg if dialect == "postgresql" else self._sqlite

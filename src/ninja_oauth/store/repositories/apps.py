@@ -54,7 +54,8 @@ _GET_GUARDED = Sql(
     "SELECT blocks.*, "  # noqa: S608
     "apps.client_id, apps.name, apps.platform, apps.redirect_uris, apps.scopes, "
     "apps.grant_types, apps.secret_digest, apps.created_at, apps.profile, apps.is_admin "
-    f"FROM ({BLOCKS_SELECT}) AS blocks LEFT JOIN apps ON apps.client_id = :client_id"
+    f"FROM ({BLOCKS_SELECT}) AS blocks LEFT JOIN apps ON apps.client_id = :client_id",
+    keyed=True,  # PostgreSQL: the loop's concurrent token requests read in one statement
 )
 
 

@@ -6,7 +6,7 @@ from functools import cache
 from typing import Any
 
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.repositories.tokens import ACCESS_COLUMNS
+from ninja_oauth.store.repositories.tokens import ACCESS_COLUMNS, ACCESS_LOOKUP
 from ninja_oauth.store.statements import Sql
 
 _VERSION = Sql("SELECT version FROM data_versions WHERE name = :name")
@@ -35,12 +35,43 @@ def _access_with_versions(tables: tuple[str, ...]) -> tuple[Sql, dict[str, Any]]
     return stmt, {f"t{i}": table for i, table in enumerate(tables)}
 
 
+# PostgreSQL: the access token of a digest with every versioned table's version (data_versions
+# holds a row per table: a few dozen numbers), one row whatever exists. Keyed: the bearer checks
+# that one worker's loop makes at once are read in one statement (Sql's ``keyed``).
+_ACCESS_AND_VERSIONS = Sql(
+    f"SELECT {', '.join(f't.{c}' for c in ACCESS_COLUMNS)}, v.names, v.versions "  # noqa: S608
+    "FROM (SELECT array_agg(name) AS names, array_agg(version) AS versions "
+    "FROM data_versions) AS v "
+    "LEFT JOIN tokens t ON t.access_digest = :digest AND t.revoked_at IS NULL",
+    keyed=True,
+)
+_TOKEN = slice(0, len(ACCESS_COLUMNS))
+
+
+async def access_async(store: Store, digest: str) -> Any:
+    """The access token's row (as ACCESS_LOOKUP reads it), None when no live token has the
+    digest: on PostgreSQL read with the loop's other bearer checks, in one statement."""
+    if store.dialect != "postgresql":
+        return await store.fetchone_async(ACCESS_LOOKUP, {"digest": digest})
+    token = (await store.fetchone_async(_ACCESS_AND_VERSIONS, {"digest": digest}))[_TOKEN]
+    return None if token[0] is None else token
+
+
 async def access_with_versions_async(
     store: Store, digest: str, tables: tuple[str, ...]
 ) -> tuple[Any, tuple[int, ...]]:
     """The access token's row (as ACCESS_LOOKUP reads it; None when no live token has the
     digest) and the versions of ``tables``, in one statement: one round trip on the path of a
-    read whose body is kept (api/reads.py), where two would double the database's share."""
+    read whose body is kept (api/reads.py), where two would double the database's share. On
+    PostgreSQL the statement also reads the loop's other bearer checks (``access_async``)."""
+    if store.dialect == "postgresql":
+        row = await store.fetchone_async(_ACCESS_AND_VERSIONS, {"digest": digest})
+        token, by_name = row[_TOKEN], dict(zip(row[-2] or (), row[-1] or (), strict=True))
+        unknown = [t for t in tables if t not in by_name]
+        if unknown:
+            raise LookupError(f"no data version is kept for {unknown[0]!r}")
+        versions = tuple(int(by_name[t]) for t in tables)
+        return (None if token[0] is None else token), versions
     stmt, names = _access_with_versions(tables)
     rows = await store.fetchall_async(stmt, {**names, "digest": digest})
     if len(rows) != len(tables):
