@@ -176,11 +176,17 @@ def add_app(
     return Added(urlsplit(page.url).path.rsplit("/", 1)[1], None, name)
 
 
-def add_user(page: Page, server: LiveServer, email: str, password: str) -> int:
+def add_user(
+    page: Page, server: LiveServer, email: str, password: str, shots: Path | None = None
+) -> int:
+    """Users → Add → fill → Save (with ``shots``, the filled form is checked and kept)."""
     page.goto(server.base_url + "/admin/users")
     page.get_by_role("link", name="Add", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Add a user")
     page.get_by_label("Email").fill(email)
     page.get_by_label("Password").fill(password)
+    if shots is not None:
+        look(page, shots, "add-user")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status")).to_have_text("The user was added.")
     return int(urlsplit(page.url).path.rsplit("/", 1)[1])
@@ -323,7 +329,7 @@ def test_a_signed_in_user_who_is_not_an_admin_gets_the_403_page(
     server: LiveServer, browser: Browser, admin: Page, shots: Path
 ) -> None:
     email, password = unique("plain").replace(" ", "-") + "@example.com", "pw-" + "x" * 10
-    add_user(admin, server, email, password)
+    add_user(admin, server, email, password, shots)
     with fresh_page(browser) as page:
         page.goto(server.base_url + "/admin/login")
         with page.expect_response(f"{server.base_url}/admin/apps") as landing:
@@ -338,7 +344,64 @@ def test_a_signed_in_user_who_is_not_an_admin_gets_the_403_page(
         look(page, shots, "forbidden")
         assert page.goto(server.base_url + "/admin/users").status == 403
         page.get_by_role("button", name="Sign out of the console").click()
-        expect(page).to_have_url(server.base_url + "/admin/login")
+        expect(page).to_have_url(server.base_url + "/admin/logout?done=signed_out")
+        expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
+
+
+def test_the_console_cookie_is_strict_and_new_at_each_sign_in_and_dead_after_sign_out(
+    server: LiveServer, browser: Browser
+) -> None:
+    """HttpOnly, SameSite=Strict and Path=/admin; a value planted before sign-in is replaced,
+    and the value a signed-in browser held signs nobody in once it has signed out."""
+    planted = secrets.token_urlsafe(32)
+    with fresh_page(browser) as page:
+        page.context.add_cookies(
+            [
+                {
+                    "name": "ninja_oauth_admin",
+                    "value": planted,
+                    "domain": "127.0.0.1",
+                    "path": "/admin",
+                }
+            ]
+        )
+        page.goto(server.base_url + "/admin/login")
+        sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+        expect(page).to_have_url(server.base_url + "/admin/apps")
+        (cookie,) = [c for c in page.context.cookies() if c["name"] == "ninja_oauth_admin"]
+        assert cookie["value"] != planted
+        assert cookie["httpOnly"] is True
+        assert cookie["sameSite"] == "Strict"
+        assert cookie["path"] == "/admin"
+        with cookie_client(server, page.context) as http:
+            assert http.get("/admin/apps").status_code == 200
+
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
+        assert [c for c in page.context.cookies() if c["name"] == "ninja_oauth_admin"] == []
+        page.goto(server.base_url + "/admin/login")
+        sign_in(page, ADMIN_EMAIL, ADMIN_PASSWORD)
+        expect(page).to_have_url(server.base_url + "/admin/apps")
+        (again,) = [c for c in page.context.cookies() if c["name"] == "ninja_oauth_admin"]
+        assert again["value"] != cookie["value"]
+    with server.client(cookies={"ninja_oauth_admin": cookie["value"]}) as thief:
+        refused = thief.get("/admin/apps")
+    assert refused.status_code == 303
+    assert refused.headers["location"].startswith("/admin/login?")
+
+
+@pytest.mark.parametrize(
+    ("path", "signed_in"),
+    [("/admin/login", False), ("/admin/apps", True), ("/admin/logout", True)],
+)
+def test_console_pages_cannot_be_framed(
+    server: LiveServer, admin: Page, path: str, signed_in: bool
+) -> None:
+    with cookie_client(server, admin.context) if signed_in else server.client() as http:
+        page = http.get(path)
+    assert page.status_code == 200, page.text
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
 # -- apps ------------------------------------------------------------------------------------
@@ -379,6 +442,16 @@ def test_an_admin_app_is_added_in_the_console_and_its_token_opens_the_admin_api(
         expect(box).to_be_hidden()
     admin.get_by_label("Application Platform").select_option(label="API Services")
     expect(box).to_be_visible()
+    # The box at its own size, its label beside it, the hint on a line of its own below.
+    at = box.bounding_box()
+    label = admin.locator("label[for=admin]").bounding_box()
+    hint = admin.locator("#admin-help").bounding_box()
+    assert at is not None and label is not None and hint is not None
+    assert at["width"] < 30, at
+    assert label["x"] >= at["x"] + at["width"], (at, label)
+    assert abs((label["y"] + label["height"] / 2) - (at["y"] + at["height"] / 2)) < 12
+    assert hint["y"] >= max(at["y"] + at["height"], label["y"] + label["height"]) - 1
+    assert hint["x"] <= at["x"] + 1, (at, hint)
     name = unique("Admin script")
     admin.get_by_label("Name").fill(name)
     box.check()
@@ -733,7 +806,126 @@ def test_a_user_revokes_a_consent_from_their_account_page(
         expect(page.get_by_text("No app has access to your account.")).to_be_visible()
         assert organizations(server, token) == 401
         page.get_by_role("button", name="Sign out").click()
-        expect(page).to_have_url(server.base_url + "/account/login")
+        expect(page).to_have_url(server.base_url + "/account/logout?done=signed_out")
+        expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
+
+
+def test_logout_leads_to_signing_out_of_the_account_pages_too(
+    server: LiveServer, browser: Browser, admin: Page, shots: Path
+) -> None:
+    """/logout is the sign-in pages' sign-out, whose cookie is not /account's: it says there is
+    no session of its own and links to the account's sign-out page, a one-button form."""
+    email, password = f"leaver-{secrets.token_hex(3)}@example.com", "pw-" + secrets.token_urlsafe(9)
+    add_user(admin, server, email, password)
+    with fresh_page(browser) as page:
+        page.goto(server.base_url + "/account/apps")
+        sign_in(page, email, password)
+        expect(page).to_have_url(server.base_url + "/account/apps")
+        (cookie,) = [c for c in page.context.cookies() if c["name"] == "ninja_oauth_account"]
+
+        page.goto(server.base_url + "/logout")
+        expect(page).to_have_url(server.base_url + "/ws/oauth/logout")
+        expect(page.get_by_role("heading", level=1)).to_have_text("You are not signed in")
+        others = page.get_by_role("list", name=re.compile("^Each part of this server"))
+        expect(others.get_by_role("link")).to_have_text(
+            ["Sign out of your account pages", "Sign out of the administration console"]
+        )
+        look(page, shots, "logout")
+        others.get_by_role("link", name="Sign out of your account pages").click()
+
+        expect(page).to_have_url(server.base_url + "/account/logout")
+        expect(page.get_by_text(f"Signed in as {email}.")).to_be_visible()
+        expect(page.get_by_text("This ends your session of your account pages.")).to_be_visible()
+        look(page, shots, "account-logout")
+        page.get_by_role("button", name="Sign out").click()
+        expect(page).to_have_url(server.base_url + "/account/logout?done=signed_out")
+        expect(page.get_by_role("heading", level=1)).to_have_text("You are signed out")
+        expect(page.get_by_role("link", name="Sign out of the app sign-in pages")).to_be_visible()
+
+        page.goto(server.base_url + "/account/apps")
+        expect(page).to_have_url(f"{server.base_url}/account/login?next=%2Faccount%2Fapps")
+        page.goto(server.base_url + "/account/logout")
+        expect(page.get_by_role("heading", level=1)).to_have_text("You are not signed in")
+    with server.client(cookies={"ninja_oauth_account": cookie["value"]}) as thief:
+        refused = thief.get("/account/apps")
+    assert refused.status_code == 303
+    assert refused.headers["location"].startswith("/account/login?")
+
+
+def test_a_sign_out_form_needs_its_csrf_token(server: LiveServer, admin: Page) -> None:
+    with cookie_client(server, admin.context) as http:
+        form = http.get("/admin/logout")
+        assert form.headers["cache-control"] == "no-store"
+        token = re.search(r'name="csrf_token" value="([0-9a-f]+)"', form.text)
+        assert token is not None
+        for forged in ({}, {"csrf_token": "0" * 64}):
+            refused = http.post("/admin/logout", data=forged)
+            assert refused.status_code == 400, refused.text
+        assert http.get("/admin/apps").status_code == 200  # still signed in
+
+
+# -- the same flows with JavaScript off ------------------------------------------------------
+
+
+def test_editing_rotating_deleting_disabling_and_revoking_work_without_javascript(
+    server: LiveServer, browser: Browser, callback_server: CallbackServer
+) -> None:
+    """Every change is a plain form: with script off, each still takes effect where it matters,
+    at the token endpoint and on /v2."""
+    with fresh_page(browser, java_script_enabled=False) as admin:
+        admin.goto(server.base_url + "/admin/login")
+        sign_in(admin, ADMIN_EMAIL, ADMIN_PASSWORD)
+        expect(admin).to_have_url(server.base_url + "/admin/apps")
+        app = add_app(admin, server, name=unique("Scriptless"), platform="API Services")
+        assert app.secret is not None
+        first = token_of(server, app)
+
+        admin.get_by_role("link", name="Continue to the app").click()
+        admin.get_by_role("link", name="Edit").click()
+        renamed = unique("Renamed")
+        admin.get_by_label("Name").fill(renamed)
+        admin.get_by_role("button", name="Save").click()
+        expect(admin.get_by_role("status")).to_have_text("The app was saved.")
+        expect(admin.get_by_role("heading", level=1)).to_have_text(renamed)
+
+        admin.get_by_role("link", name="Rotate secret").click()
+        admin.get_by_role("button", name="Rotate secret").click()
+        expect(admin.get_by_role("heading", level=1)).to_have_text(
+            f"A new client secret for {renamed}"
+        )
+        rotated = Added(app.client_id, admin.locator("#client-secret").inner_text(), renamed)
+        refused = client_credentials(server, app.client_id, app.secret)
+        assert refused.status_code == 401, refused.text
+        second = token_of(server, rotated)
+
+        admin.goto(f"{server.base_url}/admin/apps/{app.client_id}")
+        admin.get_by_role("link", name="Delete").click()
+        admin.get_by_role("button", name="Delete").click()
+        expect(admin).to_have_url(f"{server.base_url}/admin/apps?done=app_deleted")
+        assert organizations(server, first) == 401
+        assert organizations(server, second) == 401
+
+        worker = user_who_allowed(browser, server, callback_server, admin, "nojs-worker", "Portal")
+        admin.goto(f"{server.base_url}/admin/users/{worker.user_id}")
+        admin.get_by_role("button", name="Disable user").click()
+        expect(admin.get_by_role("status")).to_have_text(
+            "The user was disabled: their tokens and sessions ended."
+        )
+        assert organizations(server, worker.token) == 401
+
+        consenter = user_who_allowed(
+            browser, server, callback_server, admin, "nojs-consenter", "Dashboard"
+        )
+        admin.goto(server.base_url + "/admin/consents")
+        admin.get_by_label("User email").fill(consenter.email)
+        admin.get_by_role("button", name="Filter").click()
+        rows = admin.locator("tbody tr")
+        expect(rows).to_have_count(1)
+        rows.get_by_role("button", name=re.compile("^Revoke")).click()
+        expect(admin.get_by_role("status")).to_have_text(
+            "The consent was revoked, and the tokens it allowed with it."
+        )
+        assert organizations(server, consenter.token) == 401
 
 
 # -- the audit log ---------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.flows import assert_oauth_error, authorize, parse_form, query_of
+from tests.support.flows import assert_oauth_error, authorize, log_in, parse_form, query_of
 from tests.support.server import LiveServer, start_server
 
 API = "/admin/api"
@@ -49,6 +49,17 @@ def _signed_in_status(live: LiveServer, email: str, password: str) -> int:
     browser, answer = _sign_in(live, email, password)
     browser.close()
     return answer.status_code
+
+
+def _code_request(app: dict[str, Any]) -> dict[str, str]:
+    """An authorization code request of the web ``app`` for the monitoring scope."""
+    return {
+        "response_type": "code",
+        "client_id": app["client_id"],
+        "redirect_uri": WEB_CB,
+        "scope": "monitoring",
+        "state": "st",
+    }
 
 
 def _password() -> str:
@@ -96,13 +107,7 @@ class Admin:
 
     def user_token(self, app: dict[str, Any], email: str, password: str) -> str:
         """A token for ``email`` by the authorization code flow (so a consent exists)."""
-        params = {
-            "response_type": "code",
-            "client_id": app["client_id"],
-            "redirect_uri": WEB_CB,
-            "scope": "monitoring",
-            "state": "st",
-        }
+        params = _code_request(app)
         with self.live.client() as browser:
             final = authorize(browser, params, user=(email, password))
         assert final.status_code == 307, final.text
@@ -183,12 +188,13 @@ def any_store(
 
 
 def assert_field(response: httpx.Response, name: str) -> dict[str, Any]:
-    """A 400 whose body names the field at fault: the service's ``field``, or the validation
-    handler's description (``name: ...``)."""
+    """A 400 whose body is ``{"error", "error_description", "field"}``, ``field`` naming the
+    input at fault, whether the service refused it or the schema did."""
     assert response.status_code == 400, response.text
     body: dict[str, Any] = response.json()
+    assert set(body) == {"error", "error_description", "field"}, body
     assert body["error"] == "invalid_request", body
-    assert body.get("field") == name or body["error_description"].startswith(f"{name}:"), body
+    assert body["field"] == name, body
     return body
 
 
@@ -387,6 +393,8 @@ def test_patch_changes_what_it_names_and_keeps_the_rest(admin: Admin) -> None:
         ({"name": " ", "platform": "api_services"}, "name"),
         ({"name": "x", "platform": "api_services", "secret": "s"}, "secret"),
         ({"name": "x", "platform": "api_services", "admin": "true"}, "admin"),
+        ({"name": "x", "platform": "web", "redirect_uris": WEB_CB}, "redirect_uris"),
+        ({"name": "x", "platform": "web", "redirect_uris": [WEB_CB, 7]}, "redirect_uris"),
     ],
     ids=[
         "bad-platform",
@@ -398,6 +406,8 @@ def test_patch_changes_what_it_names_and_keeps_the_rest(admin: Admin) -> None:
         "blank-name",
         "unknown-key",
         "string-for-a-boolean",
+        "a-string-for-the-redirect-uri-list",
+        "a-number-in-the-redirect-uri-list",
     ],
 )
 def test_a_bad_app_is_400_naming_the_field(admin: Admin, body: dict[str, Any], name: str) -> None:
@@ -408,8 +418,7 @@ def test_a_body_that_is_not_json_is_400(admin: Admin) -> None:
     response = admin.bearer.post(
         f"{API}/apps", content=b"{not json", headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 400
-    assert response.json()["error"] == "invalid_request"
+    assert_field(response, "body")
 
 
 def test_rotating_the_secret_refuses_the_old_one_and_accepts_the_new(admin: Admin) -> None:
@@ -508,6 +517,24 @@ def test_a_bad_user_is_400_naming_the_field(admin: Admin, body: dict[str, Any], 
     response = admin.bearer.post(f"{API}/users", json=body)
     assert_field(response, name)
     assert body["password"] not in response.text
+
+
+@pytest.mark.parametrize(
+    ("body", "name"),
+    [
+        ({"disabled": "yes"}, "disabled"),
+        ({"admin": 1}, "admin"),
+        ({"password": ["a", "list"]}, "password"),
+        ({"email": "new@example.com"}, "email"),
+    ],
+    ids=["string-for-disabled", "number-for-admin", "list-for-a-password", "unknown-key"],
+)
+def test_a_bad_user_change_is_400_naming_the_field(
+    admin: Admin, body: dict[str, Any], name: str
+) -> None:
+    user, _ = admin.create_user()
+    assert_field(admin.bearer.patch(f"{API}/users/{user['id']}", json=body), name)
+    assert admin.bearer.get(f"{API}/users/{user['id']}").json() == user
 
 
 def test_a_duplicate_email_is_409(admin: Admin) -> None:
@@ -653,6 +680,104 @@ def test_the_audit_log_filters_by_kind_user_and_time(admin: Admin) -> None:
     assert future == []
     older = admin.bearer.get(f"{API}/audit", params={"before": everything[1]["id"], "limit": 2})
     assert older.json() == everything[2:4]
+
+
+def test_sign_ins_consents_and_sign_outs_say_who_and_from_where(admin: Admin) -> None:
+    """A consent is audited when the user presses Allow (``consent_given``), not when a
+    remembered one is reused; sign-ins, failed ones and sign-outs name the account (never the
+    text typed) and the address, as the admin's own changes do."""
+    user, password = admin.create_user()
+    email = user["email"]
+    app = admin.create_app(name="Audited portal", platform="web", redirect_uris=[WEB_CB])
+    params = _code_request(app)
+    wrong = "wrong-" + secrets.token_urlsafe(12)
+    nobody = f"nobody-{secrets.token_hex(4)}@example.com"
+    with admin.live.client() as browser:
+        page = browser.get("/ws/oauth/authorize", params=params)
+        assert log_in(browser, page, nobody, wrong).status_code == 401
+        unknown = admin.bearer.get(f"{API}/audit", params={"kind": "login_failed", "limit": 1})
+        assert log_in(browser, page, email, wrong).status_code == 401
+        assert authorize(browser, params, user=(email, password)).status_code == 307
+        # The consent is remembered (a Web app): straight back to the app, no new consent.
+        assert browser.get("/ws/oauth/authorize", params=params).status_code == 307
+        sign_out = parse_form(browser.get("/ws/oauth/logout").text)
+        assert browser.post("/ws/oauth/logout", data=sign_out.fields).status_code == 200
+    account, signed_in = _sign_in(admin.live, email, password, "/account")
+    assert signed_in.status_code == 303, signed_in.text
+    sign_out = parse_form(account.get("/account/logout").text)
+    assert sign_out.action == "/account/logout"
+    assert account.post(sign_out.action, data=sign_out.fields).status_code == 303
+    account.close()
+
+    def events(kind: str) -> list[tuple[str | None, str | None, dict[str, Any]]]:
+        found = admin.bearer.get(f"{API}/audit", params={"kind": kind, "user": email})
+        assert found.status_code == 200, found.text
+        assert {e["user"] for e in found.json()} <= {email}
+        return [(e["actor"], e["address"], e["detail"]) for e in found.json()]
+
+    here = "127.0.0.1"
+    (anyone,) = unknown.json()
+    assert (anyone["user"], anyone["actor"], anyone["address"]) == (None, None, here)
+    assert nobody not in unknown.text and wrong not in unknown.text
+    assert events("login_failed") == [
+        (email, here, {"where": "authorize", "reason": "bad_credentials"})
+    ]
+    assert events("login") == [
+        (email, here, {"where": "account"}),
+        (email, here, {"where": "authorize"}),
+    ]
+    assert events("consent_given") == [(email, here, {"scope": "monitoring"})]
+    given = admin.bearer.get(f"{API}/audit", params={"kind": "consent_given", "user": email})
+    assert [e["client_id"] for e in given.json()] == [app["client_id"]]
+    assert events("logout") == [
+        (email, here, {"where": "account"}),
+        (email, here, {"where": "authorize"}),
+    ]
+
+
+def test_a_cookie_of_the_same_name_planted_for_slash_does_not_shut_the_user_out(
+    admin: Admin,
+) -> None:
+    # Another app on this host (cookies ignore ports) can set ninja_oauth_account for "/". A
+    # browser sends the cookie of the longer path first (RFC 6265 section 5.4): that one counts.
+    user, password = admin.create_user()
+    browser, signed_in = _sign_in(admin.live, user["email"], password, "/account")
+    assert signed_in.status_code == 303, signed_in.text
+    name = next(c.name for c in browser.cookies.jar if c.path == "/account")
+    real = browser.cookies.get(name, path="/account")
+    browser.close()
+    planted = "planted-" + secrets.token_urlsafe(16)
+    as_sent = _once(
+        admin.live, "GET", "/account/apps", headers={"Cookie": f"{name}={real}; {name}={planted}"}
+    )
+    assert as_sent.status_code == 200, as_sent.text
+    assert user["email"] in as_sent.text
+    first_planted = _once(
+        admin.live, "GET", "/account/apps", headers={"Cookie": f"{name}={planted}; {name}={real}"}
+    )
+    assert first_planted.status_code == 303  # to the sign-in page: a cookie for "/" alone
+
+
+def test_a_revocation_is_audited_with_the_address_it_came_from(admin: Admin) -> None:
+    app = admin.machine_app()
+    token = admin.machine_token(app)
+    revoked = _once(
+        admin.live,
+        "POST",
+        "/ws/oauth/revoke",
+        data={"token": token},
+        auth=(app["client_id"], app["client_secret"]),
+    )
+    assert revoked.status_code == 200, revoked.text
+    assert admin.api_status(token) == 401
+    found = admin.bearer.get(
+        f"{API}/audit", params={"kind": "token_revoked", "client_id": app["client_id"]}
+    )
+    assert found.status_code == 200, found.text
+    (event,) = found.json()
+    assert event["address"] == "127.0.0.1"
+    assert event["detail"] == {"kind": "access_token"}
+    assert token not in found.text
 
 
 def test_the_audit_export_is_json_lines_without_a_secret(admin: Admin) -> None:

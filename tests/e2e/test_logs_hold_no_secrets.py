@@ -4,6 +4,7 @@ for each of them in what it wrote to stdout and stderr."""
 
 from __future__ import annotations
 
+import json
 import secrets
 from collections.abc import Iterator
 from typing import Any
@@ -266,6 +267,25 @@ def _failed_logins(server: LiveServer, kept: Secrets, app: dict[str, Any]) -> No
             page = failed
 
 
+def _admin_api(server: LiveServer, kept: Secrets) -> None:
+    """Secrets made by the admin API: an app's, answered once, and the one rotated in."""
+    create = ["apps", "create", "--name", "Admin script", "--platform", "api_services"]
+    admin_app = json.loads(server.cli(*create, "--admin", "--json").stdout)
+    kept.keep("admin app client_secret", admin_app["client_secret"])
+    bearer = kept.keep("admin token", server.client_credentials_token(admin_app, "admin"))
+    with server.client(headers={"Authorization": f"Bearer {bearer}"}) as http:
+        created = http.post(
+            "/admin/api/apps", json={"name": "Made by the API", "platform": "api_services"}
+        )
+        assert created.status_code == 201, created.text
+        app = created.json()
+        kept.keep("admin API client_secret", app["client_secret"])
+        rotated = http.post(f"/admin/api/apps/{app['client_id']}/secret")
+        assert rotated.status_code == 200, rotated.text
+    app["client_secret"] = kept.keep("admin API rotated secret", rotated.json()["client_secret"])
+    kept.keep("admin API app's token", server.client_credentials_token(app))
+
+
 @pytest.fixture(scope="module")
 def logged_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """A server with its access log on (it is off by default)."""
@@ -291,6 +311,7 @@ def traffic(logged_server: LiveServer) -> tuple[str, dict[str, str]]:
     implicit_token = _implicit(logged_server, kept)
     _revoke_and_introspect(logged_server, kept, m2m, implicit_token)
     _failed_logins(logged_server, kept, web)
+    _admin_api(logged_server, kept)
     logged_server.stop()
     return logged_server.log_text(), kept.values
 
@@ -310,6 +331,8 @@ def test_the_log_recorded_the_requests(traffic: tuple[str, dict[str, str]]) -> N
         '"POST /oauth/revoke" 200',
         '"POST /ws/oauth/introspect" 200',
         '"GET /v2/organizations" 401',
+        '"POST /admin/api/apps" 201',
+        '"POST /admin/api/apps/',
     ]:
         assert line in log, f"{line!r} is not in the server log:\n{log}"
 

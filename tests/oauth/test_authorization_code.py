@@ -6,7 +6,7 @@ import pytest
 
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.config import Lifetimes
-from tests.oauth.harness import Core, assert_oauth_error, pkce_pair
+from tests.oauth.harness import ADDRESS, Core, assert_oauth_error, pkce_pair
 
 
 def test_a_native_app_exchanges_its_code_with_the_s256_verifier(core: Core) -> None:
@@ -161,6 +161,7 @@ def test_a_replayed_code_is_invalid_grant_and_revokes_the_tokens_issued_from_it(
             "event": "code_replayed",
             "client_id": web.app.client_id,
             "user_id": None,
+            "address": ADDRESS,  # the replaying client's
             "revoked_tokens": 1,
         }
     ]

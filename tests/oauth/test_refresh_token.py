@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.config import Lifetimes
-from tests.oauth.harness import Core, assert_oauth_error
+from tests.oauth.harness import ADDRESS, Core, assert_oauth_error
 
 NOT_VALID = "The refresh token is not valid: unknown, expired, revoked or issued to another app."
 REUSED = (
@@ -63,6 +63,7 @@ def test_refresh_token_reuse_revokes_the_whole_family(core: Core) -> None:
             "event": "refresh_token_reused",
             "client_id": web.app.client_id,
             "user_id": None,
+            "address": ADDRESS,  # the replaying client's
             "revoked_tokens": 2,
         }
     ]

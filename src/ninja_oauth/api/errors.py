@@ -131,6 +131,18 @@ def describe_validation_error(exc: RequestValidationError) -> str:
     return "; ".join(lines) or "the request is invalid"
 
 
+def validation_field(exc: RequestValidationError) -> str:
+    """The input the first failing check names, at the top level (``redirect_uris`` for
+    ``("body", "redirect_uris", 0)``, ``since`` for ``("query", "since")``), or ``body`` when
+    it is the body as a whole (missing, not JSON): for answers that name a ``field``."""
+    errors = exc.errors()
+    first = errors[0] if errors else {}
+    loc = tuple(first.get("loc", ()))
+    if len(loc) > 1 and isinstance(loc[1], str) and first.get("type") != "json_invalid":
+        return loc[1]
+    return "body"
+
+
 def error_response(
     status: int, error: str, description: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:

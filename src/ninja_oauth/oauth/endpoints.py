@@ -67,7 +67,12 @@ class RevocationEndpoint(_Revocation):  # type: ignore[misc]
 
     def revoke_token(self, token: TokenInfo, request: Any) -> None:
         self.ctx.repos.tokens.revoke(token, self.ctx.clock())
-        self.ctx.repos.audit.record("token_revoked", client_id=token.client_id, kind=token.kind)
+        self.ctx.repos.audit.record(
+            "token_revoked",
+            client_id=token.client_id,
+            kind=token.kind,
+            address=request.address,
+        )
 
 
 class IntrospectionEndpoint(_Introspection):  # type: ignore[misc]

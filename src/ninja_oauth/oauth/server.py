@@ -237,6 +237,7 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
         The blocks and the claimed app are read together, and the app is kept on the request
         for the client authentication that follows (``authenticate_client``)."""
+        request.address = address  # the audit log's "from where" (a revocation, a replay)
         claimed = _claimed_client_id(request)
         keys = self.throttle.client_keys(claimed, address)
         pass_key = self.throttle.pass_key(claimed, address)

@@ -9,12 +9,14 @@ depends on ``_caller``, the one place that decides who asks; every operation is 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Path, Query, Security
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import Request
@@ -24,13 +26,14 @@ from ninja_oauth.admin.service import (
     MAX_PAGE_SIZE,
     Actor,
     AdminError,
+    Invalid,
     NewPassword,
     audit_json,
     checked_email,
     consent_json,
     new_password,
 )
-from ninja_oauth.api.errors import BearerError
+from ninja_oauth.api.errors import BearerError, describe_validation_error, validation_field
 from ninja_oauth.api.guard import bearer_scheme, require
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.oauth.scopes import Scope
@@ -245,9 +248,27 @@ ClientId = Annotated[str, Path(max_length=200)]
 UserId = Annotated[int, Path(ge=1, le=_INT32_MAX)]
 
 
+class _AdminRoute(APIRoute):
+    """A route of the admin API: a request that fails its schema (a key of the wrong type, an
+    unknown key, a bad query) is refused as the service refuses bad input, a 400 naming its
+    ``field``, not with the Public API's validation answer (which has no ``field``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def checked(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except RequestValidationError as exc:
+                raise Invalid(describe_validation_error(exc), validation_field(exc)) from None
+
+        return checked
+
+
 router = APIRouter(
     prefix=PREFIX,
     tags=["Administration"],
+    route_class=_AdminRoute,
     responses={
         "4XX": {
             "model": AdminErrorBody,

@@ -79,20 +79,24 @@ def _step(
         return _Outcome(page="login", consent=consent, request_id=rid)
     allowed_now = pending is not None and pending.decision == "allow" and pending.user_id == user.id
     if allowed_now or _consented_before(svc, consent, user):
-        if allowed_now:
-            svc.repos.consents.remember(user.id, consent.client_id, set(consent.scopes), now)
         if pending is not None and not svc.pending.finish(pending.id):
             return _Outcome(
                 fatal=FatalAuthorizeError(
                     "invalid_request", "This sign-in request was already completed."
                 )
             )
-        svc.repos.audit.record(
-            "authorized",
-            client_id=consent.client_id,
-            user_id=user.id,
-            scope=" ".join(consent.scopes),
-        )
+        if allowed_now:
+            # Audited only when the user pressed Allow: a remembered consent reused is no new
+            # consent (the tokens it buys are counted as tokens_issued).
+            svc.repos.consents.remember(user.id, consent.client_id, set(consent.scopes), now)
+            svc.repos.audit.record(
+                "consent_given",
+                client_id=consent.client_id,
+                user_id=user.id,
+                actor=user.email,
+                address=address,
+                scope=" ".join(consent.scopes),
+            )
         return _Outcome(response=svc.server.complete_authorize(consent, user))
     rid = pending.id if pending else svc.pending.create(binding, params, now, address)
     return _Outcome(page="consent", consent=consent, request_id=rid, user=user)
@@ -205,7 +209,7 @@ def _reaches_sign_in_cookie(location: str, issuer: str) -> bool:
 def form_page(
     request: Request, form: str, values: Mapping[str, object], status: int = 200
 ) -> Response:
-    """One of the sign-in pages (``form``: login, consent, logout): its form posts to the page
+    """One of the sign-in pages (``form``: login, consent): its form posts to the page
     of that name under the cookie's path, with this browser's CSRF token; never cached."""
     return templates.TemplateResponse(
         request,

@@ -21,8 +21,8 @@ from ninja_oauth.oauth.throttling import Throttle
 from ninja_oauth.passwords import hash_password, needs_rehash, verify_password
 from ninja_oauth.web import sessions
 from ninja_oauth.web.authlib_adapter import client_address
-from ninja_oauth.web.authorize import form_page, login_page
-from ninja_oauth.web.context import WebContext, context
+from ninja_oauth.web.authorize import login_page
+from ninja_oauth.web.context import WebContext, context, templates
 from ninja_oauth.web.errors import error_page
 
 _BAD_LOGIN = "The email or password is not correct."
@@ -108,6 +108,7 @@ async def check_credentials(
             svc.repos.audit.record(
                 "login_failed",
                 user_id=found[0].id if found else None,
+                actor=found[0].email if found else None,
                 address=address,
                 where=where,
                 reason="disabled" if ok and found else "bad_credentials",
@@ -132,7 +133,9 @@ async def check_credentials(
         throttle.login_succeeded(keys)
         if new_hash is not None:
             svc.repos.users.set_password_hash(user.id, new_hash)
-        svc.repos.audit.record("login", user_id=user.id, address=address, where=where)
+        svc.repos.audit.record(
+            "login", user_id=user.id, actor=user.email, address=address, where=where
+        )
 
     return Checked(user, finish)
 
@@ -223,28 +226,57 @@ async def logout(request: Request) -> Response:
     new ids (``sessions.signed_out``)."""
     svc = context(request)
     token = sessions.auth_token(request)
+
+    def who() -> User | None:
+        uid = svc.sessions.user_id(token, int(time.time()))
+        return svc.repos.users.get(uid) if uid is not None else None
+
     if request.method == "POST":
         form = await _checked_form(request)
         if isinstance(form, Response):
             return form
+        address = client_address(request, svc.settings.trusted_proxies)
 
         def end() -> None:
-            uid = svc.sessions.user_id(token, int(time.time()))
+            user = who()
             svc.sessions.end(token)
-            if uid is not None:
-                svc.repos.audit.record("logout", user_id=uid)
+            if user is not None:
+                svc.repos.audit.record(
+                    "logout", user_id=user.id, actor=user.email, address=address, where="authorize"
+                )
 
         await svc.store.run(end, Writes.CHANGES)
         sessions.signed_out(request)
-        return _logout_page(request, signed_in=None)
+        return _own_logout_page(request, None)
 
-    def who() -> str | None:
-        uid = svc.sessions.user_id(token, int(time.time()))
-        user = svc.repos.users.get(uid) if uid is not None else None
-        return user.email if user else None
-
-    return _logout_page(request, signed_in=await svc.store.run(who, Writes.APPENDS))
+    return _own_logout_page(request, await svc.store.run(who, Writes.APPENDS))
 
 
-def _logout_page(request: Request, signed_in: str | None) -> Response:
-    return form_page(request, "logout", {"email": signed_in, "done": request.method == "POST"})
+def _own_logout_page(request: Request, user: User | None) -> Response:
+    action = sessions.COOKIE_PATH + "/logout"
+    email = user.email if user is not None else None
+    done = request.method == "POST"
+    return logout_page(request, action, sessions.csrf_token(request), email, done=done)
+
+
+def logout_page(
+    request: Request, action: str, csrf_token: str, email: str | None, *, done: bool
+) -> Response:
+    """The sign-out page of the area whose form posts to ``action`` (one of
+    ``sessions.SIGN_OUT_PAGES``): its one-button form while ``email`` is signed in, and links to
+    the other areas' sign-out pages, whose cookies this page cannot see. Never cached."""
+    where = dict(sessions.SIGN_OUT_PAGES)[action]
+    others = [(href, label) for href, label in sessions.SIGN_OUT_PAGES if href != action]
+    return templates.TemplateResponse(
+        request,
+        "logout.html",
+        {
+            "action": action,
+            "csrf_token": csrf_token,
+            "email": email,
+            "done": done,
+            "where": where,
+            "others": others,
+        },
+        headers={"Cache-Control": "no-store"},
+    )

@@ -32,6 +32,14 @@ COOKIE_PATH = "/ws/oauth"
 # Every path a cookie of this server is scoped to: the sign-in pages', the console's and the
 # account pages' (web/console/auth.py, Area). A redirect URI under one would receive it.
 COOKIE_PATHS = (COOKIE_PATH, "/admin", "/account")
+# Each area's sign-out page (``/logout`` leads to the first), with what the page calls the
+# area. A page sees only its own area's cookie: each ends its own session and links to the
+# others' (templates/logout.html).
+SIGN_OUT_PAGES = (
+    (COOKIE_PATH + "/logout", "the app sign-in pages"),
+    ("/account/logout", "your account pages"),
+    ("/admin/logout", "the administration console"),
+)
 
 
 def _new() -> str:

@@ -128,7 +128,10 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         if isinstance(found, AlreadyUsed):
             revoked = self.ctx.repos.tokens.revoke_family(found.grant_id, now)
             self.ctx.repos.audit.record(
-                "code_replayed", client_id=client.client_id, revoked_tokens=revoked
+                "code_replayed",
+                client_id=client.client_id,
+                address=self.request.address,
+                revoked_tokens=revoked,
             )
             raise InvalidGrantError(
                 "The code was already used; the tokens issued from it have been revoked."

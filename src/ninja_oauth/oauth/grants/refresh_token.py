@@ -50,7 +50,10 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         if isinstance(result, AlreadyUsed):
             revoked = self.ctx.repos.tokens.revoke_family(result.grant_id, now)
             self.ctx.repos.audit.record(
-                "refresh_token_reused", client_id=client.client_id, revoked_tokens=revoked
+                "refresh_token_reused",
+                client_id=client.client_id,
+                address=self.request.address,
+                revoked_tokens=revoked,
             )
             raise InvalidGrantError(
                 "The refresh token was already used; every token of its family has been revoked. "

@@ -27,7 +27,7 @@ def console_routes() -> list[BaseRoute]:
     for area in ("/admin", "/account"):
         routes += [
             Route(area + "/login", signin.signin, methods=_BOTH),
-            Route(area + "/logout", signin.signout, methods=_POST),
+            Route(area + "/logout", signin.signout, methods=_BOTH),
         ]
     app = "/admin/apps/{client_id}"
     user = "/admin/users/{user_id:int}"

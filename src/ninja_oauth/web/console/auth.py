@@ -60,6 +60,22 @@ def _secure(ctx: WebContext) -> bool:
     return ctx.settings.issuer.startswith("https://")
 
 
+def cookie(request: Request, name: str) -> str | None:
+    """The request's first cookie called ``name``. A browser sends the cookies of longer
+    paths first (RFC 6265 §5.4), so the area's own cookie comes before one of the same name
+    planted for ``/`` by another app on this host (cookies ignore ports); Starlette's
+    ``request.cookies`` keeps the last, which would let such a cookie shut the area out."""
+    for header, value in request.scope["headers"]:
+        if header != b"cookie":
+            continue
+        text: str = value.decode("latin-1")
+        for pair in text.split(";"):
+            key, sep, found = pair.strip().partition("=")
+            if sep and key == name:
+                return found.strip('"')
+    return None
+
+
 def csrf_for(ctx: WebContext, token: str) -> str:
     """The CSRF token of the session whose cookie holds ``token``."""
     mac = hmac.new(ctx.settings.key_bytes, b"console-csrf:" + token.encode(), hashlib.sha256)
@@ -74,7 +90,7 @@ def csrf_ok(ctx: WebContext, signed: Signed, submitted: object) -> bool:
 
 async def signed_in(request: Request, ctx: WebContext, area: Area) -> Signed | None:
     """The user whose live session this request's cookie holds (None if none, or disabled)."""
-    token = request.cookies.get(area.cookie)
+    token = cookie(request, area.cookie)
     if not token or len(token) > 100:
         return None
 
@@ -109,7 +125,7 @@ def clear_session_cookie(response: Response, ctx: WebContext, area: Area) -> Non
 def signin_csrf(request: Request) -> tuple[str, bool]:
     """The sign-in form's CSRF token, and whether its cookie must be set (a new one)."""
     area = area_of(request)
-    current = request.cookies.get(area.signin_cookie)
+    current = cookie(request, area.signin_cookie)
     if current and 20 <= len(current) <= 100:
         return current, False
     return secrets.token_urlsafe(24), True
@@ -128,7 +144,7 @@ def set_signin_cookie(response: Response, ctx: WebContext, area: Area, value: st
 
 
 def signin_csrf_ok(request: Request, submitted: object) -> bool:
-    expected = request.cookies.get(area_of(request).signin_cookie)
+    expected = cookie(request, area_of(request).signin_cookie)
     return (
         isinstance(expected, str)
         and isinstance(submitted, str)

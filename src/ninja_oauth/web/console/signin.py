@@ -13,6 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from ninja_oauth.oauth.ports import Writes
+from ninja_oauth.web.authlib_adapter import client_address
 from ninja_oauth.web.console import auth
 from ninja_oauth.web.console.auth import Area
 from ninja_oauth.web.context import context, templates
@@ -22,6 +23,7 @@ from ninja_oauth.web.login_and_consent import (
     AccountChanged,
     Refused,
     check_credentials,
+    logout_page,
 )
 
 _HOME = {Area.ADMIN: "/admin", Area.ACCOUNT: "/account/apps"}
@@ -103,7 +105,7 @@ async def signin(request: Request) -> Response:
         if checked.retry_after:
             page.headers["Retry-After"] = str(checked.retry_after)
         return page
-    old = request.cookies.get(area.cookie)
+    old = auth.cookie(request, area.cookie)
 
     def succeeded() -> str:
         checked.finish()
@@ -120,12 +122,17 @@ async def signin(request: Request) -> Response:
 
 
 async def signout(request: Request) -> Response:
-    """POST with the session's CSRF token: the session's row goes, and the cookie with it."""
+    """GET: the one-button sign-out form (the session's CSRF token), or the page saying there
+    is no session, each with links to the other areas' sign-out pages. POST with that token:
+    the session's row goes, and the cookie with it; then the page again, saying so."""
     ctx = context(request)
     area = auth.area_of(request)
     signed = await auth.signed_in(request, ctx, area)
-    response = RedirectResponse(area.value + "/login", status_code=303)
+    page = area.value + "/logout"
+    if request.method == "GET":
+        return _signout_page(request, area, signed)
     if signed is None:
+        response = RedirectResponse(page, status_code=303)
         auth.clear_session_cookie(response, ctx, area)
         return response
     form = await request.form()
@@ -137,11 +144,31 @@ async def signout(request: Request) -> Response:
             "The page was open too long or was sent from another site.",
             advice="Reload the page and press Sign out again.",
         )
+    address = client_address(request, ctx.settings.trusted_proxies)
 
     def end() -> None:
         ctx.sessions.end(signed.token, area.name.lower())
-        ctx.repos.audit.record("logout", user_id=signed.user.id, where=area.name.lower())
+        ctx.repos.audit.record(
+            "logout",
+            user_id=signed.user.id,
+            actor=signed.user.email,
+            address=address,
+            where=area.name.lower(),
+        )
 
     await ctx.store.run(end, Writes.CHANGES)
+    response = RedirectResponse(page + "?done=signed_out", status_code=303)
     auth.clear_session_cookie(response, ctx, area)
     return response
+
+
+def _signout_page(request: Request, area: Area, signed: auth.Signed | None) -> Response:
+    ctx = context(request)
+    done = signed is None and request.query_params.get("done") == "signed_out"
+    return logout_page(
+        request,
+        area.value + "/logout",
+        auth.csrf_for(ctx, signed.token) if signed is not None else "",
+        signed.user.email if signed is not None else None,
+        done=done,
+    )
