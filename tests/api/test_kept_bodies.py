@@ -17,13 +17,18 @@ from ninja_oauth.api.routes import queries
 from ninja_oauth.store.api_tables import (
     alerts,
     device_inventory,
+    device_maintenance,
     devices,
     locations,
+    node_roles,
+    organizations,
+    policies,
     scripts,
     ticket_log_entries,
     tickets,
 )
 from ninja_oauth.store.db import Store
+from ninja_oauth.store.public_api import devices as device_sql
 
 from .endpoints import WINDOWS_DESKTOP
 
@@ -189,3 +194,76 @@ def test_a_deactivated_script_leaves_the_scripting_options(
         conn.execute(update(scripts).where(scripts.c.id == listed[0]["id"]).values(active=False))
     ids = {s.get("id") for s in _get(client, url, monitoring)["scripts"]}
     assert listed[0]["id"] not in ids
+
+
+DEVICE = f"/v2/device/{WINDOWS_DESKTOP}"
+
+
+def _device_row(store: Store) -> Any:
+    with store.transaction() as conn:
+        return conn.execute(devices.select().where(devices.c.id == WINDOWS_DESKTOP)).one()
+
+
+@pytest.mark.parametrize("table", ["node_roles", "policies", "organizations", "locations"])
+def test_a_device_follows_the_rows_its_references_come_from(
+    client: TestClient, monitoring: dict[str, str], store: Store, table: str
+) -> None:
+    # Migration 0010 versions the roles and policies: a device's body is kept per every table
+    # it reads, so a rename by plain SQL shows on the next read of the device and of the lists.
+    device = _device_row(store)
+    first = _get(client, DEVICE, monitoring)
+    listed = _get(client, "/v2/devices-detailed", monitoring)
+    assert first == _get(client, DEVICE, monitoring)  # kept
+    target = {
+        "node_roles": (node_roles, device.node_role_id, "role"),
+        "policies": (policies, first["references"]["rolePolicy"]["id"], "rolePolicy"),
+        "organizations": (organizations, device.organization_id, "organization"),
+        "locations": (locations, device.location_id, "location"),
+    }[table]
+    rows, row_id, reference = target
+    renamed = f"Renamed {table}"
+    with store.transaction() as conn:
+        conn.execute(update(rows).where(rows.c.id == row_id).values(name=renamed))
+    assert _get(client, DEVICE, monitoring)["references"][reference]["name"] == renamed
+    again = _get(client, "/v2/devices-detailed", monitoring)
+    assert again != listed
+    (mine,) = [d for d in again if d["id"] == WINDOWS_DESKTOP]
+    assert mine["references"][reference]["name"] == renamed
+
+
+def test_a_device_in_a_maintenance_window_follows_the_clock_not_a_kept_body(
+    client: TestClient, monitoring: dict[str, str], store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A window's status moves from PENDING to IN_MAINTENANCE with the clock alone, no table
+    # changing: such a body is never kept (api/reads.py, Unkept).
+    assert "maintenance" not in _get(client, DEVICE, monitoring)
+    starts = int(time.time()) + 600
+    with store.transaction() as conn:
+        conn.execute(
+            insert(device_maintenance).values(
+                device_id=WINDOWS_DESKTOP,
+                start_ms=starts * 1000,
+                end_ms=(starts + 86_400) * 1000,
+                disabled_features=["ALERTS"],
+                reason_message="kept-body test",
+                created_at=int(time.time()),
+            )
+        )
+    try:
+        assert _get(client, DEVICE, monitoring)["maintenance"]["status"] == "PENDING"
+        assert _get(client, DEVICE, monitoring)["maintenance"]["status"] == "PENDING"
+        later = SimpleNamespace(time=lambda: starts + 1.0)
+        monkeypatch.setattr(device_sql, "time", later)  # the window's clock, not the key's
+        assert _get(client, DEVICE, monitoring)["maintenance"]["status"] == "IN_MAINTENANCE"
+        (listed,) = [
+            d
+            for d in _get(client, "/v2/devices-detailed", monitoring)
+            if d["id"] == WINDOWS_DESKTOP
+        ]
+        assert listed["maintenance"]["status"] == "IN_MAINTENANCE"
+    finally:
+        with store.transaction() as conn:
+            conn.execute(
+                delete(device_maintenance).where(device_maintenance.c.device_id == WINDOWS_DESKTOP)
+            )
+    assert "maintenance" not in _get(client, DEVICE, monitoring)

@@ -69,6 +69,16 @@ class ReadCall(Generic[Q]):
 
 Handler = Callable[[ReadCall[Any]], Awaitable[Any]]
 
+
+@dataclass(frozen=True, slots=True)
+class Unkept:
+    """A handler's result that a ``kept_per`` read must not keep: it depends on the clock as
+    well as on the tables (a device's maintenance window, pending or running), so it is
+    answered and built afresh next time."""
+
+    value: Any
+
+
 # A path id: int32, as the spec types every id (filters.PathId, as the writes take it). Out of
 # range is a 400; unknown, a 404.
 _PATH_ID: TypeAdapter[int] = TypeAdapter(PathId)
@@ -141,10 +151,13 @@ class Read:
             result = await handler(ReadCall(request, store, grant, path, query, state.issuer))
             if isinstance(result, Response):
                 return result
+            keep = bool(kept_per)
+            if isinstance(result, Unkept):
+                result, keep = result.value, False
             body = adapter.dump_json(
                 adapter.validate_python(result), by_alias=True, exclude_none=exclude_none
             )
-            if kept_per:
+            if keep:
                 bodies.put(key, versions, body)
             return Response(body, media_type="application/json")
 

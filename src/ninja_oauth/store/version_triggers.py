@@ -5,7 +5,7 @@ Each versioned table gets a counter row and triggers that bump it on every chang
 writes: the API, the CLI, another worker or node, plain SQL. On PostgreSQL the trigger is a
 constraint trigger deferred to the commit, so the counter's row is locked only then; on SQLite,
 one trigger per event. Trigger bodies are DDL: they take no bound parameters, so the table
-names must be the calling migration's constants, never input. Migrations 0004, 0008 and 0009
+names must be the calling migration's constants, never input. Migrations 0004, 0008, 0009 and 0010
 run this DDL: it must never change (a new trigger shape is a new function and a migration).
 """
 

@@ -14,7 +14,7 @@ from ninja_oauth.api import bodies, mappers, schemas
 from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound
 from ninja_oauth.api.filters import DevicePaging, Paging, PathId, QueryModel, parse_device_filter
-from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
+from ninja_oauth.api.reads import NoQuery, ReadCall, Reads, Unkept
 from ninja_oauth.api.writes import devices as changes
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.store.public_api import devices as device_sql
@@ -22,27 +22,52 @@ from ninja_oauth.store.public_api import organizations as organization_sql
 from ninja_oauth.store.public_api.devices import DeviceFilter
 
 reads = Reads(tags=["devices"])
+# Every table a device's body reads (store/public_api/devices.py, device_context): its body is
+# kept per their versions (api/reads.py), so a change by any writer shows on the next read. A
+# body with a maintenance window is not kept (``_clocked``): the window's status follows the clock.
+_KEPT_PER = (
+    "devices",
+    "organizations",
+    "organization_policies",
+    "locations",
+    "node_roles",
+    "policies",
+    "device_maintenance",
+)
 writes = APIRouter(tags=["devices"])
+
+
+def _clocked(bodies: list[dict[str, Any]]) -> bool:
+    """Whether a device's body shows a maintenance window, pending or running: its status
+    changes with the clock, not with the tables, so the body may not be kept."""
+    return any("maintenance" in body for body in bodies)
 
 
 def _page(
     conn: Connection, flt: DeviceFilter, after: int | None, limit: int | None, detailed: bool
-) -> list[dict[str, Any]]:
+) -> list[dict[str, Any]] | Unkept:
     rows = device_sql.list_devices(conn, flt, after=after, limit=limit)
     ctx = device_sql.device_context(conn, rows, references=detailed)
-    return [mappers.device(r, ctx, detailed=detailed) for r in rows]
+    page = [mappers.device(r, ctx, detailed=detailed) for r in rows]
+    return Unkept(page) if _clocked(page) else page
 
 
-def _one(conn: Connection, device_id: int) -> dict[str, Any]:
+def _one(conn: Connection, device_id: int) -> dict[str, Any] | Unkept:
     row = device_sql.get_device(conn, device_id)
     if row is None:
         raise NotFound(f"Device {device_id} not found.")
     ctx = device_sql.device_context(conn, [row], references=True)
-    return mappers.device(row, ctx, detailed=True)
+    body = mappers.device(row, ctx, detailed=True)
+    return Unkept(body) if _clocked([body]) else body
 
 
-@reads.get("/v2/devices", response=list[schemas.NodeWithDetailedReferences], query=DevicePaging)
-async def get_devices(call: ReadCall[DevicePaging]) -> list[dict[str, Any]]:
+@reads.get(
+    "/v2/devices",
+    response=list[schemas.NodeWithDetailedReferences],
+    query=DevicePaging,
+    kept_per=_KEPT_PER,
+)
+async def get_devices(call: ReadCall[DevicePaging]) -> list[dict[str, Any]] | Unkept:
     """Devices in id order, filtered by `df`; page with `pageSize` and `after`
     (scope: monitoring)."""
     q = call.query
@@ -52,8 +77,10 @@ async def get_devices(call: ReadCall[DevicePaging]) -> list[dict[str, Any]]:
     )
 
 
-@reads.get("/v2/devices-detailed", response=list[schemas.Device], query=DevicePaging)
-async def get_devices_detailed(call: ReadCall[DevicePaging]) -> list[dict[str, Any]]:
+@reads.get(
+    "/v2/devices-detailed", response=list[schemas.Device], query=DevicePaging, kept_per=_KEPT_PER
+)
+async def get_devices_detailed(call: ReadCall[DevicePaging]) -> list[dict[str, Any]] | Unkept:
     """Devices with addresses and references, filtered by `df` (scope: monitoring)."""
     q = call.query
     flt = parse_device_filter(q.df)
@@ -67,12 +94,13 @@ async def get_devices_detailed(call: ReadCall[DevicePaging]) -> list[dict[str, A
     response=list[schemas.NodeWithDetailedReferences],
     query=Paging,
     tags=["organization"],
+    kept_per=_KEPT_PER,
 )
-async def get_organization_devices(call: ReadCall[Paging]) -> list[dict[str, Any]]:
+async def get_organization_devices(call: ReadCall[Paging]) -> list[dict[str, Any]] | Unkept:
     """An organization's devices; page with `pageSize` and `after` (scope: monitoring)."""
     org_id, q = call.path["id"], call.query
 
-    def read(conn: Connection) -> list[dict[str, Any]]:
+    def read(conn: Connection) -> list[dict[str, Any]] | Unkept:
         if organization_sql.get_organization(conn, org_id) is None:
             raise NotFound(f"Organization {org_id} not found.")
         flt = DeviceFilter((("org", org_id),))
@@ -81,8 +109,8 @@ async def get_organization_devices(call: ReadCall[Paging]) -> list[dict[str, Any
     return await call.store.read(read)
 
 
-@reads.get("/v2/device/{id}", response=schemas.Device)
-async def get_device(call: ReadCall[NoQuery]) -> dict[str, Any]:
+@reads.get("/v2/device/{id}", response=schemas.Device, kept_per=_KEPT_PER)
+async def get_device(call: ReadCall[NoQuery]) -> dict[str, Any] | Unkept:
     """One device with its references (scope: monitoring)."""
     return await call.store.read(partial(_one, device_id=call.path["id"]))
 
