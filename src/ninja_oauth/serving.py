@@ -11,7 +11,7 @@ connections across them by a hash of the connection's addresses and ports.
 The supervisor opens them all before any worker starts and keeps them for its lifetime: the port
 is held from the first moment (a second server on it fails at once), and a worker that dies is
 replaced by one that inherits the same socket, so the connections waiting in its queue are
-answered by the replacement, as with uvicorn's shared socket. Each worker is ``python -m
+answered by the replacement, as with uvicorn's shared socket. Each worker is ``python -P -m
 ninja_oauth.serving``: it imports the app and uvicorn, nothing of the command line
 (multiprocessing's spawn would import the ``ninja-oauth`` script, hence every command, in each
 worker: about 10 MB each). A worker whose supervisor is gone (killed with SIGKILL) shuts down.
@@ -87,12 +87,14 @@ def _exit_when_orphaned(parent: int) -> None:
 
 
 def worker_main(argv: list[str]) -> None:
-    """One worker process (``python -m ninja_oauth.serving APP FD OPTIONS``): uvicorn serving
-    ``APP`` on the inherited listening socket ``FD``. SIGINT and SIGTERM are uvicorn's: a
-    graceful shutdown."""
-    app, fd, options = argv[0], int(argv[1]), json.loads(argv[2])
+    """One worker process (``python -P -m ninja_oauth.serving APP FD SUPERVISOR OPTIONS``):
+    uvicorn serving ``APP`` on the inherited listening socket ``FD``, while process
+    ``SUPERVISOR`` is its parent. SIGINT and SIGTERM are uvicorn's: a graceful shutdown."""
+    app, fd, supervisor, options = argv[0], int(argv[1]), int(argv[2]), json.loads(argv[3])
+    if os.getppid() != supervisor:  # it died while this one started: nobody would stop it
+        sys.exit(0)
     sock = socket.socket(fileno=fd)  # its family and type read from the socket
-    watch = threading.Thread(target=_exit_when_orphaned, args=(os.getppid(),), daemon=True)
+    watch = threading.Thread(target=_exit_when_orphaned, args=(supervisor,), daemon=True)
     watch.start()
     uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
 
@@ -114,7 +116,10 @@ class Supervisor:
 
     def _start(self, sock: socket.socket) -> subprocess.Popen[bytes]:
         fd = sock.fileno()
-        command = [sys.executable, "-m", "ninja_oauth.serving", self._app, str(fd), self._options]
+        # -P: the current directory is not put first on the path (a json.py there would be
+        # imported by the workers); PYTHONPATH still is.
+        module = [sys.executable, "-P", "-m", "ninja_oauth.serving"]
+        command = [*module, self._app, str(fd), str(os.getpid()), self._options]
         # Our own interpreter and module; the arguments are the server's own settings.
         return subprocess.Popen(command, stdin=subprocess.DEVNULL, pass_fds=[fd])  # noqa: S603
 

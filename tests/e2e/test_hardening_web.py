@@ -314,6 +314,28 @@ def test_a_redirect_uri_under_a_cookie_path_on_this_host_gets_no_redirect(
     assert _pending(db) == 0
 
 
+def test_a_sign_in_cookie_planted_for_slash_does_not_expire_the_form(
+    server: LiveServer, db: Any, native: dict[str, Any]
+) -> None:
+    """Another app on this host can set ninja_oauth_signin for "/" (cookies ignore ports). A
+    browser sends the cookie of the longer path first (RFC 6265 section 5.4): that one
+    counts, and the sign-in goes on (before, the planted one won and the form "expired")."""
+    with server.client() as browser:
+        page = browser.get("/ws/oauth/authorize", params=_params(native))
+        real = browser.cookies["ninja_oauth_signin"]
+        form = parse_form(page.text)
+        email, password = server.user()
+        assert form.action is not None
+        browser.cookies.clear()
+        answer = browser.post(
+            form.action,
+            data={**form.fields, "email": email, "password": password},
+            headers={"Cookie": f"ninja_oauth_signin={real}; ninja_oauth_signin=planted"},
+        )
+    _clear_pending(db)  # this address's share of sign-ins in progress, for the next tests
+    assert answer.status_code == 303, answer.text
+
+
 def _signed_in(server: LiveServer, app: dict[str, Any], browser: httpx.Client) -> None:
     final = authorize(browser, _params(app, WEB_CB), user=server.user())
     assert final.status_code == 307, final.text

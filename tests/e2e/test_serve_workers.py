@@ -74,11 +74,12 @@ class Served:
     port: int
 
 
-def _start(tmp: Path) -> Served:
+def _start(tmp: Path, cwd: Path | None = None, cli: list[str] = CLI) -> Served:
     """`serve --workers 2` on a fresh SQLite database, once every worker listens."""
     port = free_port()
     env = server_env(f"sqlite:///{tmp / 'ninja-oauth.db'}", port)
-    serve = ServeProcess(env, port, tmp / f"serve-{port}.log", workers=WORKERS)
+    log = tmp / f"serve-{port}.log"
+    serve = ServeProcess(env, port, log, workers=WORKERS, cwd=cwd, cli=cli)
     try:
         serve.wait_ready()
         # "Application startup complete" is logged just before the worker starts listening.
@@ -205,3 +206,35 @@ def test_an_application_that_cannot_start_stops_the_server_with_its_status() -> 
     assert ran.returncode == 3, ran.stderr  # uvicorn's status for an app it cannot load
     assert "could not start the application (status 3); stopping" in ran.stderr
     assert ran.stderr.count('Could not import module "no_such_module"') == 2  # both workers
+
+
+def test_the_workers_never_import_from_the_directory_serve_runs_in(tmp_path: Path) -> None:
+    # `python -m` would put the current directory first on the path: a json.py there (or a
+    # uvicorn.py...) would run in every worker. The workers run with -P.
+    here = tmp_path / "cwd"
+    here.mkdir()
+    (here / "json.py").write_text("raise SystemExit('json.py of the current directory ran')\n")
+    # The installed command, as a user runs it (`python -m ninja_oauth` would itself import
+    # from the current directory).
+    installed = [str(Path(sys.executable).with_name("ninja-oauth"))]
+    served = _start(tmp_path, cwd=here, cli=installed)
+    try:
+        answer = httpx.get(served.serve.base_url + METADATA, timeout=10)
+        assert answer.status_code == 200
+    finally:
+        served.serve.stop()
+    assert "json.py of the current directory ran" not in served.serve.log_text()
+
+
+def test_a_worker_whose_supervisor_is_not_its_parent_stops_at_once() -> None:
+    # Its supervisor died while it started: it would serve on, unstoppable, holding the port.
+    # It exits before it touches the socket it was given (fd 999 here, never opened).
+    ran = subprocess.run(
+        [sys.executable, "-P", "-m", "ninja_oauth.serving", "no_such:app", "999", "1", "{}"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert ran.returncode == 0, ran.stderr
+    assert ran.stderr == ""

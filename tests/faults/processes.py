@@ -29,15 +29,24 @@ WORKER_MARK = b"ninja_oauth.serving"  # in a worker's command line
 class ServeProcess:
     """`ninja-oauth serve --workers N` in its own process group, logging to a file."""
 
-    def __init__(self, env: dict[str, str], port: int, log_path: Path, workers: int = 2) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        workers: int = 2,
+        cwd: Path | None = None,
+        cli: list[str] = CLI,
+    ) -> None:
         self.base_url = f"http://127.0.0.1:{port}"
         self.workers_wanted = workers
         self.log_path = log_path
-        args = [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port)]
+        args = [*cli, "serve", "--host", "127.0.0.1", "--port", str(port)]
         with log_path.open("wb") as log:
             self.process = subprocess.Popen(
                 [*args, "--workers", str(workers)],
                 env=env,
+                cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,

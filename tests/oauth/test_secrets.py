@@ -135,3 +135,11 @@ def test_a_subkey_is_per_purpose_and_per_key() -> None:
     assert HASHER.subkey("webhook_headers") == s.SecretHasher(b"k" * 32).subkey("webhook_headers")
     assert HASHER.subkey("webhook_headers") != HASHER.subkey("other")
     assert HASHER.subkey("webhook_headers") != s.SecretHasher(b"j" * 32).subkey("webhook_headers")
+
+
+def test_a_client_id_never_starts_with_a_dash_the_commands_would_read_it_as_an_option() -> None:
+    # One token_urlsafe in 64 starts with "-": 4000 ids without one would happen by chance
+    # about once in 10^27 tries.
+    ids = [s.new_client_id() for _ in range(4000)]
+    assert not [i for i in ids if i.startswith("-")]
+    assert len(set(ids)) == len(ids) and {len(i) for i in ids} == {32}

@@ -146,3 +146,19 @@ def test_the_connections_use_generic_plans_and_keep_the_url_s_own_options(url: s
         return row
 
     assert asyncio.run(settings()) == ("force_generic_plan", "4321ms")
+
+
+def test_a_keyed_read_cancelled_under_its_statement_leaves_no_request_waiting(url: str) -> None:
+    reads = LoopConnections(url)
+    slow = "SELECT k, pg_sleep(0.5) FROM unnest(CAST(%(keys)s AS text[])) AS k"
+
+    async def scenario() -> list[bool]:
+        waiting = [asyncio.ensure_future(reads.fetch_keyed(slow, key)) for key in ("a", "b")]
+        await asyncio.sleep(0.1)  # the statement runs
+        (flusher,) = [t for t in asyncio.all_tasks() if "_flush_keyed" in repr(t.get_coro())]
+        flusher.cancel()
+        done, _ = await asyncio.wait(waiting, timeout=2)
+        await reads.aclose()
+        return [f in done and f.cancelled() for f in waiting]
+
+    assert asyncio.run(scenario()) == [True, True]

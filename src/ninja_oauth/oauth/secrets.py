@@ -19,7 +19,11 @@ _HEX = re.compile("[0-9a-f]+")
 
 
 def new_client_id() -> str:
-    return secrets.token_urlsafe(24)
+    """192 random bits, URL-safe. Never starting with "-": the id is an argument of the
+    commands (``apps show CLIENT_ID``), where it would be read as an option (one id in 64)."""
+    while (client_id := secrets.token_urlsafe(24)).startswith("-"):
+        pass
+    return client_id
 
 
 def new_secret() -> str:

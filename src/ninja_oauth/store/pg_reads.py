@@ -108,6 +108,11 @@ class LoopConnections:
                         rows = await self._fetch(state.idle, text, {"keys": list(waiting)}, True)
                 except Exception as exc:
                     _settle(waiting, {}, exc)
+                except BaseException:  # cancelled (the loop closing): no request waits for ever
+                    for futures in waiting.values():
+                        for future in futures:
+                            future.cancel()
+                    raise
                 else:
                     first: dict[str, Any] = {}
                     for row in rows:

@@ -27,6 +27,7 @@ from starlette.responses import Response
 from ninja_oauth.oauth.domain import User
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.web.context import WebContext
+from ninja_oauth.web.sessions import first_cookie
 
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -61,19 +62,9 @@ def _secure(ctx: WebContext) -> bool:
 
 
 def cookie(request: Request, name: str) -> str | None:
-    """The request's first cookie called ``name``. A browser sends the cookies of longer
-    paths first (RFC 6265 §5.4), so the area's own cookie comes before one of the same name
-    planted for ``/`` by another app on this host (cookies ignore ports); Starlette's
-    ``request.cookies`` keeps the last, which would let such a cookie shut the area out."""
-    for header, value in request.scope["headers"]:
-        if header != b"cookie":
-            continue
-        text: str = value.decode("latin-1")
-        for pair in text.split(";"):
-            key, sep, found = pair.strip().partition("=")
-            if sep and key == name:
-                return found.strip('"')
-    return None
+    """The request's first cookie called ``name`` (``sessions.first_cookie``: the area's own,
+    not one of that name planted for ``/``)."""
+    return first_cookie(request.scope, name)
 
 
 def csrf_for(ctx: WebContext, token: str) -> str:
