@@ -47,7 +47,7 @@ bench: $(DEV_STAMP)
 	$(NEED_WRK)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/queries.py
-	$(if $(LONG),$(BIN)/python bench/memory.py $(MEMORY_ARGS))
+	$(if $(LONG),$(MAKE) bench-long)
 
 # Not part of `make test`: minutes of load (about 1,000,000 tokens per store); each worker's RSS
 # after them, against issue 13's 120 MB (bench/memory.py; MEMORY_ARGS, e.g. --tokens 200000).

@@ -156,12 +156,10 @@ class Supervisor:
                         "a worker could not start the application (status %s); stopping", status
                     )
                     return status
+                pid = slot.process.pid
                 delay = slot.exited(now)
                 log.warning(
-                    "worker %s exited (status %s); starting another in %.1f s",
-                    slot.pid,
-                    status,
-                    delay,
+                    "worker %s exited (status %s); starting another in %.1f s", pid, status, delay
                 )
         return 0
 
@@ -188,14 +186,13 @@ class _Slot:
     def __init__(self, sock: socket.socket, process: subprocess.Popen[bytes]) -> None:
         self.sock = sock
         self.process: subprocess.Popen[bytes] | None = process
-        self.pid = process.pid
         self.started_at = time.monotonic()
         self.restarts = 0
         self.backoff = 0.0
         self.restart_at = 0.0
 
     def started(self, process: subprocess.Popen[bytes]) -> None:
-        self.process, self.pid = process, process.pid
+        self.process = process
         self.started_at = time.monotonic()
         self.restarts += 1
 

@@ -279,6 +279,17 @@ def test_the_session_call_gives_the_email_and_csrf_token_to_a_session_only(admin
     assert _once(admin.live, "GET", f"{API}/session").status_code == 401
 
 
+def test_the_admin_api_reads_the_first_session_cookie_of_its_name(admin: Admin) -> None:
+    # As the console: a ninja_oauth_admin planted for "/" comes after the real one (longer
+    # paths first), and is not the one read.
+    real = next(c.value for c in admin.session.cookies.jar if c.path == "/admin")
+    name = next(c.name for c in admin.session.cookies.jar if c.path == "/admin")
+    cookie = {"Cookie": f"{name}={real}; {name}=planted"}
+    answer = _once(admin.live, "GET", f"{API}/session", headers=cookie)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["email"] == admin.email
+
+
 def test_the_bearer_wins_over_a_session_cookie(admin: Admin) -> None:
     """With an Authorization header the session is not consulted: a bad token is refused."""
     with admin.live.client(

@@ -291,7 +291,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     yield from _store_with_app(f"sqlite:///{tmp_path / 'hooks.db'}", "monitoring management")
 
 
-def register(store: Store, url: str, **flt: Any) -> None:
+def register(store: Store, url: str, box: SecretBox = BOX, **flt: Any) -> None:
     with store.transaction() as conn:
         webhook_sql.put_webhook(
             conn,
@@ -301,7 +301,7 @@ def register(store: Store, url: str, **flt: Any) -> None:
             headers=[
                 {
                     "name": "Authorization",
-                    "value": BOX.seal(SECRET, header_context(APP, "Authorization")),
+                    "value": box.seal(SECRET, header_context(APP, "Authorization")),
                 }
             ],
             now=NOW,
@@ -681,20 +681,7 @@ def test_a_value_sealed_under_another_key_is_never_sent(store: Store) -> None:
     """After the secret key changed, the webhook's header values cannot be opened: the delivery
     is given up at once, and nothing is posted without them."""
     other = SecretBox(SecretHasher(b"another-secret-key-" * 2).subkey(WEBHOOK_HEADERS))
-    with store.transaction() as conn:
-        webhook_sql.put_webhook(
-            conn,
-            APP,
-            url="http://127.0.0.1:9/hook",
-            activity_filter={"activities": None, "organizationIds": None, "expand": []},
-            headers=[
-                {
-                    "name": "Authorization",
-                    "value": other.seal(SECRET, header_context(APP, "Authorization")),
-                }
-            ],
-            now=NOW,
-        )
+    register(store, "http://127.0.0.1:9/hook", box=other)
     record_activity(store)
     posted: list[httpx.Request] = []
     assert deliver(store, lambda r: posted.append(r) or httpx.Response(200)) == 0

@@ -48,6 +48,14 @@ def new_app(platform: Platform = Platform.WEB, **overrides: object) -> App:
 
 
 @pytest.fixture
+def app(repos: Repositories) -> App:
+    """A registered Web app (the test module's ``repos`` decides the store)."""
+    registered = new_app()
+    repos.apps.add(registered)
+    return registered
+
+
+@pytest.fixture
 def register(repos: Repositories) -> Callable[..., App]:
     """Add an app with a fresh client_id (factory)."""
 

@@ -20,7 +20,7 @@ from ninja_oauth.store import checkpointer, group_commit
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories import build_repositories
 from ninja_oauth.store.unit_of_work import NeedsWriter
-from tests.store.conftest import copies, new_app, new_token
+from tests.store.conftest import copies, new_token
 
 NOW = int(time.time())
 
@@ -40,13 +40,6 @@ def lock_path(db_path: Path) -> Path:
 @pytest.fixture
 def repos(store: Store) -> Repositories:
     return build_repositories(store)
-
-
-@pytest.fixture
-def app(repos: Repositories) -> App:
-    registered = new_app()
-    repos.apps.add(registered)
-    return registered
 
 
 def _deferred_save(store: Store, repos: Repositories, token: NewToken) -> list[Any]:

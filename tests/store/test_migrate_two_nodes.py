@@ -4,26 +4,16 @@ other waits for it, without deadlocking against the migration's CREATE INDEX CON
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 
-import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
 
-from ninja_oauth.store.migrate import alembic_config, migrate
-from tests.store.test_migrations import _head
-
-# The migration lock's key (store/migrate.py): any node's `serve` takes it.
-LOCK_ID = 7_403_118_221
+from ninja_oauth.store.migrate import ADVISORY_LOCK_ID, alembic_config, migrate
+from tests.support.stores import head_revision
 
 
-@pytest.fixture
-def new_database(pg_database_url: str) -> Iterator[str]:
-    yield pg_database_url
-
-
-def test_a_node_waits_for_another_nodes_migration_and_neither_fails(new_database: str) -> None:
-    url = new_database
+def test_a_node_waits_for_another_nodes_migration_and_neither_fails(pg_database_url: str) -> None:
+    url = pg_database_url
     engine = create_engine(url)
     failures: list[BaseException] = []
 
@@ -37,7 +27,9 @@ def test_a_node_waits_for_another_nodes_migration_and_neither_fails(new_database
         # The first node: takes the lock, then migrates (0006 builds indexes CONCURRENTLY,
         # which waits for every open snapshot) while the second node waits for the lock.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as lock:
-            assert lock.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": LOCK_ID}).scalar()
+            assert lock.execute(
+                text("SELECT pg_try_advisory_lock(:k)"), {"k": ADVISORY_LOCK_ID}
+            ).scalar()
             waiting = threading.Thread(target=second_node)
             waiting.start()
             with engine.connect() as conn:
@@ -51,12 +43,12 @@ def test_a_node_waits_for_another_nodes_migration_and_neither_fails(new_database
                 command.upgrade(config, "head")
                 conn.commit()
             assert waiting.is_alive(), "the second node did not wait for the lock"
-            lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": LOCK_ID})
+            lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_ID})
         waiting.join(timeout=60)
         assert not waiting.is_alive()
         assert failures == []
         with engine.connect() as conn:
             versions = [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
-        assert versions == [_head(url)]
+        assert versions == [head_revision(url)]
     finally:
         engine.dispose()

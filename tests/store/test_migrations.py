@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 from alembic import command
-from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
 from ninja_oauth.store.migrate import alembic_config, migrate
 from ninja_oauth.store.tables import metadata
+from tests.support.stores import head_revision
 
 OAUTH_TABLES = {
     "users",
@@ -21,12 +21,6 @@ OAUTH_TABLES = {
     "throttle",
     "audit_events",
 }
-
-
-def _head(url: str) -> str:
-    head = ScriptDirectory.from_config(alembic_config(url)).get_current_head()
-    assert head is not None
-    return head
 
 
 def _state(url: str) -> tuple[set[str], list[str], dict[str, list[str]]]:
@@ -52,7 +46,7 @@ def test_a_new_database_is_migrated_to_the_newest_revision_with_every_table(
     migrate(database_url)
     tables, versions, columns = _state(database_url)
     assert OAUTH_TABLES | {"alembic_version"} <= tables
-    assert versions == [_head(database_url)]
+    assert versions == [head_revision(database_url)]
     # The migrations create exactly the columns the Core tables declare.
     assert columns == {
         name: sorted(c.name for c in metadata.tables[name].columns) for name in OAUTH_TABLES

@@ -16,29 +16,20 @@ from sqlalchemy import text
 from ninja_oauth.oauth.domain import App, NewToken
 from ninja_oauth.oauth.ports import Repositories, Writes
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.migrate import migrate
 from ninja_oauth.store.repositories import build_repositories
-from tests.store.conftest import new_app, new_token
+from tests.store.conftest import new_token
+from tests.support.stores import migrated_store
 
 
 @pytest.fixture(scope="module")
 def pg(pg_database_url: str) -> Iterator[Store]:
-    migrate(pg_database_url)
-    store = Store(pg_database_url)
-    yield store
-    store.close()
+    with migrated_store(pg_database_url) as store:
+        yield store
 
 
 @pytest.fixture(scope="module")
 def repos(pg: Store) -> Repositories:
     return build_repositories(pg)
-
-
-@pytest.fixture
-def app(repos: Repositories) -> App:
-    registered = new_app()
-    repos.apps.add(registered)
-    return registered
 
 
 def _xmins(pg: Store, digests: list[str]) -> list[str]:

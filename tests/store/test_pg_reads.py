@@ -4,6 +4,8 @@ and replaced when the server closed them while idle."""
 from __future__ import annotations
 
 import asyncio
+import time
+from typing import Any
 
 import psycopg
 import pytest
@@ -16,6 +18,17 @@ PID = "SELECT pg_backend_pid(), pg_sleep(%(pause)s)"
 @pytest.fixture
 def url(pg_database_url: str) -> str:
     return pg_database_url
+
+
+async def _until(
+    admin: psycopg.Connection[Any], query: str, args: tuple[Any, ...], found: bool
+) -> None:
+    """Poll ``query`` on ``admin`` until it answers a row (``found``) or none, at most 10 s,
+    letting the loop run meanwhile."""
+    deadline = time.monotonic() + 10
+    while (admin.execute(query, args).fetchone() is not None) != found:
+        assert time.monotonic() < deadline, f"not {'found' if found else 'gone'}: {query}"
+        await asyncio.sleep(0.01)
 
 
 def test_a_burst_opens_at_most_max_open_connections_and_keeps_some(url: str) -> None:
@@ -43,7 +56,8 @@ def test_a_connection_the_server_closed_while_idle_is_replaced(url: str) -> None
         (first, _) = await reads.fetch(PID, {"pause": 0}, every=False)
         with psycopg.connect(conninfo(url), autocommit=True) as admin:
             admin.execute("SELECT pg_terminate_backend(%s)", (first,))
-        await asyncio.sleep(0.2)  # the server's goodbye reaches the idle connection's socket
+            # The backend has gone (its goodbye is then on the idle connection's socket).
+            await _until(admin, "SELECT 1 FROM pg_stat_activity WHERE pid = %s", (first,), False)
         (second, _) = await reads.fetch(PID, {"pause": 0}, every=False)
         await reads.aclose()
         return first, second
@@ -154,7 +168,9 @@ def test_a_keyed_read_cancelled_under_its_statement_leaves_no_request_waiting(ur
 
     async def scenario() -> list[bool]:
         waiting = [asyncio.ensure_future(reads.fetch_keyed(slow, key)) for key in ("a", "b")]
-        await asyncio.sleep(0.1)  # the statement runs
+        with psycopg.connect(conninfo(url), autocommit=True) as admin:  # the statement runs
+            running = "SELECT 1 FROM pg_stat_activity WHERE state = 'active' AND query = %s"
+            await _until(admin, running, (slow.replace("%(keys)s", "$1"),), True)
         (flusher,) = [t for t in asyncio.all_tasks() if "_flush_keyed" in repr(t.get_coro())]
         flusher.cancel()
         done, _ = await asyncio.wait(waiting, timeout=2)

@@ -69,6 +69,10 @@ class ReadCall(Generic[Q]):
 
 Handler = Callable[[ReadCall[Any]], Awaitable[Any]]
 
+# A kept body's key holds the hour: it is never served past the hour it was built in, so a body
+# may name a time within it (a report cursor's expiry, api/routes/queries.py).
+KEPT_SECONDS = 3600
+
 
 @dataclass(frozen=True, slots=True)
 class Unkept:
@@ -134,7 +138,7 @@ class Read:
                 # checks below, which depend on nothing else, so they need not run again. The
                 # hour is part of the key: a kept body is never more than an hour old, so an
                 # answer may also name a time within the hour (a cursor's expiry).
-                hour = int(time.time()) // 3600
+                hour = int(time.time()) // KEPT_SECONDS
                 raw_path = tuple(request.path_params[name] for name in path_names)
                 key = (route_path, raw_path, request.scope["query_string"], hour)
                 bodies = _kept_bodies(store)

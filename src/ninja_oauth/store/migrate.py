@@ -14,7 +14,7 @@ from ninja_oauth.store.engine import null_pool_engine
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 # Any constant shared by every node: serializes concurrent `serve` starts on one PostgreSQL.
-_ADVISORY_LOCK_ID = 7_403_118_221
+ADVISORY_LOCK_ID = 7_403_118_221
 # How often a node waiting for another's migration asks for the lock again.
 _LOCK_POLL_SECONDS = 0.2
 
@@ -42,7 +42,7 @@ def migrate(url: str) -> None:
             try:
                 _upgrade(engine, url)
             finally:
-                lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _ADVISORY_LOCK_ID})
+                lock.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": ADVISORY_LOCK_ID})
     finally:
         engine.dispose()
 
@@ -51,7 +51,7 @@ def _wait_for_lock(conn: Connection) -> None:
     """Take the migration lock, waiting for as long as another node holds it (a migration that
     builds an index on a big table may take minutes)."""
     take = text("SELECT pg_try_advisory_lock(:k)")
-    while not conn.execute(take, {"k": _ADVISORY_LOCK_ID}).scalar_one():
+    while not conn.execute(take, {"k": ADVISORY_LOCK_ID}).scalar_one():
         time.sleep(_LOCK_POLL_SECONDS)
 
 

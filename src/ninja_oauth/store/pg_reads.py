@@ -32,25 +32,17 @@ KEEP_IDLE = 8
 
 
 def conninfo(url: str) -> str:
-    """libpq's URI for a SQLAlchemy PostgreSQL URL, with the store's connect timeout, and
-    generic plans for the prepared statements of these connections: each is the same index
-    lookup whatever its values, and left to choose, PostgreSQL planned a keyed statement
-    (``unnest`` of the keys) again at every execution, which doubled its cost."""
+    """libpq's connection string for a SQLAlchemy PostgreSQL URL, with the store's connect
+    timeout, and generic plans for the prepared statements of these connections: each is the
+    same index lookup whatever its values, and left to choose, PostgreSQL planned a keyed
+    statement (``unnest`` of the keys) again at every execution, which doubled its cost."""
     parsed = make_url(url)
-    # The URL's query as libpq parameters (the last of a repeated one), from SQLAlchemy's
-    # parsed values: a URI rendered again would encode spaces as "+", which libpq keeps.
-    params = {k: v if isinstance(v, str) else v[-1] for k, v in parsed.query.items()}
-    params.setdefault("connect_timeout", "5")
+    # The driver's own arguments for the URL, as SQLAlchemy's psycopg dialect makes them.
+    _, params = parsed.get_dialect()().create_connect_args(parsed)
+    params.setdefault("connect_timeout", 5)
     given = params.get("options")
     params["options"] = f"{given} {_GENERIC}" if given else _GENERIC
-    parts: dict[str, Any] = {
-        "host": parsed.host,
-        "port": parsed.port,
-        "user": parsed.username,
-        "password": parsed.password,
-        "dbname": parsed.database,
-    }
-    return make_conninfo("", **{**parts, **params})  # the query's host (a socket) wins
+    return make_conninfo("", **params)
 
 
 _GENERIC = "-c plan_cache_mode=force_generic_plan"

@@ -91,6 +91,7 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
             Mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static"))),
         ],
         exception_handlers=dict(SITE_EXCEPTION_HANDLERS),
+        middleware=[Middleware(sessions.FirstCookieOfEachName)],
         lifespan=lifespan,
     )
     site.state.web = ctx
@@ -105,8 +106,10 @@ def create_app(settings: Settings, store: Store | None = None) -> ASGIApp:
         webhook_allowed_hosts=settings.webhook_allowed_hosts,
         webhook_allow_loopback=settings.webhook_allow_loopback,
     )
-    # The admin API lives in the same FastAPI app, so /docs documents it beside /v2.
+    # The admin API lives in the same FastAPI app, so /docs documents it beside /v2. Its
+    # session cookie is read as the console's is: the first of its name.
     admin_api.install(api.app, ctx)
+    api.app.add_middleware(sessions.FirstCookieOfEachName)
     limits = BodyLimits(api=settings.max_body_bytes, timeout=settings.body_timeout)
     bodies = BodyReader(limits.timeout)
     root = Root(

@@ -8,7 +8,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import TypeVar
 from urllib.parse import urlencode
 
 from starlette.datastructures import FormData
@@ -26,7 +25,6 @@ from ninja_oauth.web.context import WebContext, context, templates
 from ninja_oauth.web.errors import error_page
 
 _BAD_LOGIN = "The email or password is not correct."
-_T = TypeVar("_T")
 
 
 def _back_to_authorize(request: Request, request_id: str) -> Response:

@@ -161,11 +161,7 @@ def site_routes(with_session: Middleware) -> list[BaseRoute]:
     (``web/sessions.py``): ``/oauth/authorize`` and ``/logout`` send the browser there. A cookie
     for ``/oauth`` too would reach a loopback app's ``http://127.0.0.1:PORT/oauth/callback``.
     """
-    session = [
-        Middleware(sessions.ForgetOldCookie),
-        Middleware(sessions.FirstSignInCookie),
-        with_session,
-    ]
+    session = [Middleware(sessions.ForgetOldCookie), with_session]
     pages = sessions.COOKIE_PATH
     routes: list[BaseRoute] = [
         Route("/.well-known/oauth-authorization-server", metadata),

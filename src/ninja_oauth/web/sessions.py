@@ -111,47 +111,37 @@ _FORGET_OLD_COOKIE = (
 )
 
 
-def cookie_pairs(scope: Scope) -> list[tuple[str, str]]:
-    """Every cookie of the request's Cookie headers, in the order sent."""
-    pairs = []
-    for header, value in scope["headers"]:
-        if header == b"cookie":
-            text: str = value.decode("latin-1")
-            for pair in text.split(";"):
-                name, sep, found = pair.strip().partition("=")
-                if sep:
-                    pairs.append((name, found.strip('"')))
-    return pairs
+def _first_of_each_name(raw: bytes) -> bytes | None:
+    """The Cookie header ``raw`` without the later cookies of a name already seen, as sent;
+    None when no name repeats."""
+    seen: set[bytes] = set()
+    kept: list[bytes] = []
+    for chunk in raw.split(b";"):
+        name = chunk.split(b"=", 1)[0].strip()
+        if name in seen:
+            continue
+        seen.add(name)
+        kept.append(chunk)
+    return b";".join(kept) if len(kept) < raw.count(b";") + 1 else None
 
 
-def first_cookie(scope: Scope, name: str) -> str | None:
-    """The request's first cookie called ``name``. A browser sends the cookies of longer
-    paths first (RFC 6265 §5.4), so an area's own cookie comes before one of the same name
-    planted for ``/`` by another app on this host (cookies ignore ports); Starlette's
-    ``request.cookies`` keeps the last, which would let such a cookie shut the area out."""
-    return next((value for key, value in cookie_pairs(scope) if key == name), None)
-
-
-class FirstSignInCookie:
-    """Hands the session middleware the first sign-in cookie only (``first_cookie``), the
-    one scoped to this path, when the browser also sends one of that name planted for ``/``."""
+class FirstCookieOfEachName:
+    """Of several cookies of one name, only the first reaches the app. A browser sends the
+    cookies of longer paths first (RFC 6265 §5.4), so an area's own cookie (``/ws/oauth``,
+    ``/admin``, ``/account``) comes before one of its name planted for ``/`` by another app on
+    this host (cookies ignore ports). Starlette's cookie parsing keeps the last of a name,
+    which would let such a cookie shut every user out of the area."""
 
     def __init__(self, app: ASGIApp, /) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        named = COOKIE_NAME.encode() + b"="
-        if sum(value.count(named) for key, value in scope["headers"] if key == b"cookie") > 1:
-            pairs, seen = [], False
-            for name, value in cookie_pairs(scope):
-                if name == COOKIE_NAME:
-                    if seen:
-                        continue
-                    seen = True
-                pairs.append(f"{name}={value}")
-            others = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
-            joined = "; ".join(pairs).encode("latin-1")
-            scope = {**scope, "headers": [*others, (b"cookie", joined)]}
+        if scope["type"] == "http":
+            raw = b"; ".join(v for k, v in scope["headers"] if k == b"cookie")
+            kept = _first_of_each_name(raw) if raw else None
+            if kept is not None:
+                others = [(k, v) for k, v in scope["headers"] if k != b"cookie"]
+                scope = {**scope, "headers": [*others, (b"cookie", kept)]}
         await self.app(scope, receive, send)
 
 

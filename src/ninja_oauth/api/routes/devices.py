@@ -24,7 +24,8 @@ from ninja_oauth.store.public_api.devices import DeviceFilter
 reads = Reads(tags=["devices"])
 # Every table a device's body reads (store/public_api/devices.py, device_context): its body is
 # kept per their versions (api/reads.py), so a change by any writer shows on the next read. A
-# body with a maintenance window is not kept (``_clocked``): the window's status follows the clock.
+# body with a maintenance window, pending or running (``ctx.maintenance``), is not kept: the
+# window's status follows the clock.
 _KEPT_PER = (
     "devices",
     "organizations",
@@ -37,19 +38,13 @@ _KEPT_PER = (
 writes = APIRouter(tags=["devices"])
 
 
-def _clocked(bodies: list[dict[str, Any]]) -> bool:
-    """Whether a device's body shows a maintenance window, pending or running: its status
-    changes with the clock, not with the tables, so the body may not be kept."""
-    return any("maintenance" in body for body in bodies)
-
-
 def _page(
     conn: Connection, flt: DeviceFilter, after: int | None, limit: int | None, detailed: bool
 ) -> list[dict[str, Any]] | Unkept:
     rows = device_sql.list_devices(conn, flt, after=after, limit=limit)
     ctx = device_sql.device_context(conn, rows, references=detailed)
     page = [mappers.device(r, ctx, detailed=detailed) for r in rows]
-    return Unkept(page) if _clocked(page) else page
+    return Unkept(page) if ctx.maintenance else page
 
 
 def _one(conn: Connection, device_id: int) -> dict[str, Any] | Unkept:
@@ -58,7 +53,7 @@ def _one(conn: Connection, device_id: int) -> dict[str, Any] | Unkept:
         raise NotFound(f"Device {device_id} not found.")
     ctx = device_sql.device_context(conn, [row], references=True)
     body = mappers.device(row, ctx, detailed=True)
-    return Unkept(body) if _clocked([body]) else body
+    return Unkept(body) if ctx.maintenance else body
 
 
 @reads.get(

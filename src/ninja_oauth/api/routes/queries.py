@@ -40,7 +40,7 @@ from ninja_oauth.api.filters import (
     parse_device_filter,
     text,
 )
-from ninja_oauth.api.reads import Handler, ReadCall, Reads
+from ninja_oauth.api.reads import KEPT_SECONDS, Handler, ReadCall, Reads
 from ninja_oauth.api.schemas_inventory import ServiceState
 from ninja_oauth.store.public_api import queries as sql
 from ninja_oauth.store.public_api.devices import DeviceFilter
@@ -53,7 +53,7 @@ reads = Reads(tags=["queries"])
 # the cursor brings the rest.
 DEFAULT_PAGE = 1000
 MAX_PAGE = 10_000
-CURSOR_TTL = 3600
+CURSOR_TTL = KEPT_SECONDS  # a cursor expires at the end of the next kept-body hour
 # Larger pages are read in a worker thread, off the event loop (Store.read's ``long``).
 _SHORT_PAGE = 100
 

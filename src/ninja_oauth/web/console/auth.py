@@ -27,7 +27,6 @@ from starlette.responses import Response
 from ninja_oauth.oauth.domain import User
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.web.context import WebContext
-from ninja_oauth.web.sessions import first_cookie
 
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -61,12 +60,6 @@ def _secure(ctx: WebContext) -> bool:
     return ctx.settings.issuer.startswith("https://")
 
 
-def cookie(request: Request, name: str) -> str | None:
-    """The request's first cookie called ``name`` (``sessions.first_cookie``: the area's own,
-    not one of that name planted for ``/``)."""
-    return first_cookie(request.scope, name)
-
-
 def csrf_for(ctx: WebContext, token: str) -> str:
     """The CSRF token of the session whose cookie holds ``token``."""
     mac = hmac.new(ctx.settings.key_bytes, b"console-csrf:" + token.encode(), hashlib.sha256)
@@ -81,7 +74,7 @@ def csrf_ok(ctx: WebContext, signed: Signed, submitted: object) -> bool:
 
 async def signed_in(request: Request, ctx: WebContext, area: Area) -> Signed | None:
     """The user whose live session this request's cookie holds (None if none, or disabled)."""
-    token = cookie(request, area.cookie)
+    token = request.cookies.get(area.cookie)
     if not token or len(token) > 100:
         return None
 
@@ -116,7 +109,7 @@ def clear_session_cookie(response: Response, ctx: WebContext, area: Area) -> Non
 def signin_csrf(request: Request) -> tuple[str, bool]:
     """The sign-in form's CSRF token, and whether its cookie must be set (a new one)."""
     area = area_of(request)
-    current = cookie(request, area.signin_cookie)
+    current = request.cookies.get(area.signin_cookie)
     if current and 20 <= len(current) <= 100:
         return current, False
     return secrets.token_urlsafe(24), True
@@ -135,7 +128,7 @@ def set_signin_cookie(response: Response, ctx: WebContext, area: Area, value: st
 
 
 def signin_csrf_ok(request: Request, submitted: object) -> bool:
-    expected = cookie(request, area_of(request).signin_cookie)
+    expected = request.cookies.get(area_of(request).signin_cookie)
     return (
         isinstance(expected, str)
         and isinstance(submitted, str)

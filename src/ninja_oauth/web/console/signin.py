@@ -105,7 +105,7 @@ async def signin(request: Request) -> Response:
         if checked.retry_after:
             page.headers["Retry-After"] = str(checked.retry_after)
         return page
-    old = auth.cookie(request, area.cookie)
+    old = request.cookies.get(area.cookie)
 
     def succeeded() -> str:
         checked.finish()
