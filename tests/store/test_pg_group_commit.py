@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -16,25 +15,18 @@ from sqlalchemy import text
 from ninja_oauth.oauth.domain import App, NewToken
 from ninja_oauth.oauth.ports import Repositories, Writes
 from ninja_oauth.store.db import Store
-from ninja_oauth.store.repositories import build_repositories
 from tests.store.conftest import new_token
-from tests.support.stores import migrated_store
 
 
 @pytest.fixture(scope="module")
-def pg(pg_database_url: str) -> Iterator[Store]:
-    with migrated_store(pg_database_url) as store:
-        yield store
+def database_url(pg_database_url: str) -> str:
+    """PostgreSQL only: the conftest's ``store`` and ``repos`` open it."""
+    return pg_database_url
 
 
-@pytest.fixture(scope="module")
-def repos(pg: Store) -> Repositories:
-    return build_repositories(pg)
-
-
-def _xmins(pg: Store, digests: list[str]) -> list[str]:
+def _xmins(store: Store, digests: list[str]) -> list[str]:
     """The transaction that wrote each token row (PostgreSQL's xmin)."""
-    with pg.engine.connect() as conn:
+    with store.engine.connect() as conn:
         rows = conn.execute(
             text("SELECT access_digest, xmin::text FROM tokens WHERE access_digest = ANY(:d)"),
             {"d": digests},
@@ -44,7 +36,7 @@ def _xmins(pg: Store, digests: list[str]) -> list[str]:
 
 
 def test_a_unit_reads_with_the_async_driver_then_appends_on_the_loop(
-    pg: Store, repos: Repositories, app: App
+    store: Store, repos: Repositories, app: App
 ) -> None:
     token = new_token(app)
     seen: list[tuple[int, App | None]] = []
@@ -56,17 +48,17 @@ def test_a_unit_reads_with_the_async_driver_then_appends_on_the_loop(
         return "issued"
 
     async def request() -> tuple[int, str]:
-        return threading.get_ident(), await pg.run(work, Writes.APPENDS)
+        return threading.get_ident(), await store.run(work, Writes.APPENDS)
 
     loop_thread, answer = asyncio.run(request())
     assert answer == "issued"
     # Ran once with the row at hand, on the event loop's thread: no writer thread, no rerun.
     assert seen == [(loop_thread, app)]
-    assert len(_xmins(pg, [token.access_digest])) == 1
+    assert len(_xmins(store, [token.access_digest])) == 1
 
 
 def test_concurrent_units_commit_together_and_each_is_answered(
-    pg: Store, repos: Repositories, app: App
+    store: Store, repos: Repositories, app: App
 ) -> None:
     tokens = [new_token(app) for _ in range(20)]
 
@@ -76,16 +68,20 @@ def test_concurrent_units_commit_together_and_each_is_answered(
         return token.access_digest
 
     async def burst() -> list[str]:
-        return await asyncio.gather(*(pg.run(lambda t=t: work(t), Writes.APPENDS) for t in tokens))
+        return await asyncio.gather(
+            *(store.run(lambda t=t: work(t), Writes.APPENDS) for t in tokens)
+        )
 
     digests = asyncio.run(burst())
     assert digests == [t.access_digest for t in tokens]
-    xmins = _xmins(pg, digests)
+    xmins = _xmins(store, digests)
     assert len(xmins) == 20  # every row is there
     assert len(set(xmins)) < 20  # and some were committed in one transaction
 
 
-def test_a_refused_row_fails_its_own_request_only(pg: Store, repos: Repositories, app: App) -> None:
+def test_a_refused_row_fails_its_own_request_only(
+    store: Store, repos: Repositories, app: App
+) -> None:
     good = [new_token(app) for _ in range(4)]
     taken = new_token(app, access_digest=good[0].access_digest)  # the same digest: unique
 
@@ -93,19 +89,19 @@ def test_a_refused_row_fails_its_own_request_only(pg: Store, repos: Repositories
         def save(token: NewToken) -> None:
             repos.tokens.save(token)
 
-        first = pg.run(lambda: save(good[0]), Writes.APPENDS)
+        first = store.run(lambda: save(good[0]), Writes.APPENDS)
         await first
-        rest = [pg.run(lambda t=t: save(t), Writes.APPENDS) for t in [*good[1:], taken]]
+        rest = [store.run(lambda t=t: save(t), Writes.APPENDS) for t in [*good[1:], taken]]
         return await asyncio.gather(*rest, return_exceptions=True)
 
     outcomes = asyncio.run(burst())
     assert outcomes[:3] == [None, None, None]
     assert isinstance(outcomes[3], psycopg.errors.UniqueViolation)
-    assert len(_xmins(pg, [t.access_digest for t in good])) == 4
+    assert len(_xmins(store, [t.access_digest for t in good])) == 4
 
 
 def test_a_unit_that_changes_rows_goes_to_the_writer_path(
-    pg: Store, repos: Repositories, app: App
+    store: Store, repos: Repositories, app: App
 ) -> None:
     """Any write but an appended row (here a transaction of its own) cannot join the group
     commit: the unit runs again on a writer thread, as one transaction."""
@@ -113,13 +109,13 @@ def test_a_unit_that_changes_rows_goes_to_the_writer_path(
 
     def work() -> None:
         ran_on.append(threading.get_ident())
-        with pg.transaction() as conn:
+        with store.transaction() as conn:
             conn.execute(
                 text("UPDATE apps SET name = 'Renamed' WHERE client_id = :c"), {"c": app.client_id}
             )
 
     async def request() -> int:
-        await pg.run(work, Writes.APPENDS)
+        await store.run(work, Writes.APPENDS)
         return threading.get_ident()
 
     loop_thread = asyncio.run(request())
