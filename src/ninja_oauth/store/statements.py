@@ -18,15 +18,18 @@ class Sql:
 
     __slots__ = ("_pg", "_sqlite", "keyed")
 
-    def __init__(self, text: str, *, keyed: bool = False) -> None:
+    def __init__(self, text: str, *, keyed: bool | str = False) -> None:
         self._sqlite = text
         self._pg = re.sub(_PARAMETER, r"%(\1)s", text)
         # ``keyed``: on PostgreSQL, this read made for many sets of parameters in one statement
         # (the loop's concurrent requests: pg_reads.LoopConnections.fetch_keyed). Each set is a
         # JSON object in the array %(keys)s, its parameters read back as text (so they must be
-        # text, or NULL); a set's row is this statement's first, after the set itself.
-        self.keyed: str | None = None
-        if keyed:
+        # text, or NULL); a set's row is this statement's first, after the set itself. True
+        # derives that statement from ``text``, which then runs once per set; a string is that
+        # statement written out, for a ``text`` with a part that does not depend on the set
+        # and is better read once for all of them.
+        self.keyed: str | None = keyed if isinstance(keyed, str) else None
+        if keyed is True:
             lateral = re.sub(_PARAMETER, r"(k.want::json ->> '\1')", text)
             self.keyed = (
                 "SELECT k.want, q.* FROM unnest(CAST(%(keys)s AS text[])) AS k(want) "  # noqa: S608
