@@ -18,7 +18,7 @@ import yaml
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
-from ninja_oauth.cli import app as cli_app
+from ninja_oauth.cli.commands import app as cli_app
 from ninja_oauth.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
 import sys
 import webbrowser
 from collections.abc import Callable
@@ -13,7 +15,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner, Result
 
-from ninja_oauth.cli import app, client_commands
+from ninja_oauth.cli import client_commands
+from ninja_oauth.cli.commands import app
 from ninja_oauth.client import NinjaOAuth
 
 from .authlib_server import ORGANIZATIONS, Client, RunningServer
@@ -79,6 +82,40 @@ def test_token_prints_only_an_access_token_the_api_accepts(
     response = httpx.get(f"{authlib_server.base_url}/v2/organizations", headers=headers)
     assert response.json() == ORGANIZATIONS
     assert result.stdout.count("\n") == 1
+
+
+# What `ninja-oauth token` (the installed command, cli.main) loaded once it had printed its token.
+_LOADED_BY_TOKEN = """
+import sys
+from ninja_oauth.cli import main
+sys.argv = ["ninja-oauth", "token"]
+try:
+    main()
+finally:
+    server = ("sqlalchemy", "authlib", "starlette", "ninja_oauth.store", "ninja_oauth.admin")
+    print(*sorted(m for m in server if m in sys.modules), sep=",", file=sys.stderr)
+"""
+
+
+def test_the_client_commands_run_without_loading_the_servers_code(
+    authlib_server: RunningServer, service: Client
+) -> None:
+    # Scripts run `ninja-oauth token` once per call: it starts without the server's modules.
+    env = {**os.environ, **credentials(authlib_server, service)}
+    token = subprocess.run(
+        [sys.executable, "-c", _LOADED_BY_TOKEN], env=env, capture_output=True, text=True
+    )
+    assert (token.returncode, token.stderr) == (0, "\n")
+    headers = {"Authorization": f"Bearer {token.stdout.strip()}"}
+    response = httpx.get(f"{authlib_server.base_url}/v2/organizations", headers=headers)
+    assert response.json() == ORGANIZATIONS
+    # Any other command line gets the app of every command.
+    helped = subprocess.run(
+        [sys.executable, "-m", "ninja_oauth", "--help"], env=env, capture_output=True, text=True
+    )
+    assert helped.returncode == 0
+    for command in ("serve", "apps", "users", "audit", *client_commands.COMMANDS):
+        assert re.search(rf"^[│ ]*{command}\b", helped.stdout, re.MULTILINE), command
 
 
 def test_token_json_prints_the_token_response(

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner, Result
 
-from ninja_oauth.cli import app as cli_app
+from ninja_oauth.cli.commands import app as cli_app
 from ninja_oauth.cli.deployment_checks import (
     Facts,
     demo_admin_password,

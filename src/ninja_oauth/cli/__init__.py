@@ -1,5 +1,10 @@
 """The `ninja-oauth` command: serve, check, apps, users, consents, audit, demo-data, and the
-client commands."""
+client commands (``commands.py`` puts them in one app).
+
+The client commands (token, login, logout, api) are what scripts run, often once per call, so
+``main`` gives them an app of their own: it loads the client and none of the server's modules
+(SQLAlchemy, Authlib, the store, the admin service), which took most of their start-up time.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +12,35 @@ import sys
 
 import typer
 
-from ninja_oauth.cli import admin_commands, apps, check, client_commands, serve, users
 from ninja_oauth.cli.common import fail
 
-app = typer.Typer(
-    name="ninja-oauth",
-    help="A NinjaOne-compatible OAuth 2.0 authorization server, Public API slice and client.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
-serve.register(app)
-check.register(app)
-client_commands.register(app)
-app.add_typer(apps.app, name="apps")
-app.add_typer(users.app, name="users")
-admin_commands.register(app)
+
+def new_app() -> typer.Typer:
+    """The top-level app, without its commands."""
+    return typer.Typer(
+        name="ninja-oauth",
+        help="A NinjaOne-compatible OAuth 2.0 authorization server, Public API slice and client.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+
+
+def _app_for(argv: list[str]) -> typer.Typer:
+    from ninja_oauth.cli import client_commands
+
+    if argv and argv[0] in client_commands.COMMANDS:
+        app = new_app()
+        client_commands.register(app)
+        return app
+    from ninja_oauth.cli.commands import app as every_command
+
+    return every_command
 
 
 def main() -> None:
     try:
-        app()
+        _app_for(sys.argv[1:])()
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the last line of defence: one line, never a traceback

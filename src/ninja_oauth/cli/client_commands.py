@@ -11,6 +11,7 @@ import os
 import sys
 import time
 import webbrowser
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -249,9 +250,17 @@ def api(
         fail(f"HTTP {response.status_code} {response.reason_phrase} for {verb} {path}")
 
 
+# The client commands by name: ``register`` adds them, and ``cli.main`` runs them without the
+# server's code.
+COMMANDS: dict[str, Callable[..., None]] = {
+    "token": token,
+    "login": login,
+    "logout": logout,
+    "api": api,
+}
+
+
 def register(app: typer.Typer) -> None:
     """Add `token`, `login`, `logout` and `api` to the `ninja-oauth` Typer app."""
-    app.command("token")(token)
-    app.command("login")(login)
-    app.command("logout")(logout)
-    app.command("api")(api)
+    for name, command in COMMANDS.items():
+        app.command(name)(command)
