@@ -109,23 +109,34 @@ def test_keys_asked_for_at_once_are_read_in_one_statement_each_gets_its_row(
     assert len(statements) == 1 and sorted(statements[0]) == sorted(set(keys))
 
 
-def test_a_keyed_statement_that_fails_fails_each_of_its_requests_and_the_next_ones_run(
-    url: str,
+def test_a_key_that_breaks_its_statement_fails_its_own_requests_only(
+    url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads = LoopConnections(url)
     broken = "SELECT k, 1 / (length(k) - 3) FROM unnest(CAST(%(keys)s AS text[])) AS k"
+    statements: list[list[str]] = []
+    fetch = reads._fetch
 
-    async def scenario() -> tuple[list[object], object]:
-        failed = await asyncio.gather(
-            *(reads.fetch_keyed(broken, key) for key in ("abc", "abcd")), return_exceptions=True
+    async def counted(idle: object, text: str, params: dict[str, object], every: bool) -> Any:
+        statements.append(list(params["keys"]))  # type: ignore[call-overload]
+        return await fetch(idle, text, params, every)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reads, "_fetch", counted)
+
+    async def scenario() -> list[object]:
+        keys = ("abc", "abcd", "abc", "abcde")  # "abc" divides by zero
+        rows = await asyncio.gather(
+            *(reads.fetch_keyed(broken, key) for key in keys), return_exceptions=True
         )
-        after = await reads.fetch_keyed(broken, "abcd")  # alone in its statement: no error
         await reads.aclose()
-        return list(failed), after
+        return list(rows)
 
-    failed, after = asyncio.run(scenario())
-    assert all(isinstance(e, psycopg.errors.DivisionByZero) for e in failed), failed
-    assert after == ("abcd", 1)
+    first, second, third, fourth = asyncio.run(scenario())
+    assert isinstance(first, psycopg.errors.DivisionByZero), first
+    assert isinstance(third, psycopg.errors.DivisionByZero), third
+    assert (second, fourth) == (("abcd", 1), ("abcde", 0))
+    # One statement for the three keys, which failed; then one for each key.
+    assert statements == [["abc", "abcd", "abcde"], ["abc"], ["abcd"], ["abcde"]]
 
 
 def test_a_request_that_went_away_leaves_the_others_their_rows(url: str) -> None:

@@ -89,29 +89,43 @@ class LoopConnections:
 
     async def _flush_keyed(self, state: _Loop, text: str, batch: _Keyed) -> None:
         """Read batch after batch of keys until none waits; each request gets its row, or
-        the error the statement raised."""
+        the error its key's statement raised."""
         try:
             while batch.waiting:
                 # The requests that are ready now reach their read in this turn: they join.
                 await asyncio.sleep(0)
                 waiting, batch.waiting = batch.waiting, {}
                 try:
-                    async with state.open:
-                        rows = await self._fetch(state.idle, text, {"keys": list(waiting)}, True)
-                except Exception as exc:
-                    _settle(waiting, {}, exc)
+                    if not await self._read_keyed(state, text, waiting) and len(waiting) > 1:
+                        # The statement failed: each key alone, so that a key that breaks the
+                        # statement fails its own requests only, never those read with it.
+                        for key, futures in waiting.items():
+                            await self._read_keyed(state, text, {key: futures})
                 except BaseException:  # cancelled (the loop closing): no request waits for ever
                     for futures in waiting.values():
                         for future in futures:
                             future.cancel()
                     raise
-                else:
-                    first: dict[str, Any] = {}
-                    for row in rows:
-                        first.setdefault(row[0], row)
-                    _settle(waiting, first, None)
         finally:
             batch.flusher = None
+
+    async def _read_keyed(
+        self, state: _Loop, text: str, waiting: dict[str, list[asyncio.Future[Any]]]
+    ) -> bool:
+        """One statement for the keys of ``waiting``: True once each request has its row; if
+        the statement failed, False, and with a single key its requests get the error."""
+        try:
+            async with state.open:
+                rows = await self._fetch(state.idle, text, {"keys": list(waiting)}, True)
+        except Exception as exc:
+            if len(waiting) == 1:
+                _settle(waiting, {}, exc)
+            return False
+        first: dict[str, Any] = {}
+        for row in rows:
+            first.setdefault(row[0], row)
+        _settle(waiting, first, None)
+        return True
 
     async def _fetch(
         self,
