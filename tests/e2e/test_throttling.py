@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,8 @@ import pytest
 
 from tests.support.flows import assert_oauth_error, log_in
 from tests.support.server import LiveServer, start_server
+
+CC = "client_credentials"
 
 
 @pytest.fixture(scope="module")
@@ -138,5 +141,41 @@ def test_a_burst_of_concurrent_guesses_gets_no_more_password_checks_than_the_lim
         assert statuses.count(401) <= 3
         assert statuses.count(429) >= 9
         assert set(statuses) <= {401, 429}
+    finally:
+        live.stop()
+
+
+def test_an_ipv6_client_is_limited_by_its_64_and_audited_by_its_own_address(
+    tmp_path: Path,
+) -> None:
+    live = start_server(
+        f"sqlite:///{tmp_path / 'db.sqlite'}",
+        tmp_path,
+        NINJA_OAUTH_CLIENT_AUTH_KEY_LIMIT="3",
+        NINJA_OAUTH_TRUSTED_PROXIES='["127.0.0.1"]',
+    )
+
+    def post(path: str, app: dict[str, Any], address: str, **form: str) -> Any:
+        credentials = {"client_id": app["client_id"], "client_secret": app["client_secret"]}
+        with live.client(headers={"X-Forwarded-For": address}) as http:
+            return http.post(path, data={**credentials, **form})
+
+    try:
+        app = live.create_app("api_services")
+        guesser = {**app, "client_secret": "guess"}
+        # Three guesses from three addresses of one /64 reach the (client, address) limit.
+        for host in ("a", "b", "c"):
+            failed = post("/ws/oauth/token", guesser, f"2001:db8:1:2::{host}", grant_type=CC)
+            assert_oauth_error(failed, 400, "invalid_client")
+        blocked = post("/ws/oauth/token", app, "2001:db8:1:2::d", grant_type=CC)
+        assert_oauth_error(blocked, 429, "slow_down")
+        # The app from another /64 is not blocked; its revocation is audited by its address.
+        elsewhere = "2001:db8:1:3::1"
+        issued = post("/ws/oauth/token", app, elsewhere, grant_type=CC)
+        assert issued.status_code == 200
+        token = issued.json()["access_token"]
+        assert post("/ws/oauth/revoke", app, elsewhere, token=token).status_code == 200
+        audit = live.cli("audit", "--kind", "token_revoked", "--jsonl").stdout.splitlines()
+        assert [json.loads(line)["address"] for line in audit] == [elsewhere]
     finally:
         live.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from ninja_oauth.limits import limited_address
 from ninja_oauth.oauth.config import ThrottleLimits
 from ninja_oauth.oauth.errors import FatalAuthorizeError
 from ninja_oauth.oauth.responses import OAuthResponse
@@ -210,3 +211,19 @@ def test_wrong_secrets_on_authorize_block_the_app_on_authorize_and_at_the_token_
         }
     )
     assert_oauth_error(response, 429, "slow_down", SLOW_DOWN)
+
+
+def test_an_ipv6_client_is_counted_by_its_64() -> None:
+    same = Throttle.client_keys("abc", "2001:db8:1:2::a")
+    assert Throttle.client_keys("abc", "2001:db8:1:2:ffff::b") == same
+    assert Throttle.pass_key("abc", "2001:db8:1:2::a") == Throttle.pass_key(
+        "abc", "2001:db8:1:2::b"
+    )
+    assert Throttle.login_keys("a@example.com", "2001:db8:1:2::a") == Throttle.login_keys(
+        "a@example.com", "2001:db8:1:2::b"
+    )
+    other = Throttle.client_keys("abc", "2001:db8:1:3::a")
+    assert other[0] != same[0] and other[1] != same[1]
+    assert limited_address("2001:db8:1:2::a") == "2001:db8:1:2::/64"
+    assert limited_address("192.0.2.1") == "192.0.2.1"
+    assert limited_address("unknown") == "unknown"  # no peer address: counted as one

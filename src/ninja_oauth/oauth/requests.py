@@ -52,7 +52,7 @@ class ReadRequest(OAuth2Request):  # type: ignore[misc]
     refresh_scope: str | None = None
     # The client_id the request claims and its app, as read before authenticating it.
     claimed_app: tuple[str | None, Any] | None = None
-    # The client's address as throttling sees it, for the audit log (set by the endpoint).
+    # The client's address, for the audit log (set by the endpoint).
     address: str | None = None
 
     def __init__(

@@ -22,6 +22,7 @@ from __future__ import annotations
 import functools
 import hashlib
 
+from ninja_oauth.limits import limited_address
 from ninja_oauth.oauth.config import ThrottleLimits
 from ninja_oauth.oauth.ports import ClientBlocks, ThrottleRepository
 
@@ -33,10 +34,12 @@ PASS_FOR = 7 * 24 * 3600
 PASS_RENEWED_AFTER = 24 * 3600
 
 
-def _key(kind: str, *parts: str) -> str:
+def _key(kind: str, *parts: str, address: str) -> str:
     """A fixed-length key: whatever a caller sends as client_id or email (any length, any
-    character) fits the column, and no account name is stored in clear."""
-    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8", "replace")).hexdigest()
+    character) fits the column, and no account name is stored in clear. The address counts
+    as the limits see it (``limited_address``: an IPv6 one by its /64)."""
+    text = "\x1f".join((*parts, limited_address(address)))
+    digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
     return f"{kind}:{digest[:40]}"
 
 
@@ -50,16 +53,18 @@ class Throttle:
     def client_keys(client_id: str | None, address: str) -> tuple[str, str]:
         # Two digests on every token request, the same ones for a client calling again: kept
         # for the most recent (client, address) pairs.
-        return _key("client", client_id or "-", address), _key("client-addr", address)
+        by_client = _key("client", client_id or "-", address=address)
+        return by_client, _key("client-addr", address=address)
 
     @staticmethod
     @functools.lru_cache(maxsize=4096)
     def pass_key(client_id: str | None, address: str) -> str:
-        return _key("client-pass", client_id or "-", address)
+        return _key("client-pass", client_id or "-", address=address)
 
     @staticmethod
     def login_keys(email: str, address: str) -> tuple[str, str]:
-        return _key("login", email.strip().lower(), address), _key("login-addr", address)
+        by_account = _key("login", email.strip().lower(), address=address)
+        return by_account, _key("login-addr", address=address)
 
     def wait(self, keys: tuple[str, str], now: int) -> int:
         """Seconds the caller must wait before trying again (0: go ahead)."""

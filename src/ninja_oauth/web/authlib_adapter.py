@@ -79,24 +79,21 @@ def to_starlette(result: OAuthResponse) -> Response:
 
 
 @functools.lru_cache(maxsize=4096)
-def _throttle_address(host: str) -> str:
-    """The address as throttling sees it: IPv4 as is (IPv4-mapped IPv6 unwrapped), IPv6 by its
-    /64, the block one subscriber gets, so rotating addresses inside it does not escape."""
+def _normalised(host: str) -> str:
+    """One spelling per address: IPv4-mapped IPv6 unwrapped, IPv6 compressed."""
     try:
         ip = ipaddress.ip_address(host)
     except ValueError:
         return host
-    if isinstance(ip, ipaddress.IPv6Address):
-        if ip.ipv4_mapped is not None:
-            return str(ip.ipv4_mapped)
-        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
     return str(ip)
 
 
 def client_address(request: Request, trusted_proxies: list[str]) -> str:
-    """The socket peer, or the first untrusted hop of X-Forwarded-For behind trusted proxies,
-    normalised for throttling."""
-    return _throttle_address(_peer(request, trusted_proxies))
+    """The socket peer, or the first untrusted hop of X-Forwarded-For behind trusted proxies:
+    the address the audit log records. The limits count it by ``limits.limited_address``."""
+    return _normalised(_peer(request, trusted_proxies))
 
 
 def _peer(request: Request, trusted_proxies: list[str]) -> str:

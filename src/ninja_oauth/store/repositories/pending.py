@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from ninja_oauth.limits import PendingLimits
+from ninja_oauth.limits import PendingLimits, limited_address
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.tables import pending_authorizations as pending
 
@@ -52,11 +52,11 @@ class SqlPending:
         return len(json.dumps(params)) > self.limits.max_bytes
 
     def create(self, binding: str, params: dict[str, str], now: int, address: str) -> str:
-        """Keep ``params`` (see ``too_large``: the caller refuses those first). ``address`` is
-        the caller's as throttling counts it (``client_address``: IPv6 by its /64). Raises
-        AddressFull when the address already has its share waiting."""
+        """Keep ``params`` (see ``too_large``: the caller refuses those first). Raises
+        AddressFull when the caller's address (``limited_address``: an IPv6 one by its /64)
+        already has its share waiting."""
         request_id = secrets.token_urlsafe(24)
-        key = address[:64]
+        key = limited_address(address)[:64]
         with self._store.transaction() as conn:
             delete_expired(conn, now, EXPIRED_BATCH)
             _refuse_when_full(conn, key, now, self.limits.per_address)
