@@ -14,7 +14,10 @@ from sqlalchemy import text
 
 from ninja_oauth.oauth.domain import App, NewToken
 from ninja_oauth.oauth.ports import Repositories, Writes
+from ninja_oauth.store import pg_reads
 from ninja_oauth.store.db import Store
+from ninja_oauth.store.pg_group_commit import PgGroupCommit
+from ninja_oauth.store.statements import Sql
 from tests.store.conftest import new_token
 
 
@@ -121,3 +124,26 @@ def test_a_unit_that_changes_rows_goes_to_the_writer_path(
     loop_thread = asyncio.run(request())
     assert ran_on[-1] != loop_thread
     assert repos.apps.get(app.client_id).name == "Renamed"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("lifetime, connections", [(3600.0, 1), (0.0, 2)])
+def test_the_loops_connection_is_replaced_once_past_its_lifetime(
+    store: Store, monkeypatch: pytest.MonkeyPatch, lifetime: float, connections: int
+) -> None:
+    # Its generic plans were made for the tables as they were; a successor plans afresh.
+    monkeypatch.setattr(pg_reads, "MAX_LIFETIME", lifetime)
+    with store.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS backends"))
+        conn.execute(text("CREATE TABLE backends (pid integer NOT NULL)"))
+    group = PgGroupCommit(store.engine.url.render_as_string(hide_password=False))
+    insert = Sql("INSERT INTO backends VALUES (pg_backend_pid())")
+
+    async def two_batches() -> None:
+        await group.commit([(insert, {})])
+        await group.commit([(insert, {})])
+        await group.aclose()
+
+    asyncio.run(two_batches())
+    with store.engine.connect() as conn:
+        pids = conn.execute(text("SELECT pid FROM backends")).scalars().all()
+    assert len(pids) == 2 and len(set(pids)) == connections

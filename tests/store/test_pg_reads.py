@@ -10,6 +10,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from ninja_oauth.store import pg_reads
 from ninja_oauth.store.pg_reads import KEEP_IDLE, MAX_OPEN, LoopConnections, conninfo
 
 PID = "SELECT pg_backend_pid(), pg_sleep(%(pause)s)"
@@ -47,6 +48,22 @@ def test_a_burst_opens_at_most_max_open_connections_and_keeps_some(url: str) -> 
     during, after = asyncio.run(burst())
     assert 1 < len(during) <= MAX_OPEN  # the burst ran in parallel, within the bound
     assert after <= during  # the kept connections served the next reads: none opened
+
+
+@pytest.mark.parametrize("lifetime, connections", [(3600.0, 1), (0.0, 3)])
+def test_a_connection_past_its_lifetime_is_replaced(
+    url: str, monkeypatch: pytest.MonkeyPatch, lifetime: float, connections: int
+) -> None:
+    # Its generic plans were made for the tables as they were; a successor plans afresh.
+    monkeypatch.setattr(pg_reads, "MAX_LIFETIME", lifetime)
+    reads = LoopConnections(url)
+
+    async def one_after_another() -> list[int]:
+        pids = [(await reads.fetch(PID, {"pause": 0}, every=False))[0] for _ in range(3)]
+        await reads.aclose()
+        return pids
+
+    assert len(set(asyncio.run(one_after_another()))) == connections
 
 
 def test_a_connection_the_server_closed_while_idle_is_replaced(url: str) -> None:

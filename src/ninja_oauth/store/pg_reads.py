@@ -16,6 +16,7 @@ needs is a stack of idle connections per loop, which is what this is. Core reads
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -29,6 +30,16 @@ from ninja_oauth.store.engine import connection_lost
 # their turn; after a burst, KEEP_IDLE stay open.
 MAX_OPEN = 10
 KEEP_IDLE = 8
+# A connection is replaced once it is this old (seconds), as psycopg_pool's ``max_lifetime``
+# does by default: the generic plans it keeps were made for the tables as they were then (a
+# plan made while a table was nearly empty may scan it), and a proxy or a failover can spread
+# the new connections.
+MAX_LIFETIME = 3600.0
+
+
+def too_old(opened_at: float) -> bool:
+    """Whether a connection opened at ``opened_at`` (``time.monotonic()``) is due a successor."""
+    return time.monotonic() - opened_at >= MAX_LIFETIME
 
 
 def conninfo(url: str) -> str:
@@ -54,6 +65,9 @@ class LoopConnections:
     def __init__(self, url: str) -> None:
         self._conninfo = conninfo(url)
         self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = WeakKeyDictionary()
+        self._opened_at: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = (
+            WeakKeyDictionary()
+        )
 
     async def fetch(self, text: str, params: dict[str, Any], *, every: bool) -> Any:
         """The first row (or, ``every``, all the rows) of ``text``. A connection lost under the
@@ -137,11 +151,13 @@ class LoopConnections:
         conn = None
         while idle and conn is None:
             conn = idle.pop()
-            if connection_lost(conn):  # closed by the server while idle: a poll, no round trip
+            # Closed by the server while idle (a poll, no round trip), or due a successor.
+            if connection_lost(conn) or too_old(self._opened_at.get(conn, 0.0)):
                 await conn.close()
                 conn = None
         if conn is None:
             conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
+            self._opened_at[conn] = time.monotonic()
         try:
             cursor = await conn.execute(text, params, prepare=True)
             rows = await (cursor.fetchall() if every else cursor.fetchone())
