@@ -6,6 +6,7 @@ import asyncio
 import threading
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 
@@ -76,7 +77,7 @@ def test_50_asyncio_tasks_sharing_one_async_auth_cause_exactly_one_token_request
 
 
 def expired_user_token(
-    server: RunningServer, cache: TokenCache, clock: FakeClock
+    server: RunningServer, cache: TokenCache | None, clock: FakeClock
 ) -> tuple[Client, NinjaOAuth]:
     """A logged-in user whose access token (an hour's) has just expired on the SDK's clock."""
     client = server.add_client(
@@ -140,3 +141,59 @@ def revoke_access_token(server: RunningServer, token: Token) -> None:
     record = server.store.find(access_token=token.access_token)
     assert record is not None
     record.access_revoked = True
+
+
+def test_tasks_of_two_event_loops_and_a_thread_with_an_expired_user_token_refresh_once(
+    authlib_server: RunningServer, clock: FakeClock
+) -> None:
+    # One renewal whoever asks: a second refresh would replay the rotated refresh token, and
+    # the server would revoke the whole family (the user logged out). No cache: its lock must
+    # not be what keeps them apart.
+    client, auth = expired_user_token(authlib_server, None, clock)
+    start = threading.Barrier(3)
+
+    def loop_of_tasks() -> list[str]:
+        async def tasks() -> list[str]:
+            got = await asyncio.gather(*(auth.aget_token() for _ in range(3)))
+            return [t.access_token for t in got]
+
+        start.wait()
+        return asyncio.run(tasks())
+
+    def sync_caller() -> list[str]:
+        start.wait()
+        return [auth.get_token().access_token]
+
+    with ThreadPoolExecutor(3) as pool:
+        answers = [pool.submit(f) for f in (loop_of_tasks, loop_of_tasks, sync_caller)]
+        tokens = [token for answer in answers for token in answer.result()]
+
+    assert client.token_requests == Counter({"authorization_code": 1, "refresh_token": 1})
+    assert len(set(tokens)) == 1 and len(tokens) == 7
+
+
+def test_two_processes_sharing_the_cache_refresh_once_from_async_code(
+    authlib_server: RunningServer, tmp_path: Path, clock: FakeClock
+) -> None:
+    # Two SDK instances, each with its own TokenCache of one directory, stand for two
+    # processes: the cache's file lock is per open file, so they exclude each other.
+    client, first = expired_user_token(authlib_server, TokenCache(tmp_path), clock)
+    second = NinjaOAuth.authorization_code(
+        base_url=authlib_server.base_url,
+        client_id=client.client_id,
+        scopes=["monitoring", "offline_access"],
+        cache=TokenCache(tmp_path),
+        clock=clock,
+        **authlib_server.urls,
+    )
+    start = threading.Barrier(2)
+
+    def renew(auth: NinjaOAuth) -> str:
+        start.wait()
+        return asyncio.run(auth.aget_token()).access_token
+
+    with ThreadPoolExecutor(2) as pool:
+        tokens = list(pool.map(renew, (first, second)))
+
+    assert client.token_requests == Counter({"authorization_code": 1, "refresh_token": 1})
+    assert tokens[0] == tokens[1]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import re
+from urllib.parse import quote_plus
 
 import httpx
 import pytest
@@ -138,3 +140,22 @@ def test_the_auth_repr_names_no_secret() -> None:
         "NinjaOAuth(base_url='https://ninja.example', client_id='client-a', "
         "grant_type='client_credentials')"
     )
+
+
+@pytest.mark.parametrize("secret", [SECRET, "s3cr3t/with+reserved:characters=="])
+def test_a_server_echoing_the_basic_credentials_gets_them_redacted(secret: str) -> None:
+    def echo(request: httpx.Request) -> httpx.Response:
+        sent = f"bad client, auth={request.headers['authorization']}"
+        return httpx.Response(401, json={"error": "invalid_client", "error_description": sent})
+
+    auth = NinjaOAuth.client_credentials(
+        base_url="https://ninja.example",
+        client_id="client-a",
+        client_secret=secret,
+        auth_method="client_secret_basic",
+        transport=httpx.MockTransport(echo),
+    )
+    with pytest.raises(InvalidClient) as raised:
+        auth.get_token()
+    credentials = base64.b64encode(f"client-a:{quote_plus(secret)}".encode()).decode()
+    assert credentials not in str(raised.value) and "Basic " in str(raised.value)

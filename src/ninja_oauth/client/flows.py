@@ -45,16 +45,27 @@ class ClientIdentity:
         if self.auth_method != "none" and self.client_secret is None:
             object.__setattr__(self, "auth_method", "none")
 
+    def _basic(self, secret: str) -> str:
+        # RFC 6749 §2.3.1: both parts are form-urlencoded before the Basic encoding.
+        pair = f"{quote_plus(self.client_id)}:{quote_plus(secret)}"
+        return base64.b64encode(pair.encode()).decode()
+
     def authenticate(self, form: dict[str, str], headers: dict[str, str]) -> None:
         """Add the client authentication to a token or revocation request."""
         if self.auth_method == "client_secret_basic" and self.client_secret is not None:
-            # RFC 6749 §2.3.1: both parts are form-urlencoded before the Basic encoding.
-            pair = f"{quote_plus(self.client_id)}:{quote_plus(self.client_secret)}"
-            headers["Authorization"] = "Basic " + base64.b64encode(pair.encode()).decode()
+            headers["Authorization"] = "Basic " + self._basic(self.client_secret)
             return
         form["client_id"] = self.client_id
         if self.auth_method == "client_secret_post" and self.client_secret is not None:
             form["client_secret"] = self.client_secret
+
+    def secret_forms(self) -> list[str]:
+        """Every form in which a request carries the secret: as it is, form-urlencoded, and
+        inside the Basic credentials; an error message that echoes one is redacted."""
+        secret = self.client_secret
+        if secret is None:
+            return []
+        return [secret, quote_plus(secret), self._basic(secret)]
 
     def __repr__(self) -> str:
         return f"ClientIdentity(client_id={self.client_id!r}, auth_method={self.auth_method!r})"

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Literal, TypeVar
+from weakref import WeakKeyDictionary
 
 import httpx
 
@@ -19,17 +21,22 @@ from ninja_oauth.client.regions import Endpoints, Region
 from ninja_oauth.client.tokens import Token
 
 GrantType = Literal["client_credentials", "authorization_code"]
+T = TypeVar("T")
 LOGIN_AGAIN = "The refresh token is no longer valid: log in again"
 
 
 class TokenManager:
     """Fetches, caches and renews the token of one app on one server.
 
-    A token is reused until shortly before it expires. Renewal happens under a lock (a
-    `threading.Lock` for threads, an `asyncio.Lock` for the tasks of one event loop) and the
-    token is checked again once the lock is held, so concurrent callers cause one request.
-    With a `TokenCache`, the sync path also holds the cache's inter-process lock while it
-    renews, because two processes refreshing one rotating refresh token would look like a replay.
+    A token is reused until shortly before it expires. Renewal happens under one lock, whoever
+    asks (threads, the tasks of any event loop, sync and async callers alike), and the token
+    is checked again once the lock is held, so concurrent callers cause one request. With a
+    `TokenCache`, renewal also holds the cache's inter-process lock, because two processes
+    refreshing one rotating refresh token would look like a replay, and the server would
+    revoke the whole family. An async caller waits for its own loop's other renewals (an
+    `asyncio.Lock`, no thread each), then renews in a worker thread, where those locks are
+    held: the token request of a renewal is sent with ``transport``; ``async_transport``
+    sends the async code exchange and revocation.
 
     `clock` returns the current Unix time in seconds (default `time.time`). Every expiry
     decision reads it: the issue and expiry times of new tokens, and whether the current one
@@ -86,7 +93,9 @@ class TokenManager:
             self._token = cache.load(self.endpoints.base_url, client_id)
         self._lock = threading.Lock()
         self._async_guard = threading.Lock()
-        self._async_lock: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._loop_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
+            WeakKeyDictionary()
+        )
 
     @property
     def client_id(self) -> str:
@@ -108,7 +117,7 @@ class TokenManager:
         return token is not None and not token.is_expiring(self._clock(), self._leeway)
 
     def _secrets(self, token: Token | None) -> list[str | None]:
-        known = [self._client.client_secret]
+        known: list[str | None] = [*self._client.secret_forms()]
         if token is not None:
             known += [token.access_token, token.refresh_token]
         return known
@@ -186,12 +195,16 @@ class TokenManager:
         except httpx.TransportError as exc:
             raise NetworkError(f"could not reach {request.url.host}: {exc}") from exc
 
-    def _loop_lock(self) -> asyncio.Lock:
+    async def _renewed_in_thread(self, renew: Callable[[], T]) -> T:
+        """``renew`` (a sync renewal, which takes the locks) in a worker thread, after this
+        event loop's other renewals: its tasks queue on their loop's lock, not on threads."""
         loop = asyncio.get_running_loop()
         with self._async_guard:
-            if self._async_lock is None or self._async_lock[0] is not loop:
-                self._async_lock = (loop, asyncio.Lock())
-            return self._async_lock[1]
+            lock = self._loop_locks.get(loop)
+            if lock is None:
+                lock = self._loop_locks[loop] = asyncio.Lock()
+        async with lock:
+            return await asyncio.to_thread(renew)
 
     # -- getting a token ---------------------------------------------------------------------
 
@@ -214,13 +227,7 @@ class TokenManager:
         if self._fresh(token):
             assert token is not None
             return token
-        async with self._loop_lock():
-            token = await asyncio.to_thread(self._latest)
-            if self._fresh(token):
-                assert token is not None
-                return token
-            response = await self._asend(self._renewal_request(token))
-            return await asyncio.to_thread(self._accept_renewal, response, token)
+        return await self._renewed_in_thread(self.get_token)
 
     def refresh(self) -> Token:
         """Renew now: refresh grant for user tokens, a new request for client credentials."""
@@ -230,10 +237,7 @@ class TokenManager:
 
     async def arefresh(self) -> Token:
         """`refresh` for asyncio."""
-        async with self._loop_lock():
-            token = await asyncio.to_thread(self._latest)
-            response = await self._asend(self._renewal_request(token))
-            return await asyncio.to_thread(self._accept_renewal, response, token)
+        return await self._renewed_in_thread(self.refresh)
 
     def _renew_rejected(self, rejected: Token) -> Token | None:
         with self._lock, self._cache_lock():
@@ -247,13 +251,4 @@ class TokenManager:
             return self._accept_renewal(self._send(request), token)
 
     async def _arenew_rejected(self, rejected: Token) -> Token | None:
-        async with self._loop_lock():
-            token = await asyncio.to_thread(self._latest)
-            if token is not None and token.access_token != rejected.access_token:
-                return token
-            try:
-                request = self._renewal_request(token)
-            except LoginRequired:
-                return None
-            response = await self._asend(request)
-            return await asyncio.to_thread(self._accept_renewal, response, token)
+        return await self._renewed_in_thread(functools.partial(self._renew_rejected, rejected))
