@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from ninja_oauth.limits import limited_address
 from ninja_oauth.oauth.config import ThrottleLimits
 from ninja_oauth.oauth.errors import FatalAuthorizeError
 from ninja_oauth.oauth.responses import OAuthResponse
-from ninja_oauth.oauth.throttling import Throttle
+from ninja_oauth.oauth.throttling import Throttle, limited_address
 from tests.oauth.harness import ADDRESS, Core, assert_oauth_error, basic
 
 SLOW_DOWN = "Too many failed authentication attempts; retry after the delay in Retry-After."

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import ipaddress
 
-from ninja_oauth.limits import limited_address
 from ninja_oauth.oauth.config import ThrottleLimits
 from ninja_oauth.oauth.ports import ClientBlocks, ThrottleRepository
 
@@ -32,6 +32,20 @@ from ninja_oauth.oauth.ports import ClientBlocks, ThrottleRepository
 # address) and day, and none at all on the other successes.
 PASS_FOR = 7 * 24 * 3600
 PASS_RENEWED_AFTER = 24 * 3600
+
+
+@functools.lru_cache(maxsize=4096)
+def limited_address(address: str) -> str:
+    """The address as the limits count it (throttling, pending sign-ins): IPv4 as is, IPv6 by
+    its /64, the block one subscriber gets, so rotating addresses inside it does not escape.
+    The audit log keeps the address itself."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return address
 
 
 def _key(kind: str, *parts: str, address: str) -> str:

@@ -92,7 +92,8 @@ def _normalised(host: str) -> str:
 
 def client_address(request: Request, trusted_proxies: list[str]) -> str:
     """The socket peer, or the first untrusted hop of X-Forwarded-For behind trusted proxies:
-    the address the audit log records. The limits count it by ``limits.limited_address``."""
+    the address the audit log records (the limits count it by its /64 if it is IPv6:
+    ``oauth.throttling.limited_address``)."""
     return _normalised(_peer(request, trusted_proxies))
 
 

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, and_, delete, func, insert, select, update
 
-from ninja_oauth.limits import PendingLimits, limited_address
+from ninja_oauth.limits import PendingLimits
+from ninja_oauth.oauth.throttling import limited_address
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.tables import pending_authorizations as pending
 
