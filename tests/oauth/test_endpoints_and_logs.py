@@ -158,3 +158,17 @@ def test_no_secret_token_or_code_appears_in_any_log_record(
     )
     assert [x for x in secrets if x and x in logged] == []
     assert [x for x in secrets if x and x in repr(core.fakes)] == []
+
+
+@pytest.mark.parametrize("endpoint", ["revoke", "introspect"])
+def test_a_repeated_token_is_refused_and_nothing_is_revoked(core: Core, endpoint: str) -> None:
+    # Checked one, revoked the other: the caller would be told 200 with its token still live.
+    web = core.register_app("web")
+    tokens = core.login(web)
+    form = [("token", tokens["access_token"]), ("token", "junk"), *core.client_form(web).items()]
+    request = PlainRequest("POST", f"{ISSUER}/ws/oauth/{endpoint}", form=form)
+    server = core.server
+    answer = server.revocation_endpoint if endpoint == "revoke" else server.introspection_endpoint
+    response = answer(request, ADDRESS)
+    assert_oauth_error(response, 400, "invalid_request", "The parameter 'token' is repeated.")
+    assert core.access(tokens["access_token"]) is not None

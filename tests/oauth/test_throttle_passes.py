@@ -146,3 +146,20 @@ def test_the_right_secret_on_authorize_earns_a_pass_there_and_at_the_token_endpo
     with pytest.raises(FatalAuthorizeError) as caught:
         core.authorize(core.code_params(without, client_secret=without.client_secret))
     assert caught.value.error == "slow_down"
+
+
+def test_a_public_app_sending_http_basic_with_an_empty_password_earns_no_pass(core: Core) -> None:
+    native = core.register_app("native")
+    tokens = core.login(native)
+    # Accepted as its client_id (it has no secret to prove), but it proved nothing.
+    refreshed = core.token(
+        {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        headers=basic(native.app.client_id, ""),
+    )
+    assert refreshed.status == 200
+    _spray(core)
+    again = core.token(
+        {"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"]},
+        headers=basic(native.app.client_id, ""),
+    )
+    assert_oauth_error(again, 429, "slow_down")

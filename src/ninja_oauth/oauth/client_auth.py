@@ -167,5 +167,9 @@ def authenticate(request: Any, query_client: Any) -> OAuthClient:
             description="The client credentials are not valid: this app is public and has no "
             "client_secret; send only client_id.",
         )
+    else:
+        # A public app proves nothing (HTTP Basic with an empty password included): it earns
+        # no throttle pass, which is for a client that proved its secret.
+        method = "none"
     request.auth_method = method
     return client

@@ -196,13 +196,6 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
     def token_endpoint(self, request: OAuth2Request, address: str) -> OAuthResponse:
         """POST /ws/oauth/token, throttling failed client authentications (DESIGN §6)."""
-        datalist = request.payload.datalist
-        repeated = [k for k, values in datalist.items() if len(values) > 1 and k in _SINGLE]
-        if repeated:
-            # RFC 6749 §3.2: "Request and response parameters MUST NOT be included more than once."
-            return self.handle_error_response(
-                request, InvalidRequestError(f"The parameter '{repeated[0]}' is repeated.")
-            )
         return self._throttled(request, address, lambda: self._token_response(request))
 
     def _token_response(self, request: OAuth2Request) -> OAuthResponse:
@@ -232,12 +225,21 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def _throttled(
         self, request: OAuth2Request, address: str, answer: Callable[[], OAuthResponse]
     ) -> OAuthResponse:
-        """Refuse a blocked (client, address) or address with 429; count an invalid_client, and
-        give a client that proved its secret its pass (``throttling.py``).
+        """Refuse a repeated parameter (RFC 6749 §3.2: "Request and response parameters MUST
+        NOT be included more than once"; a revocation that checked one ``token`` and revoked
+        another would answer 200 with the token still live); refuse a blocked (client,
+        address) or address with 429; count an invalid_client, and give a client that proved
+        its secret its pass (``throttling.py``).
 
         The blocks and the claimed app are read together, and the app is kept on the request
         for the client authentication that follows (``authenticate_client``)."""
         request.address = address  # the audit log's "from where" (a revocation, a replay)
+        datalist = request.payload.datalist
+        repeated = [k for k, values in datalist.items() if len(values) > 1 and k in _SINGLE]
+        if repeated:
+            return self.handle_error_response(
+                request, InvalidRequestError(f"The parameter '{repeated[0]}' is repeated.")
+            )
         claimed = _claimed_client_id(request)
         keys = self.throttle.client_keys(claimed, address)
         pass_key = self.throttle.pass_key(claimed, address)
@@ -319,6 +321,8 @@ _SINGLE = (
     "code_verifier",
     "refresh_token",
     "scope",
+    "token",  # revocation and introspection (RFC 7009 §2.1, RFC 7662 §2.1)
+    "token_type_hint",
 )
 
 
