@@ -386,3 +386,27 @@ def test_a_legacy_implicit_app_can_be_renamed_on_a_strict_server_but_not_given_i
             server_profile=Profile.STRICT,
         )
     assert refused.value.field == "grant_types"
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "https://client.example/cb/€",
+        "https://client.example/c b",
+        "https://client.example/cb\r\nSet-Cookie: x=1",
+        'https://client.example/cb?"quoted"',
+        "https://client.example/cb/<tag>",
+        "https://client.example/cb?x=%zz",
+    ],
+    ids=["non-ascii", "space", "crlf", "quote", "angle-brackets", "bad-percent"],
+)
+def test_a_redirect_uri_that_is_not_a_uri_is_refused(uri: str) -> None:
+    # It would be rewritten on its way to the browser, or break the Location header (a 500).
+    with pytest.raises(RegistrationError) as caught:
+        _register(Platform.WEB, redirect_uris=[uri])
+    assert str(caught.value) == (
+        f"Redirect URI {uri!r} is not a valid URI: percent-encode any character that is not "
+        "allowed in a URI (RFC 3986), such as spaces and non-ASCII letters."
+    )
+    # Percent-encoded, it is one.
+    _register(Platform.WEB, redirect_uris=["https://client.example/cb/%E2%82%AC?q=a%20b"])

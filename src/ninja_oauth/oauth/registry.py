@@ -6,6 +6,7 @@ The secret is returned once, in a NewApp, and stored only as a keyed digest.
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -39,9 +40,21 @@ class RegistrationError(ValueError):
         self.field = field
 
 
+# RFC 3986 §2: unreserved and reserved characters, and percent-encoded octets.
+_URI = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
+
+
 def _check_redirect_uri(uri: str, platform: Platform) -> None:
-    """Absolute, no fragment (RFC 6749 §3.1.2); https, except http on loopback/localhost
-    (RFC 8252 §7.3) and private-use schemes for native apps (RFC 8252 §7.1)."""
+    """A URI (RFC 3986's characters only), absolute, no fragment (RFC 6749 §3.1.2); https,
+    except http on loopback/localhost (RFC 8252 §7.3) and private-use schemes for native apps
+    (RFC 8252 §7.1)."""
+    if not _URI.fullmatch(uri):
+        # Not a URI: a space, a control character, a character beyond ASCII (an IRI) would be
+        # rewritten or refused on the way to the browser (the Location header is ASCII).
+        raise _uri_error(
+            f"Redirect URI {uri!r} is not a valid URI: percent-encode any character that is "
+            "not allowed in a URI (RFC 3986), such as spaces and non-ASCII letters."
+        )
     try:
         parts = urlsplit(uri)
     except ValueError:
