@@ -198,6 +198,9 @@ def test_an_unknown_token_type_hint_is_ignored(
         ("GET", "/ws/oauth/revoke", "POST"),
         ("GET", "/ws/oauth/introspect", "POST"),
         ("DELETE", "/oauth/token", "POST"),
+        ("TRACE", "/ws/oauth/token", "POST"),
+        ("PROPFIND", "/oauth/introspect", "POST"),
+        ("TRACE", "/ws/oauth/authorize", "GET"),
     ],
 )
 def test_another_method_on_an_oauth_endpoint_is_a_405_naming_the_right_one(

@@ -10,7 +10,6 @@ Its errors become HTTP in ``web/errors.py``; how its writes are committed is the
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from functools import partial
 
 from starlette.middleware import Middleware
@@ -133,23 +132,28 @@ async def metadata(request: Request) -> Response:
     )
 
 
-def _method_not_allowed(allowed: str) -> Callable[[Request], Awaitable[Response]]:
-    """A 405 naming the method to use (HEAD goes with GET)."""
+class _MethodNotAllowed:
+    """A 405 naming the method to use (HEAD goes with GET), whatever the method asked (TRACE,
+    PROPFIND...). An ASGI app rather than a function, so that its route takes every method:
+    a route of a list of methods left the others to the router's own 405, whose Allow header
+    named the methods that are not allowed."""
 
-    async def answer(request: Request) -> Response:
-        return protocol_error(
+    def __init__(self, allowed: str) -> None:
+        self.allowed = allowed
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = protocol_error(
             405,
             "invalid_request",
-            f"Use {allowed} for {request.url.path}.",
-            [("Allow", "GET, HEAD" if allowed == "GET" else allowed)],
+            f"Use {self.allowed} for {scope['path']}.",
+            [("Allow", "GET, HEAD" if self.allowed == "GET" else self.allowed)],
         )
+        await response(scope, receive, send)
 
-    return answer
 
-
-# Each endpoint's one method; every other method gets a 405.
+# Each endpoint's one method; every other method gets a 405 (the routes before the 405s take
+# the allowed one).
 _ALLOWED = {"/authorize": "GET", "/token": "POST", "/revoke": "POST", "/introspect": "POST"}
-_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 def site_routes(with_session: Middleware) -> list[BaseRoute]:
@@ -176,8 +180,7 @@ def site_routes(with_session: Middleware) -> list[BaseRoute]:
     ]
     for prefix in PREFIXES:
         for path, allowed in _ALLOWED.items():
-            others = [m for m in _METHODS if m != allowed]
-            routes.append(Route(prefix + path, _method_not_allowed(allowed), methods=others))
+            routes.append(Route(prefix + path, _MethodNotAllowed(allowed)))
     return routes
 
 
