@@ -342,6 +342,34 @@ def test_cli_login_then_api_then_logout(ninja: NinjaServer, tmp_path: Path) -> N
     )
 
 
+def test_cli_login_by_another_name_with_issuer_and_logout_despite_another_client_id(
+    ninja: NinjaServer, tmp_path: Path
+) -> None:
+    # The README's shell: NINJA_CLIENT_ID names the client-credentials app, the user logs in
+    # with a native app, through localhost (the issuer says 127.0.0.1).
+    env = {
+        **ninja.env,
+        "NINJA_OAUTH_CACHE_DIR": str(tmp_path / "cli-cache"),
+        "NINJA_CLIENT_ID": ninja.service["client_id"],
+    }
+    by_name = ninja.base_url.replace("127.0.0.1", "localhost")
+    command = [
+        str(NINJA), "login", "--base-url", by_name, "--issuer", ninja.base_url,
+        "--client-id", ninja.native["client_id"], "--no-browser", "--timeout", "30",
+    ]  # fmt: skip
+    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as login:
+        assert login.stderr is not None
+        assert login.stderr.readline() == "Open this URL in a browser to log in:\n"
+        url = login.stderr.readline().strip()
+        with Browser(email=EMAIL, password=PASSWORD) as browser:
+            browser.authorize(url, visit_client=True)
+        assert login.wait(timeout=30) == 0, login.stderr.read()
+
+    logout = ninja.cli("logout", "--base-url", by_name, env=env)
+    assert (logout.returncode, logout.stderr) == (0, "Logged out.\n")
+    assert TokenCache(tmp_path / "cli-cache").client_ids(by_name) == []
+
+
 class RedirectBlockedByCSP(AssertionError):
     """Chromium refused to follow the redirects of a login or consent form to the loopback."""
 

@@ -76,7 +76,16 @@ def test_delete_forgets_one_client_only(tmp_path: Path) -> None:
     assert cache.client_ids("https://eu.ninjarmm.com") == ["client-b"]
 
 
-@pytest.mark.parametrize("content", ["not json", "[]", '{"version": 99, "tokens": {}}'])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "not json",
+        "[]",
+        '{"version": 99, "tokens": {}}',
+        '{"version": 1, "tokens": {"https://eu.ninjarmm.com": ["client-a"]}}',
+    ],
+    ids=["not-json", "list", "other-version", "server-entry-not-a-mapping"],
+)
 def test_an_unreadable_file_is_an_empty_cache_and_is_replaced_on_save(
     tmp_path: Path, content: str
 ) -> None:

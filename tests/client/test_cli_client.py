@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import re
 import subprocess
 import sys
+import threading
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -366,3 +368,61 @@ def test_json_is_pretty_on_a_terminal(
     printed = re.sub(r"\x1b\[[0-9;]*m", "", capsys.readouterr().out)
     assert json.loads(printed) == ORGANIZATIONS
     assert printed.startswith('[\n  {\n    "id": 1,')
+
+
+class _Hostile(http.server.BaseHTTPRequestHandler):
+    """A server whose words carry terminal escape sequences (a title, a clipboard write)."""
+
+    def do_POST(self) -> None:  # the token endpoint: a token for client "good" only
+        if b"client_id=good" in self.rfile.read(int(self.headers["Content-Length"])):
+            token = {"access_token": "a" * 40, "token_type": "Bearer", "expires_in": 3600}
+            self._answer(200, "application/json", json.dumps(token).encode())
+            return
+        self._answer(400, "application/json", json.dumps({
+            "error": "invalid_client",
+            "error_description": "\x1b]0;PWNED\x07 bad \x1b[8m hidden \x9b2J",
+        }).encode())  # fmt: skip
+
+    def do_GET(self) -> None:  # the API: a body that is not JSON
+        self._answer(502, "text/plain", b"line one\n\x1b]52;c;ZWNobyBwd25lZA==\x07line two\n")
+
+    def _answer(self, status: int, kind: str, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def hostile() -> Iterator[str]:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_servers_text_reaches_the_terminal_with_its_control_characters_escaped(
+    run: Run, hostile: str
+) -> None:
+    server = ("--base-url", hostile, "--client-id", "cid", "--client-secret", "s" * 20)
+    token = run("token", *server)
+    called = run("api", "GET", "/v2/x", *server[:2], "--client-id", "good", *server[4:])
+
+    assert token.exit_code == 1
+    assert token.stderr == (
+        "ninja-oauth: invalid_client: \\x1b]0;PWNED\\x07 bad \\x1b[8m hidden \\x9b2J (HTTP 400)\n"
+    )
+    assert called.exit_code == 1
+    assert called.stdout == "line one\n\\x1b]52;c;ZWNobyBwd25lZA==\\x07line two\n\n"
+    assert "\x1b" not in token.output + called.output and "\x9b" not in token.output
+
+
+def test_a_login_port_beyond_65535_is_a_usage_error(run: Run) -> None:
+    result = run("login", "--base-url", "http://127.0.0.1:1", "--client-id", "x", "--port", "70000")
+    assert result.exit_code == 2
+    assert "65535" in result.output and "Traceback" not in result.output

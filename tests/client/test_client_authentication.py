@@ -79,8 +79,9 @@ def test_the_identity_repr_hides_the_secret() -> None:
         ([], None),
         ("monitoring  management", "monitoring management"),
         (["monitoring", "monitoring", "control"], "monitoring control"),
+        (["monitoring offline_access", "offline_access"], "monitoring offline_access"),
     ],
-    ids=["none", "empty", "string", "repeated"],
+    ids=["none", "empty", "string", "repeated", "items-of-several"],
 )
 def test_scopes_are_joined_with_single_spaces(scopes: object, expected: str | None) -> None:
     assert join_scopes(scopes) == expected  # type: ignore[arg-type]

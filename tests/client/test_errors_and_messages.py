@@ -103,8 +103,11 @@ def test_a_secret_echoed_by_the_server_is_masked_in_the_error() -> None:
         (200, {"token_type": "bearer"}, "the token response has no 'access_token'"),
         (200, {"access_token": "a", "token_type": "mac"}, "unsupported token_type 'mac'"),
         (200, {"access_token": "a", "expires_in": "soon"}, "'expires_in' in the token response"),
+        (200, {"access_token": "a", "expires_in": "Infinity"}, "'expires_in' in the token "),
+        (200, {"access_token": "a", "expires_in": "NaN"}, "'expires_in' in the token response"),
+        (200, {"access_token": "a", "expires_in": True}, "'expires_in' in the token response"),
     ],
-    ids=["html-error", "no-access-token", "not-bearer", "bad-expires-in"],
+    ids=["html-error", "no-access-token", "not-bearer", "bad-expires-in", "inf", "nan", "true"],
 )
 def test_a_response_that_is_not_oauth_is_a_protocol_error(
     status: int, body: object, message: str

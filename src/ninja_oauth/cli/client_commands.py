@@ -26,7 +26,9 @@ from ninja_oauth.cli.client_common import (
     ScopeOption,
     fail,
     logged_in_client,
+    named,
     one_line_errors,
+    printable,
     require,
     resolve_server,
 )
@@ -111,11 +113,22 @@ def login(
             help="A scope to ask for (repeatable; default: monitoring). offline_access is added.",
         ),
     ] = None,
-    port: Annotated[int, typer.Option(help="Loopback port for the redirect (0: any).")] = 0,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Loopback port for the redirect (0: any).")
+    ] = 0,
     browser: Annotated[
         bool, typer.Option("--browser/--no-browser", help="Open the browser, or only print.")
     ] = True,
     timeout: Annotated[float, typer.Option(help="Seconds to wait for the browser.")] = 300.0,
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            metavar="URL",
+            show_default=False,
+            help="The server's issuer, when it is reached by another name (localhost for "
+            "127.0.0.1): the callback's iss must name it (RFC 9207).",
+        ),
+    ] = None,
 ) -> None:
     """Log in through the browser (authorization code with PKCE, loopback redirect)."""
     server = resolve_server(ctx, region, base_url)
@@ -132,6 +145,7 @@ def login(
         open_browser=functools.partial(_show_login_url, use_browser=browser),
         port=port,
         timeout=timeout,
+        issuer=issuer,
     )
     typer.echo(
         f"Logged in to {auth.endpoints.base_url} (scope: {issued.scope}); "
@@ -152,7 +166,7 @@ def logout(
     server = resolve_server(ctx, region, base_url)
     base = Endpoints.resolve(**server).base_url
     try:
-        chosen = logged_in_client(cache, base, client_id)
+        chosen = logged_in_client(cache, base, client_id, named(ctx, "client_id"))
     except LoginRequired:
         typer.echo(f"Not logged in to {base}.", err=True)
         return
@@ -183,12 +197,13 @@ def _print_response(response: httpx.Response) -> None:
     try:
         body = response.json()
     except ValueError:
-        typer.echo(response.text)
+        typer.echo(printable(response.text, keep="\n\t"))
         return
     if sys.stdout.isatty():
         from rich.console import Console
 
-        Console().print_json(data=body)
+        # ensure_ascii: the C1 control characters of a string escaped as well.
+        Console().print_json(data=body, ensure_ascii=True)
     else:
         typer.echo(json.dumps(body))
 
@@ -235,7 +250,7 @@ def api(
     else:
         cache = TokenCache()
         base = Endpoints.resolve(**server).base_url
-        chosen = logged_in_client(cache, base, client_id)
+        chosen = logged_in_client(cache, base, client_id, named(ctx, "client_id"))
         auth = NinjaOAuth.authorization_code(client_id=chosen, cache=cache, **server)
         if auth.token is None:
             raise LoginRequired(f"client {chosen} is not logged in to {base}")

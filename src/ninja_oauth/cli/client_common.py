@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import unicodedata
 from collections.abc import Callable
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
@@ -64,13 +65,25 @@ ScopeOption = Annotated[
 ]
 
 
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with its control and format characters (but those in ``keep``) escaped as
+    ``\\x1b`` is: text written by a server must not drive the terminal (an escape sequence
+    can retitle it, hide lines or write the clipboard)."""
+    return "".join(
+        c.encode("unicode_escape").decode("ascii")
+        if c not in keep and unicodedata.category(c) in ("Cc", "Cf")
+        else c
+        for c in text
+    )
+
+
 def fail(message: str, code: int = 1) -> NoReturn:
     """One line on stderr and a non-zero exit.
 
-    Unlike `common.fail`, the message is folded onto one line: it may carry a description
-    written by a remote server.
+    Unlike `common.fail`, the message is folded onto one line and its control characters are
+    escaped: it may carry a description written by a remote server.
     """
-    typer.echo(f"ninja-oauth: {' '.join(message.split())}", err=True)
+    typer.echo(f"ninja-oauth: {printable(' '.join(message.split()))}", err=True)
     raise typer.Exit(code)
 
 
@@ -92,7 +105,7 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
             fail(redact(f"{exc}.{suffix}", known))
         except NinjaOAuthError as exc:
             fail(redact(str(exc), known))
-        except ValueError as exc:
+        except (ValueError, httpx.InvalidURL) as exc:
             fail(redact(str(exc), known), code=2)
         except (OSError, httpx.HTTPError) as exc:
             fail(redact(f"{type(exc).__name__}: {exc}", known))
@@ -104,7 +117,8 @@ def one_line_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
-def _from_command_line(ctx: typer.Context, name: str) -> bool:
+def named(ctx: typer.Context, name: str) -> bool:
+    """Whether the option ``name`` was given on the command line (not by its variable)."""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name == "COMMANDLINE"
 
@@ -114,7 +128,7 @@ def resolve_server(
 ) -> dict[str, Any]:
     """`region` or `base_url`; a flag beats the other's environment variable."""
     if region is not None and base_url is not None:
-        from_flag = {name: _from_command_line(ctx, name) for name in ("region", "base_url")}
+        from_flag = {name: named(ctx, name) for name in ("region", "base_url")}
         if from_flag["region"] != from_flag["base_url"]:
             return {"region": region} if from_flag["region"] else {"base_url": base_url}
         raise ValueError("give only one of --region (NINJA_REGION) or --base-url (NINJA_BASE_URL)")
@@ -129,13 +143,18 @@ def require(value: str | None, what: str) -> str:
     return value
 
 
-def logged_in_client(cache: TokenCache, base_url: str, client_id: str | None) -> str:
-    """The client ID given, or the only one logged in to this server."""
-    if client_id:
-        return client_id
+def logged_in_client(
+    cache: TokenCache, base_url: str, client_id: str | None, from_flag: bool = True
+) -> str:
+    """The client ID given, or the only one logged in to this server. One given by its
+    variable (NINJA_CLIENT_ID, often the client-credentials app's) gives way to the one
+    logged in when it is not."""
     logged_in = cache.client_ids(base_url)
+    if client_id and (from_flag or client_id in logged_in or not logged_in):
+        return client_id
     if not logged_in:
         raise LoginRequired(f"not logged in to {base_url}")
     if len(logged_in) > 1:
-        raise ValueError(f"several clients are logged in to {base_url}: give --client-id")
+        names = ", ".join(logged_in)
+        raise ValueError(f"several clients are logged in to {base_url} ({names}): give --client-id")
     return logged_in[0]

@@ -190,15 +190,17 @@ class NinjaOAuth(TokenManager, httpx.Auth):
         open_browser: Callable[[str], object] | None = webbrowser.open,
         port: int = 0,
         timeout: float = 300.0,
+        issuer: str | None = None,
     ) -> Token:
         """Log in through the browser with PKCE and a loopback redirect (RFC 8252 §7.3).
 
         `open_browser` is called with the authorization URL; the redirect comes back to
         `http://127.0.0.1:{port}/callback`, which the app must have registered (any port).
+        `issuer` is the issuer the callback's `iss` must name, as for `authorization_url`.
         """
         with LoopbackReceiver(port=port) as receiver:
             request = self.authorization_url(
-                redirect_uri=receiver.redirect_uri, scopes=scopes, pkce=True
+                redirect_uri=receiver.redirect_uri, scopes=scopes, pkce=True, issuer=issuer
             )
             receiver.expected_state = request.state
             if open_browser is not None:

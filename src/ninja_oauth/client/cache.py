@@ -88,7 +88,10 @@ class TokenCache:
         if not isinstance(data, dict) or data.get("version") != _FORMAT_VERSION:
             return {}
         tokens = data.get("tokens")
-        return tokens if isinstance(tokens, dict) else {}
+        if not isinstance(tokens, dict):
+            return {}
+        # A server's entry that is not a mapping of clients is as unreadable as the rest.
+        return {base: clients for base, clients in tokens.items() if isinstance(clients, dict)}
 
     def _write(self, tokens: dict[str, dict[str, Any]]) -> None:
         self._ensure_directory()

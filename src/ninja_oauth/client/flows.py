@@ -26,7 +26,8 @@ def join_scopes(scopes: Sequence[str] | str | None) -> str | None:
     """The space-delimited `scope` parameter (RFC 6749 §3.3), or None to let the server choose."""
     if scopes is None:
         return None
-    items = scopes.split() if isinstance(scopes, str) else [s for s in scopes if s]
+    given = [scopes] if isinstance(scopes, str) else scopes
+    items = [scope for item in given for scope in item.split()]  # "a b" is two scopes
     return " ".join(dict.fromkeys(items)) or None
 
 

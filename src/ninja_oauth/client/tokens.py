@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -24,9 +25,13 @@ def _expires_in(payload: Mapping[str, Any]) -> float | None:
         return None
     # Some servers send the number as a string; RFC 6749 §5.1 means seconds either way.
     try:
+        if isinstance(value, bool):  # JSON true is not 1 second
+            raise TypeError
         seconds = float(value)
     except (TypeError, ValueError):
         raise ProtocolError("'expires_in' in the token response is not a number") from None
+    if not math.isfinite(seconds):  # Infinity or NaN: a token that would never expire
+        raise ProtocolError("'expires_in' in the token response is not a finite number")
     if seconds < 0:
         raise ProtocolError("'expires_in' in the token response is negative")
     return seconds
