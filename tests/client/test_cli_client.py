@@ -426,3 +426,11 @@ def test_a_login_port_beyond_65535_is_a_usage_error(run: Run) -> None:
     result = run("login", "--base-url", "http://127.0.0.1:1", "--client-id", "x", "--port", "70000")
     assert result.exit_code == 2
     assert "65535" in result.output and "Traceback" not in result.output
+
+
+def test_a_control_character_in_the_api_path_is_one_line_and_exit_2(run: Run, hostile: str) -> None:
+    credentials = ("--client-id", "good", "--client-secret", "s" * 20)
+    result = run("api", "GET", "/v2/\x01", "--base-url", hostile, *credentials)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("ninja-oauth: ") and result.stderr.count("\n") == 1
+    assert "unexpected" not in result.stderr
