@@ -587,3 +587,71 @@ def test_sign_out_ends_the_session_and_a_copy_of_the_cookie_with_it(
         thief.close()
     page.goto(url)
     expect(page).to_have_title("Sign in · ninja-oauth")
+
+
+# A page's fetch of a POSTed form: the status and JSON body, or the error a blocked read raises.
+FETCH_FORM = """async ([url, form]) => {
+    try {
+        const answer = await fetch(url, {method: "POST", body: new URLSearchParams(form)});
+        return [answer.status, await answer.json()];
+    } catch (error) {
+        return [0, String(error)];
+    }
+}"""
+
+
+def test_a_single_page_app_redeems_refreshes_and_revokes_from_its_own_pages(
+    sqlite_server: LiveServer, callback_server: CallbackServer, page: Page
+) -> None:
+    # CORS: the token and revocation answers are readable by the SPA's own origin (that of
+    # its redirect URI), and by no other page.
+    spa = sqlite_server.create_app(
+        "spa",
+        name=f"Browser SPA {secrets.token_hex(2)}",
+        redirect_uris=[callback_server.redirect_uri],
+        scopes=["monitoring"],
+        grants=["authorization_code", "refresh_token"],
+    )
+    token_url = f"{sqlite_server.base_url}/ws/oauth/token"
+    url, _, verifier = authorize_url(
+        sqlite_server, spa, callback_server.redirect_uri, "monitoring offline_access"
+    )
+    page.goto(url)
+    sign_in(page, *sqlite_server.user())
+    hit = press_and_follow_to_callback(page, "Allow", callback_server)
+    redeem = {
+        "grant_type": "authorization_code",
+        "code": hit.query["code"][0],
+        "redirect_uri": callback_server.redirect_uri,
+        "client_id": spa["client_id"],
+        "code_verifier": verifier,
+    }
+
+    # Another origin (localhost is not 127.0.0.1) cannot read the answer, and the code is
+    # still good: the blocked read was of an error (no verifier there).
+    page.goto(callback_server.origin.replace("127.0.0.1", "localhost") + "/elsewhere")
+    elsewhere = page.evaluate(FETCH_FORM, [token_url, {**redeem, "code_verifier": "x" * 43}])
+    assert elsewhere == [0, "TypeError: Failed to fetch"]
+
+    page.goto(callback_server.origin + "/app")
+    status, tokens = page.evaluate(FETCH_FORM, [token_url, redeem])
+    assert status == 200, tokens
+    assert_token_reads_organizations(sqlite_server, tokens["access_token"])
+    refresh = {
+        "grant_type": "refresh_token",
+        "refresh_token": tokens["refresh_token"],
+        "client_id": spa["client_id"],
+    }
+    status, refreshed = page.evaluate(FETCH_FORM, [token_url, refresh])
+    assert status == 200 and refreshed["access_token"] != tokens["access_token"]
+    # An error is readable too: the same refresh token again is a replay.
+    status, replay = page.evaluate(FETCH_FORM, [token_url, refresh])
+    assert (status, replay["error"]) == (400, "invalid_grant")
+    revoke = {"token": refreshed["access_token"], "client_id": spa["client_id"]}
+    revoke_url = f"{sqlite_server.base_url}/ws/oauth/revoke"
+    assert page.evaluate(
+        FETCH_FORM.replace("await answer.json()", "null"), [revoke_url, revoke]
+    ) == [
+        200,
+        None,
+    ]

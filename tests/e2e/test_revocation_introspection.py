@@ -214,3 +214,45 @@ def test_another_method_on_an_oauth_endpoint_is_a_405_naming_the_right_one(
         "error": "invalid_request",
         "error_description": f"Use {allowed} for {path}.",
     }
+
+
+SPA_ORIGIN = "https://spa.example"
+
+
+def test_a_browser_preflight_of_token_and_revoke_is_answered_and_a_plain_options_is_a_405(
+    sqlite_server: LiveServer,
+) -> None:
+    preflight = {"Origin": SPA_ORIGIN, "Access-Control-Request-Method": "POST"}
+    with sqlite_server.client() as http:
+        answers = [http.options(path, headers=preflight) for path in
+                   ("/ws/oauth/token", "/oauth/token", "/ws/oauth/revoke")]  # fmt: skip
+        introspect = http.options("/ws/oauth/introspect", headers=preflight)
+        plain = http.options("/ws/oauth/token")
+    for answer in answers:
+        assert answer.status_code == 204
+        assert answer.headers["access-control-allow-origin"] == SPA_ORIGIN
+        assert answer.headers["access-control-allow-methods"] == "POST"
+        assert "access-control-allow-credentials" not in answer.headers
+    assert introspect.status_code == 405 and "access-control-allow-origin" not in introspect.headers
+    assert (plain.status_code, plain.headers["allow"]) == (405, "POST")
+
+
+def test_only_a_single_page_apps_own_origin_may_read_its_token_answers(
+    sqlite_server: LiveServer, m2m: dict[str, Any]
+) -> None:
+    spa = sqlite_server.create_app("spa", redirect_uris=[SPA_ORIGIN + "/callback"])
+
+    def token(app: dict[str, Any], origin: str) -> Any:
+        form = {"grant_type": "client_credentials", "client_id": app["client_id"]}
+        if app.get("client_secret"):
+            form["client_secret"] = app["client_secret"]
+        with sqlite_server.client() as http:
+            return http.post("/ws/oauth/token", data=form, headers={"Origin": origin})
+
+    own = token(spa, SPA_ORIGIN)  # an SPA has no client_credentials: an error, readable
+    assert own.headers["access-control-allow-origin"] == SPA_ORIGIN
+    assert own.headers["vary"] == "Origin"
+    assert "access-control-allow-origin" not in token(spa, "https://evil.example").headers
+    # A server-side app's answers are for no page, whatever the origin says.
+    issued = token(m2m, SPA_ORIGIN)
+    assert issued.status_code == 200 and "access-control-allow-origin" not in issued.headers

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ninja_oauth.oauth import secrets as s
-from ninja_oauth.oauth.domain import NewApp
+from ninja_oauth.oauth.domain import NewApp, web_origin
 from ninja_oauth.oauth.platforms import (
     GrantType,
     Platform,
@@ -410,3 +410,35 @@ def test_a_redirect_uri_that_is_not_a_uri_is_refused(uri: str) -> None:
     )
     # Percent-encoded, it is one.
     _register(Platform.WEB, redirect_uris=["https://client.example/cb/%E2%82%AC?q=a%20b"])
+
+
+@pytest.mark.parametrize(
+    ("url", "origin"),
+    [
+        ("https://spa.example/callback", "https://spa.example"),
+        ("HTTPS://SPA.Example:443/cb?x=1", "https://spa.example"),
+        ("http://127.0.0.1:3000/callback", "http://127.0.0.1:3000"),
+        ("http://[::1]:8080/cb", "http://[::1]:8080"),
+        ("http://localhost:80/", "http://localhost"),
+        ("com.example.app:/cb", None),
+        ("null", None),
+        ("http://host:99999/", None),
+    ],
+)
+def test_the_web_origin_of_a_url_is_written_as_a_browser_writes_origin(
+    url: str, origin: str | None
+) -> None:
+    assert web_origin(url) == origin
+
+
+def test_only_a_single_page_app_is_read_from_the_pages_of_its_redirect_uris() -> None:
+    spa, web = (
+        _register(p, redirect_uris=["https://spa.example/cb"])[1]
+        for p in (Platform.SPA, Platform.WEB)
+    )
+    assert isinstance(spa, NewApp) and isinstance(web, NewApp)
+    assert spa.app.reads_from_browser("https://spa.example")
+    assert spa.app.reads_from_browser("https://SPA.example:443")
+    assert not spa.app.reads_from_browser("https://evil.example")
+    assert not spa.app.reads_from_browser("http://spa.example")
+    assert not web.app.reads_from_browser("https://spa.example")

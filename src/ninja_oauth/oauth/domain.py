@@ -29,6 +29,27 @@ def _without_loopback_port(uri: str) -> str | None:
     return "http://" + host + uri[len("http://") + len(parts.netloc) :]
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def web_origin(url: str) -> str | None:
+    """The origin of an http(s) URL as a browser writes it in ``Origin`` (RFC 6454): scheme and
+    host in lower case, the port only when it is not the scheme's default; None for anything
+    else (``null``, a custom scheme)."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    host = parts.hostname
+    if parts.scheme not in _DEFAULT_PORTS or not host:
+        return None
+    shown = f"[{host}]" if ":" in host else host
+    if port is not None and port != _DEFAULT_PORTS[parts.scheme]:
+        shown += f":{port}"
+    return f"{parts.scheme}://{shown}"
+
+
 @dataclass(frozen=True, slots=True)
 class App:
     """A registered client application ("Client App ID" in the documents)."""
@@ -67,6 +88,16 @@ class App:
         return asked is not None and any(
             _without_loopback_port(registered) == asked for registered in self.redirect_uris
         )
+
+    def reads_from_browser(self, origin: str) -> bool:
+        """Whether a page of ``origin`` (a request's ``Origin``) may read this app's answers at
+        the token and revocation endpoints (CORS): a single-page app calls them from its own
+        pages, the origins of its redirect URIs. A server or a native app calls them without
+        a browser, and a page of theirs is not let in."""
+        if self.platform is not Platform.SPA:
+            return False
+        asked = web_origin(origin)
+        return asked is not None and any(web_origin(uri) == asked for uri in self.redirect_uris)
 
     def offline_access_allowed(self) -> bool:
         # DESIGN §6: an app with the refresh_token grant may ask for offline_access.

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from functools import partial
 
+from authlib.oauth2.rfc6749 import OAuth2Request
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -59,7 +61,33 @@ async def _answer(ctx: WebContext, endpoint: Endpoint, request: Request, body: b
     work = partial(server.endpoint(endpoint), oauth_request, address)
     # One transaction per request: a code's redemption and its token insert commit together,
     # and a replay's revocation or a failure count commits with its error answer.
-    return to_starlette(await ctx.store.run(work, server.writes(endpoint, oauth_request)))
+    response = to_starlette(await ctx.store.run(work, server.writes(endpoint, oauth_request)))
+    origin = request.headers.get("origin")
+    if origin is not None and endpoint in BROWSER_CALLED:
+        _let_the_page_read(response, origin, oauth_request)
+    return response
+
+
+# What a single-page app calls from its pages: the token endpoint (the code with PKCE, the
+# refresh) and revocation (signing out). Introspection is for servers.
+BROWSER_CALLED = frozenset({Endpoint.TOKEN, Endpoint.REVOCATION})
+_PREFLIGHT_HEADERS = [
+    ("Access-Control-Allow-Methods", "POST"),
+    ("Access-Control-Allow-Headers", "Authorization, Content-Type"),
+    ("Access-Control-Max-Age", "600"),
+    ("Vary", "Origin"),
+]
+
+
+def _let_the_page_read(response: Response, origin: str, oauth_request: OAuth2Request) -> None:
+    """CORS: the answer is readable by a page of ``origin`` when the request's app is a
+    single-page app with a redirect URI there (``App.reads_from_browser``), success or error.
+    No credentials: these endpoints read no cookie."""
+    claimed = getattr(oauth_request, "claimed_app", None)
+    app = claimed[1] if claimed else None
+    response.headers["Vary"] = "Origin"
+    if app is not None and app.reads_from_browser(origin):
+        response.headers["Access-Control-Allow-Origin"] = origin
 
 
 def posted_endpoint(ctx: WebContext, endpoint: Endpoint, bodies: BodyReader) -> ASGIApp:
@@ -132,6 +160,28 @@ async def metadata(request: Request) -> Response:
     )
 
 
+class _Preflight:
+    """A browser's CORS preflight of a POST to token or revoke (an OPTIONS with ``Origin`` and
+    ``Access-Control-Request-Method``): yes to any origin, for POST with an Authorization or
+    Content-Type header. Whether the page may read the answer is decided on the answer, by
+    the app that makes the request (``_let_the_page_read``). Any other OPTIONS is a 405."""
+
+    def __init__(self) -> None:
+        self.not_allowed = _MethodNotAllowed("POST")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = Headers(scope=scope)
+        origin = headers.get("origin")
+        if origin is None or "access-control-request-method" not in headers:
+            await self.not_allowed(scope, receive, send)
+            return
+        answer = Response(status_code=204)
+        answer.headers["Access-Control-Allow-Origin"] = origin
+        for name, value in _PREFLIGHT_HEADERS:
+            answer.headers[name] = value
+        await answer(scope, receive, send)
+
+
 class _MethodNotAllowed:
     """A 405 naming the method to use (HEAD goes with GET), whatever the method asked (TRACE,
     PROPFIND...). An ASGI app rather than a function, so that its route takes every method:
@@ -179,6 +229,8 @@ def site_routes(with_session: Middleware) -> list[BaseRoute]:
         Route("/logout", _to_pages, methods=["GET"]),
     ]
     for prefix in PREFIXES:
+        for endpoint in BROWSER_CALLED:
+            routes.append(Route(f"{prefix}/{endpoint.value}", _Preflight(), methods=["OPTIONS"]))
         for path, allowed in _ALLOWED.items():
             routes.append(Route(prefix + path, _MethodNotAllowed(allowed)))
     return routes
