@@ -364,3 +364,13 @@ def test_each_approval_issues_a_new_code_of_a_new_grant(core: Core) -> None:
     assert first != second
     grants = {row.code.grant_id for row in core.fakes.codes.rows.values()}
     assert len(grants) == 2
+
+
+@pytest.mark.parametrize("name", ["client_secret", "response_mode"])
+def test_a_repeated_parameter_of_ours_gets_the_error_page_too(core: Core, name: str) -> None:
+    web = core.register_app("web")
+    first = web.client_secret if name == "client_secret" else "query"
+    assert first is not None
+    params = [*core.code_params(web).items(), (name, first), (name, "fragment")]
+    error = _fatal(core, params)
+    assert (error.error, error.description) == ("invalid_request", f"Multiple '{name}' in request.")

@@ -261,6 +261,11 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     ) -> ConsentRequest | OAuthResponse:
         """GET /ws/oauth/authorize: validate, then either ask the user (ConsentRequest) or answer
         with a 307 error redirect. Raises FatalAuthorizeError for what must not be redirected."""
+        for name in _SINGLE_AT_AUTHORIZE:
+            # RFC 6749 §3.1, as Authlib checks response_type, client_id, redirect_uri, scope
+            # and state (and, once the redirect URI is known, code_challenge): an error page.
+            if len(request.payload.datalist.get(name, ())) > 1:
+                raise FatalAuthorizeError("invalid_request", f"Multiple '{name}' in request.")
         claimed = request.payload.client_id
         keys = self.throttle.client_keys(claimed, address)
         pass_key = self.throttle.pass_key(claimed, address)
@@ -306,6 +311,9 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
             return self.handle_error_response(grant.request, error)
         return OAuthResponse(status, list(headers), b"")
 
+
+# The authorize parameters of ours that Authlib does not check for repeats.
+_SINGLE_AT_AUTHORIZE = ("client_secret", "response_mode")
 
 _GRANT_TYPES = "use authorization_code, client_credentials or refresh_token."
 

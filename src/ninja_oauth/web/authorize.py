@@ -139,7 +139,11 @@ async def authorize(request: Request) -> Response:
         oauth_request = query_oauth_request(request, issuer, params)
     else:
         oauth_request = oauth_request_of(request, issuer)
-        params = {k: v for k, v in request.query_params.items() if k not in _NOT_KEPT}
+        # Each parameter's first value, as the core validates it (a repeat is refused there).
+        params = {}
+        for key, value in request.query_params.multi_items():
+            if key not in _NOT_KEPT:
+                params.setdefault(key, value)
         if svc.pending.too_large(params):
             return error_page(
                 request,
