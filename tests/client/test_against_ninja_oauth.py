@@ -312,11 +312,12 @@ def test_cli_token_prints_a_token_the_api_accepts(ninja: NinjaServer) -> None:
     assert ninja.service["client_secret"] not in done.stdout + as_json.stdout
 
 
-def test_cli_login_then_api_then_logout(ninja: NinjaServer, tmp_path: Path) -> None:
-    env = {**ninja.env, "NINJA_OAUTH_CACHE_DIR": str(tmp_path / "cli-cache")}
+def cli_login(ninja: NinjaServer, env: dict[str, str], *options: str) -> str:
+    """`ninja-oauth login --no-browser` as the native app, its URL followed by a user who signs
+    in and allows; what it said after the URL."""
     command = [
-        str(NINJA), "login", "--base-url", ninja.base_url,
-        "--client-id", ninja.native["client_id"], "--no-browser", "--timeout", "30",
+        str(NINJA), "login", "--client-id", ninja.native["client_id"], *options,
+        "--no-browser", "--timeout", "30",
     ]  # fmt: skip
     with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as login:
         assert login.stderr is not None
@@ -324,8 +325,14 @@ def test_cli_login_then_api_then_logout(ninja: NinjaServer, tmp_path: Path) -> N
         url = login.stderr.readline().strip()
         with Browser(email=EMAIL, password=PASSWORD) as browser:
             browser.authorize(url, visit_client=True)
-        assert login.wait(timeout=30) == 0
         said = login.stderr.read()
+        assert login.wait(timeout=30) == 0, said
+    return said
+
+
+def test_cli_login_then_api_then_logout(ninja: NinjaServer, tmp_path: Path) -> None:
+    env = {**ninja.env, "NINJA_OAUTH_CACHE_DIR": str(tmp_path / "cli-cache")}
+    said = cli_login(ninja, env, "--base-url", ninja.base_url)
     assert said.startswith(f"Logged in to {ninja.base_url} (scope: monitoring offline_access); ")
 
     called = ninja.cli("api", "GET", "/v2/organizations", "--base-url", ninja.base_url, env=env)
@@ -353,18 +360,7 @@ def test_cli_login_by_another_name_with_issuer_and_logout_despite_another_client
         "NINJA_CLIENT_ID": ninja.service["client_id"],
     }
     by_name = ninja.base_url.replace("127.0.0.1", "localhost")
-    command = [
-        str(NINJA), "login", "--base-url", by_name, "--issuer", ninja.base_url,
-        "--client-id", ninja.native["client_id"], "--no-browser", "--timeout", "30",
-    ]  # fmt: skip
-    with subprocess.Popen(command, env=env, stderr=subprocess.PIPE, text=True) as login:
-        assert login.stderr is not None
-        assert login.stderr.readline() == "Open this URL in a browser to log in:\n"
-        url = login.stderr.readline().strip()
-        with Browser(email=EMAIL, password=PASSWORD) as browser:
-            browser.authorize(url, visit_client=True)
-        assert login.wait(timeout=30) == 0, login.stderr.read()
-
+    cli_login(ninja, env, "--base-url", by_name, "--issuer", ninja.base_url)
     logout = ninja.cli("logout", "--base-url", by_name, env=env)
     assert (logout.returncode, logout.stderr) == (0, "Logged out.\n")
     assert TokenCache(tmp_path / "cli-cache").client_ids(by_name) == []
