@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -197,3 +199,63 @@ def test_two_processes_sharing_the_cache_refresh_once_from_async_code(
 
     assert client.token_requests == Counter({"authorization_code": 1, "refresh_token": 1})
     assert tokens[0] == tokens[1]
+
+
+TOKEN_BODY = {"access_token": "a" * 40, "token_type": "Bearer", "expires_in": 3600}
+
+
+def test_an_async_renewal_is_sent_with_the_async_transport() -> None:
+    sent: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        sent.append(str(request.url))
+        return httpx.Response(200, json=TOKEN_BODY)
+
+    auth = NinjaOAuth.client_credentials(
+        base_url="https://ninja.invalid",  # never resolved: only the transport answers
+        client_id="id",
+        client_secret="secret",
+        async_transport=httpx.MockTransport(handler),
+    )
+    token = asyncio.run(auth.aget_token())
+    assert token.access_token == "a" * 40
+    assert sent == ["https://ninja.invalid/ws/oauth/token"]
+
+
+def test_a_renewal_cancelled_while_it_waits_for_the_locks_leaves_them_free() -> None:
+    release = threading.Event()
+    requests = Counter[str]()
+
+    def slow(request: httpx.Request) -> httpx.Response:
+        requests["sync"] += 1
+        release.wait(10)
+        return httpx.Response(200, json=TOKEN_BODY)
+
+    async def fast(request: httpx.Request) -> httpx.Response:
+        requests["async"] += 1
+        return httpx.Response(200, json={**TOKEN_BODY, "access_token": "b" * 40})
+
+    auth = NinjaOAuth.client_credentials(
+        base_url="https://ninja.invalid",
+        client_id="id",
+        client_secret="secret",
+        transport=httpx.MockTransport(slow),
+        async_transport=httpx.MockTransport(fast),
+    )
+
+    async def cancelled_then_renewed() -> str:
+        waiting = asyncio.ensure_future(auth.arefresh())
+        await asyncio.sleep(0.2)  # it waits for the sync renewal's locks
+        waiting.cancel()
+        release.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await waiting
+        return (await asyncio.wait_for(auth.arefresh(), 10)).access_token
+
+    with ThreadPoolExecutor(1) as pool:
+        renewing = pool.submit(auth.get_token)
+        while not requests["sync"]:
+            time.sleep(0.01)
+        assert asyncio.run(cancelled_then_renewed()) == "b" * 40
+        assert renewing.result(10).access_token == "a" * 40
+    assert requests == Counter({"sync": 1, "async": 1})

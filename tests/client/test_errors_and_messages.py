@@ -106,8 +106,22 @@ def test_a_secret_echoed_by_the_server_is_masked_in_the_error() -> None:
         (200, {"access_token": "a", "expires_in": "Infinity"}, "'expires_in' in the token "),
         (200, {"access_token": "a", "expires_in": "NaN"}, "'expires_in' in the token response"),
         (200, {"access_token": "a", "expires_in": True}, "'expires_in' in the token response"),
+        (200, {"access_token": "a\x1b]0;x\x07"}, "'access_token' in the token response holds"),
+        (200, {"access_token": "a", "refresh_token": "r\n"}, "'refresh_token' in the token"),
+        (200, {"access_token": "a", "scope": "monitoring\x1b[2J"}, "'scope' in the token "),
     ],
-    ids=["html-error", "no-access-token", "not-bearer", "bad-expires-in", "inf", "nan", "true"],
+    ids=[
+        "html-error",
+        "no-access-token",
+        "not-bearer",
+        "bad-expires-in",
+        "inf",
+        "nan",
+        "true",
+        "escape-in-token",
+        "newline-in-refresh-token",
+        "escape-in-scope",
+    ],
 )
 def test_a_response_that_is_not_oauth_is_a_protocol_error(
     status: int, body: object, message: str

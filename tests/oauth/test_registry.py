@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from ninja_oauth.oauth import secrets as s
@@ -442,3 +444,16 @@ def test_only_a_single_page_app_is_read_from_the_pages_of_its_redirect_uris() ->
     assert not spa.app.reads_from_browser("https://evil.example")
     assert not spa.app.reads_from_browser("http://spa.example")
     assert not web.app.reads_from_browser("https://spa.example")
+
+
+def test_an_app_registered_before_the_uri_rule_can_still_be_renamed_not_given_a_new_bad_uri() -> (
+    None
+):
+    repo, _ = _register(Platform.WEB, redirect_uris=["https://client.example/cb"])
+    (app,) = repo.list()
+    old = dataclasses.replace(app, redirect_uris=("https://client.example/c b",))
+    repo.update(old)
+    renamed = edit_app(repo, old, name="Renamed")
+    assert (renamed.name, renamed.redirect_uris) == ("Renamed", ("https://client.example/c b",))
+    with pytest.raises(RegistrationError, match="is not a valid URI"):
+        edit_app(repo, renamed, redirect_uris=[*renamed.redirect_uris, "https://client.example/€"])

@@ -156,6 +156,32 @@ def test_a_key_that_breaks_its_statement_fails_its_own_requests_only(
     assert statements == [["abc", "abcd", "abcde"], ["abc"], ["abcd"], ["abcde"]]
 
 
+def test_a_server_that_cannot_answer_fails_every_key_of_the_statement_at_once(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Read key by key, an outage would cost each request the timeout once per key before it.
+    reads = LoopConnections(url)
+    statements: list[list[str]] = []
+
+    async def unreachable(idle: object, text: str, params: dict[str, Any], every: bool) -> Any:
+        statements.append(list(params["keys"]))
+        raise psycopg.OperationalError("connection timeout expired")
+
+    monkeypatch.setattr(reads, "_fetch", unreachable)
+
+    async def scenario() -> list[object]:
+        keys = [f"key-{i}" for i in range(5)]
+        return list(
+            await asyncio.gather(
+                *(reads.fetch_keyed(KEYED, k) for k in keys), return_exceptions=True
+            )
+        )
+
+    failed = asyncio.run(scenario())
+    assert all(isinstance(e, psycopg.OperationalError) for e in failed), failed
+    assert len(statements) == 1
+
+
 def test_a_request_that_went_away_leaves_the_others_their_rows(url: str) -> None:
     reads = LoopConnections(url)
 

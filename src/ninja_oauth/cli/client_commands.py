@@ -148,7 +148,7 @@ def login(
         issuer=issuer,
     )
     typer.echo(
-        f"Logged in to {auth.endpoints.base_url} (scope: {issued.scope}); "
+        f"Logged in to {auth.endpoints.base_url} (scope: {printable(issued.scope or '')}); "
         f"tokens kept in {cache.path}",
         err=True,
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import queue
 import threading
 import time
-from collections.abc import Callable, Sequence
-from typing import Literal, TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, Literal, TypeVar
 from weakref import WeakKeyDictionary
 
 import httpx
@@ -34,9 +35,8 @@ class TokenManager:
     `TokenCache`, renewal also holds the cache's inter-process lock, because two processes
     refreshing one rotating refresh token would look like a replay, and the server would
     revoke the whole family. An async caller waits for its own loop's other renewals (an
-    `asyncio.Lock`, no thread each), then renews in a worker thread, where those locks are
-    held: the token request of a renewal is sent with ``transport``; ``async_transport``
-    sends the async code exchange and revocation.
+    `asyncio.Lock`, no thread each); those locks, which block, are then held for it by a
+    thread of their own, and its token request is sent on the loop (``async_transport``).
 
     `clock` returns the current Unix time in seconds (default `time.time`). Every expiry
     decision reads it: the issue and expiry times of new tokens, and whether the current one
@@ -195,60 +195,175 @@ class TokenManager:
         except httpx.TransportError as exc:
             raise NetworkError(f"could not reach {request.url.host}: {exc}") from exc
 
-    async def _renewed_in_thread(self, renew: Callable[[], T]) -> T:
-        """``renew`` (a sync renewal, which takes the locks) in a worker thread, after this
-        event loop's other renewals: its tasks queue on their loop's lock, not on threads."""
+    def _loop_lock(self) -> asyncio.Lock:
+        """The running loop's lock: its tasks wait for their loop's renewal here, without a
+        thread each (one lock per loop, never replaced while a task holds it)."""
         loop = asyncio.get_running_loop()
         with self._async_guard:
             lock = self._loop_locks.get(loop)
             if lock is None:
                 lock = self._loop_locks[loop] = asyncio.Lock()
-        async with lock:
-            return await asyncio.to_thread(renew)
+            return lock
+
+    @contextlib.contextmanager
+    def _renewal_locks(self) -> Iterator[None]:
+        """What a renewal holds, sync or async: the lock of this instance's threads and loops,
+        and with a cache, its lock across processes."""
+        with self._lock, self._cache_lock():
+            yield
+
+    # -- renewing ------------------------------------------------------------------------------
+
+    def _renew(self, decide: Callable[[Token | None], Decision]) -> Token | None:
+        """Under the renewal locks: the latest token, what ``decide`` makes of it, and, when
+        that is a request, its answer accepted."""
+        with self._renewal_locks():
+            token = self._latest()
+            decision = decide(token)
+            if not isinstance(decision, httpx.Request):
+                return decision
+            return self._accept_renewal(self._send(decision), token)
+
+    async def _arenew(self, decide: Callable[[Token | None], Decision]) -> Token | None:
+        """`_renew` for asyncio: after this loop's other renewals, under the same locks, held
+        by a thread of their own (they block), which also reads and writes the cache (its
+        lock is re-entrant for the holding thread only); the request is sent on the loop,
+        with ``async_transport``."""
+        async with self._loop_lock(), _HeldByThread(self._renewal_locks) as held:
+            token = await held.run(self._latest)
+            decision = decide(token)
+            if not isinstance(decision, httpx.Request):
+                return decision
+            response = await self._asend(decision)
+            return await held.run(functools.partial(self._accept_renewal, response, token))
+
+    def _when_stale(self, token: Token | None) -> Decision:
+        return token if self._fresh(token) else self._renewal_request(token)
+
+    def _renewal_of(self, rejected: Token) -> Callable[[Token | None], Decision]:
+        """The decision after the server rejected ``rejected``: the current token if another
+        caller renewed it already, else a renewal (None: nothing to renew with)."""
+
+        def decide(token: Token | None) -> Decision:
+            if token is not None and token.access_token != rejected.access_token:
+                return token
+            try:
+                return self._renewal_request(token)
+            except LoginRequired:
+                return None
+
+        return decide
 
     # -- getting a token ---------------------------------------------------------------------
 
     def get_token(self) -> Token:
         """A token valid for at least the leeway; fetched or refreshed only when needed."""
         token = self._token
-        if self._fresh(token):
-            assert token is not None
-            return token
-        with self._lock, self._cache_lock():
-            token = self._latest()
-            if self._fresh(token):
-                assert token is not None
-                return token
-            return self._accept_renewal(self._send(self._renewal_request(token)), token)
+        if not self._fresh(token):
+            token = self._renew(self._when_stale)
+        assert token is not None
+        return token
 
     async def aget_token(self) -> Token:
         """`get_token` for asyncio."""
         token = self._token
-        if self._fresh(token):
-            assert token is not None
-            return token
-        return await self._renewed_in_thread(self.get_token)
+        if not self._fresh(token):
+            token = await self._arenew(self._when_stale)
+        assert token is not None
+        return token
 
     def refresh(self) -> Token:
         """Renew now: refresh grant for user tokens, a new request for client credentials."""
-        with self._lock, self._cache_lock():
-            token = self._latest()
-            return self._accept_renewal(self._send(self._renewal_request(token)), token)
+        token = self._renew(self._renewal_request)
+        assert token is not None
+        return token
 
     async def arefresh(self) -> Token:
         """`refresh` for asyncio."""
-        return await self._renewed_in_thread(self.refresh)
+        token = await self._arenew(self._renewal_request)
+        assert token is not None
+        return token
 
     def _renew_rejected(self, rejected: Token) -> Token | None:
-        with self._lock, self._cache_lock():
-            token = self._latest()
-            if token is not None and token.access_token != rejected.access_token:
-                return token  # another caller renewed it already
-            try:
-                request = self._renewal_request(token)
-            except LoginRequired:
-                return None
-            return self._accept_renewal(self._send(request), token)
+        return self._renew(self._renewal_of(rejected))
 
     async def _arenew_rejected(self, rejected: Token) -> Token | None:
-        return await self._renewed_in_thread(functools.partial(self._renew_rejected, rejected))
+        return await self._arenew(self._renewal_of(rejected))
+
+
+# What a renewal makes of the latest token: a token to answer with (still fresh, or renewed by
+# another caller), None (nothing to renew with), or the request to send.
+Decision = Token | httpx.Request | None
+
+
+class _HeldByThread:
+    """Locks that block, held for a coroutine by a thread of their own, which runs what must
+    run under them (``run``) until the coroutine leaves: the event loop never waits on them.
+    Left early (cancelled), the thread still releases them once it has them."""
+
+    def __init__(self, locks: Callable[[], contextlib.AbstractContextManager[None]]) -> None:
+        self._locks = locks
+        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None]
+        self._calls = queue.SimpleQueue()
+
+    async def __aenter__(self) -> _HeldByThread:
+        loop = asyncio.get_running_loop()
+        taken = self._call(lambda: None)  # answered once the locks are held
+        threading.Thread(target=self._hold, args=(loop,), name="renewal-locks", daemon=True).start()
+        try:
+            await taken
+        except BaseException:
+            self._calls.put(None)
+            raise
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._calls.put(None)  # the thread releases the locks and ends
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        result: T = await self._call(fn)
+        return result
+
+    def _call(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._calls.put((fn, future))
+        return future
+
+    def _hold(self, loop: asyncio.AbstractEventLoop) -> None:
+        try:
+            with self._locks():
+                while (call := self._calls.get()) is not None:
+                    fn, future = call
+                    try:
+                        _answer(loop, future, fn(), None)
+                    except BaseException as exc:
+                        _answer(loop, future, None, exc)
+        except BaseException as exc:  # the locks could not be taken (the cache's lock file)
+            while True:
+                try:
+                    call = self._calls.get_nowait()
+                except queue.Empty:
+                    return
+                if call is not None:
+                    _answer(loop, call[1], None, exc)
+
+
+def _answer(
+    loop: asyncio.AbstractEventLoop,
+    future: asyncio.Future[Any],
+    result: Any,
+    error: BaseException | None,
+) -> None:
+    """From another thread: settle ``future`` on its loop (unless it is done, or the loop is
+    closed: its coroutine is gone)."""
+
+    def settle() -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(result)
+
+    with contextlib.suppress(RuntimeError):
+        loop.call_soon_threadsafe(settle)

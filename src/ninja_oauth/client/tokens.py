@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
 from ninja_oauth.client.errors import ProtocolError
 
+# RFC 6749 Appendix A: tokens are VSCHARs (printable ASCII), a scope NQCHARs and spaces.
+_VSCHARS = re.compile(r"[\x20-\x7e]*")
+_SCOPE_CHARS = re.compile(r"[\x20\x21\x23-\x5b\x5d-\x7e]*")
 
-def _optional_str(payload: Mapping[str, Any], key: str) -> str | None:
+
+def _optional_str(
+    payload: Mapping[str, Any], key: str, allowed: re.Pattern[str] = _VSCHARS
+) -> str | None:
+    """``payload[key]``, a string of the characters RFC 6749 allows there (no control
+    character: it would reach a header, a file, a terminal), or None when absent."""
     value = payload.get(key)
     if value is None:
         return None
     if not isinstance(value, str):
         raise ProtocolError(f"'{key}' in the token response is not a string")
+    if not allowed.fullmatch(value):
+        raise ProtocolError(f"'{key}' in the token response holds characters RFC 6749 forbids")
     return value
 
 
@@ -72,7 +83,7 @@ class Token:
             # RFC 6749 §6: without a new refresh token the client keeps using the old one.
             refresh_token=_optional_str(payload, "refresh_token") or previous_refresh_token,
             # RFC 6749 §5.1: an omitted scope is the one requested.
-            scope=_optional_str(payload, "scope") or requested_scope,
+            scope=_optional_str(payload, "scope", _SCOPE_CHARS) or requested_scope,
             token_type="Bearer",
         )
 

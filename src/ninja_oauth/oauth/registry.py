@@ -44,11 +44,11 @@ class RegistrationError(ValueError):
 _URI = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
 
 
-def _check_redirect_uri(uri: str, platform: Platform) -> None:
+def _check_redirect_uri(uri: str, platform: Platform, *, characters: bool = True) -> None:
     """A URI (RFC 3986's characters only), absolute, no fragment (RFC 6749 §3.1.2); https,
     except http on loopback/localhost (RFC 8252 §7.3) and private-use schemes for native apps
     (RFC 8252 §7.1)."""
-    if not _URI.fullmatch(uri):
+    if characters and not _URI.fullmatch(uri):
         # Not a URI: a space, a control character, a character beyond ASCII (an IRI) would be
         # rewritten or refused on the way to the browser (the Location header is ASCII).
         raise _uri_error(
@@ -109,10 +109,13 @@ def checked_settings(
     grant_types: Sequence[str] = (),
     strict: str | None = None,
     is_admin: bool = False,
+    registered: frozenset[str] = frozenset(),
 ) -> AppSettings:
     """An app's settings as the rules accept them (empty scopes or grants: all it may have),
     or RegistrationError naming the field. ``strict`` is why the strict profile applies to
-    the app (None: it does not): then the implicit grant is neither given nor accepted."""
+    the app (None: it does not): then the implicit grant is neither given nor accepted.
+    ``registered``: the app's redirect URIs as they were, kept even where a later rule (RFC
+    3986's characters) would refuse them, so that the app can still be renamed."""
     name = name.strip()
     if not name or len(name) > 200:
         raise RegistrationError("The app needs a name of 1 to 200 characters.", "name")
@@ -133,7 +136,7 @@ def checked_settings(
             raise _uri_error(
                 f"A redirect URI may have at most {MAX_REDIRECT_URI_LENGTH} characters."
             )
-        _check_redirect_uri(uri, platform)
+        _check_redirect_uri(uri, platform, characters=uri not in registered)
     if needs_redirect_uri(platform) and not uris:
         raise _uri_error(f"A {platform.value} app needs at least one redirect URI.")
     valid_scopes = [x.value for x in API_SCOPES] + ([Scope.ADMIN.value] if is_admin else [])
@@ -244,6 +247,7 @@ def edit_app(
         # are refused at the authorize endpoint all the same).
         strict=strict_because(server_profile, app.profile) if grant_types is not None else None,
         is_admin=app.is_admin,
+        registered=frozenset(app.redirect_uris),
     )
     changed = dataclasses.replace(
         app,

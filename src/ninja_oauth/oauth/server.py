@@ -245,10 +245,12 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         pass_key = self.throttle.pass_key(claimed, address)
         now = self.ctx.clock()
         blocks, app = self.ctx.repos.apps.get_guarded(claimed, keys, pass_key)
+        # Kept before any answer: the web layer reads it too (a single-page app's pages may
+        # read its answers, a 429 included).
+        request.claimed_app = (claimed, app)
         wait = self.throttle.client_wait(blocks, now)
         if wait:
             return self.handle_error_response(request, TooManyRequestsError(wait))
-        request.claimed_app = (claimed, app)
         response = answer()
         if request.auth_method in _SECRET_METHODS:
             self.throttle.client_passed(pass_key, blocks, now)

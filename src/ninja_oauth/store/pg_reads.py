@@ -110,10 +110,12 @@ class LoopConnections:
                 await asyncio.sleep(0)
                 waiting, batch.waiting = batch.waiting, {}
                 try:
-                    if not await self._read_keyed(state, text, waiting) and len(waiting) > 1:
-                        # The statement failed: each key alone, so that a key that breaks the
-                        # statement fails its own requests only, never those read with it.
-                        for key, futures in waiting.items():
+                    refused = await self._read_keyed(state, text, waiting)
+                    if refused is not None:
+                        # A value the statement refused: each key alone, so that a key that
+                        # breaks the statement fails its own requests only, not those read
+                        # with it. (An unreachable or slow server fails them all at once.)
+                        for key, futures in refused.items():
                             await self._read_keyed(state, text, {key: futures})
                 except BaseException:  # cancelled (the loop closing): no request waits for ever
                     for futures in waiting.values():
@@ -125,21 +127,23 @@ class LoopConnections:
 
     async def _read_keyed(
         self, state: _Loop, text: str, waiting: dict[str, list[asyncio.Future[Any]]]
-    ) -> bool:
-        """One statement for the keys of ``waiting``: True once each request has its row; if
-        the statement failed, False, and with a single key its requests get the error."""
+    ) -> dict[str, list[asyncio.Future[Any]]] | None:
+        """One statement for the keys of ``waiting``, each request answered with its row or
+        the error; but when several keys' statement refused a value (a DataError, which one
+        key may cause), their requests are left waiting and returned, to be read one by one."""
         try:
             async with state.open:
                 rows = await self._fetch(state.idle, text, {"keys": list(waiting)}, True)
         except Exception as exc:
-            if len(waiting) == 1:
-                _settle(waiting, {}, exc)
-            return False
+            if len(waiting) > 1 and isinstance(exc, psycopg.DataError):
+                return waiting
+            _settle(waiting, {}, exc)
+            return None
         first: dict[str, Any] = {}
         for row in rows:
             first.setdefault(row[0], row)
         _settle(waiting, first, None)
-        return True
+        return None
 
     async def _fetch(
         self,
