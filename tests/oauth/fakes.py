@@ -26,6 +26,7 @@ from ninja_oauth.oauth.ports import (
     ClientBlocks,
     Consumed,
     Missing,
+    RefreshFamily,
     Repositories,
     Rotated,
 )
@@ -194,9 +195,11 @@ class FakeTokens:
             t = row.token
             return Rotated(RefreshRecord(t.client_id, t.user_id, t.refresh_scope or "", t.grant_id))
 
-    def refresh_scope(self, refresh_digest: str, client_id: str) -> str | None:
+    def refresh_family(self, refresh_digest: str, client_id: str) -> RefreshFamily | None:
         row = self._by_refresh(refresh_digest, client_id)
-        return row.token.refresh_scope if row else None
+        if row is None or row.token.refresh_scope is None:
+            return None
+        return RefreshFamily(row.token.refresh_scope, row.refresh_used_at is not None)
 
     def revoke_family(self, grant_id: str, now: int) -> int:
         with self._lock:

@@ -115,6 +115,17 @@ def test_a_refresh_that_widens_the_scope_is_invalid_scope_and_does_not_burn_the_
     assert core.refresh(web, first["refresh_token"]).status == 200
 
 
+def test_a_used_refresh_token_asking_a_wider_scope_is_still_a_reuse(core: Core) -> None:
+    # RFC 9700 §4.14.2: the scope asked does not hide the reuse of a rotated token.
+    web = core.register_app("web")
+    first = core.login(web, scope="monitoring offline_access")
+    second = core.refresh(web, first["refresh_token"]).json()
+    reuse = core.refresh(web, first["refresh_token"], scope="monitoring management")
+    assert_oauth_error(reuse, 400, "invalid_grant", REUSED)
+    assert core.access(second["access_token"]) is None
+    assert len(core.fakes.audit.named("refresh_token_reused")) == 1
+
+
 def test_a_refresh_token_of_another_app_is_invalid_grant_and_is_not_burned(core: Core) -> None:
     web = core.register_app("web")
     other = core.register_app("web")

@@ -24,6 +24,7 @@ from ninja_oauth.oauth.ports import (
     ClientBlocks,
     Consumed,
     Missing,
+    RefreshFamily,
     Repositories,
     Rotated,
 )
@@ -357,11 +358,16 @@ def test_the_family_scope_is_read_for_the_owner_only(
     other = register()
     token = _token(app, user, scope="monitoring", refresh_scope="monitoring offline_access")
     repos.tokens.save(token)
-    assert repos.tokens.refresh_scope(token.refresh_digest or "", app.client_id) == (
-        "monitoring offline_access"
+    digest = token.refresh_digest or ""
+    assert repos.tokens.refresh_family(digest, app.client_id) == RefreshFamily(
+        "monitoring offline_access", used=False
     )
-    assert repos.tokens.refresh_scope(token.refresh_digest or "", other.client_id) is None
-    assert repos.tokens.refresh_scope(_digest(), app.client_id) is None
+    assert repos.tokens.refresh_family(digest, other.client_id) is None
+    assert repos.tokens.refresh_family(_digest(), app.client_id) is None
+    assert isinstance(repos.tokens.rotate(digest, app.client_id, token.issued_at + 1), Rotated)
+    assert repos.tokens.refresh_family(digest, app.client_id) == RefreshFamily(
+        "monitoring offline_access", used=True
+    )
 
 
 def test_revoking_a_family_revokes_every_token_of_it_and_counts_them(

@@ -60,6 +60,15 @@ class Rotated:
 
 
 @dataclass(frozen=True, slots=True)
+class RefreshFamily:
+    """What a refresh token's row says before it is rotated: its family's scope, and whether
+    it was used already (presented again, a reuse)."""
+
+    scope: str
+    used: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ClientBlocks:
     """The throttle rows read before a client authentication (DESIGN §6), in Unix seconds; 0
     where there is no row."""
@@ -117,7 +126,7 @@ class TokenRepository(Protocol):
     def rotate(
         self, refresh_digest: str, client_id: str, now: int
     ) -> Rotated | AlreadyUsed | Missing: ...
-    def refresh_scope(self, refresh_digest: str, client_id: str) -> str | None: ...
+    def refresh_family(self, refresh_digest: str, client_id: str) -> RefreshFamily | None: ...
     def revoke_family(self, grant_id: str, now: int) -> int: ...
     def find_access(self, access_digest: str) -> AccessGrant | None: ...
     def find(

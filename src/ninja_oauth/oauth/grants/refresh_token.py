@@ -33,11 +33,13 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         refresh_token = self.request.form.get("refresh_token")
         if not refresh_token:
             raise InvalidRequestError("Missing 'refresh_token' in request.")
-        # The scope is checked before the rotation, so a bad request does not burn the token.
+        # The scope is checked before the rotation, so a bad request does not burn the token;
+        # but a token used already is a reuse whatever the scope asked (RFC 9700 §4.14.2):
+        # the rotation below finds it so and revokes the family.
         digest = self.ctx.hasher.digest(refresh_token, s.REFRESH_TOKEN)
-        family_scope = self.ctx.repos.tokens.refresh_scope(digest, client.client_id)
-        if family_scope is not None:
-            self._check_narrowing(family_scope)
+        family = self.ctx.repos.tokens.refresh_family(digest, client.client_id)
+        if family is not None and not family.used:
+            self._check_narrowing(family.scope)
         self.request.refresh_token = self.authenticate_refresh_token(refresh_token)
 
     def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord:

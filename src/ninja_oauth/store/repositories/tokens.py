@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, select, update
 
 from ninja_oauth.oauth.domain import AccessGrant, NewToken, RefreshRecord, TokenInfo
-from ninja_oauth.oauth.ports import AlreadyUsed, Missing, Rotated
+from ninja_oauth.oauth.ports import AlreadyUsed, Missing, RefreshFamily, Rotated
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.statements import Sql
 from ninja_oauth.store.tables import tokens
@@ -92,14 +92,16 @@ class SqlTokens:
             return AlreadyUsed(grant_id=seen.grant_id, client_id=client_id)
         return Missing()
 
-    def refresh_scope(self, refresh_digest: str, client_id: str) -> str | None:
+    def refresh_family(self, refresh_digest: str, client_id: str) -> RefreshFamily | None:
         with self._store.reading() as conn:
-            scope = conn.execute(
-                select(tokens.c.refresh_scope).where(
+            row = conn.execute(
+                select(tokens.c.refresh_scope, tokens.c.refresh_used_at).where(
                     and_(tokens.c.refresh_digest == refresh_digest, tokens.c.client_id == client_id)
                 )
-            ).scalar()
-        return str(scope) if scope is not None else None
+            ).first()
+        if row is None or row.refresh_scope is None:
+            return None
+        return RefreshFamily(str(row.refresh_scope), row.refresh_used_at is not None)
 
     def revoke_family(self, grant_id: str, now: int) -> int:
         """Revoke every token of a family, including one a concurrent rotation is inserting.
