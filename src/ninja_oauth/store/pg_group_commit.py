@@ -19,16 +19,14 @@ replaced by the next batch.
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg.pq import TransactionStatus
 
-from ninja_oauth.store.engine import connection_lost
 from ninja_oauth.store.group_commit import Unit, settle
-from ninja_oauth.store.pg_reads import conninfo, too_old
+from ninja_oauth.store.pg_reads import connect, conninfo, unusable
 from ninja_oauth.store.statements import Write
 
 
@@ -124,24 +122,21 @@ async def _insert(conn: psycopg.AsyncConnection[Any], units: list[list[Write]]) 
 class _Loop:
     """One event loop's batches: the units waiting, the task committing, its connection."""
 
-    __slots__ = ("conn", "flusher", "opened_at", "pending")
+    __slots__ = ("conn", "flusher", "pending")
 
     def __init__(self) -> None:
         self.pending: list[Unit] = []
         self.flusher: asyncio.Task[None] | None = None
         self.conn: psycopg.AsyncConnection[Any] | None = None
-        self.opened_at = 0.0
 
     async def connection(self, info: str) -> psycopg.AsyncConnection[Any]:
-        """The loop's connection; one the server closed while idle (a restart) is replaced
-        before use, so no batch meets it (a poll of its socket, no round trip), and so is one
-        past its lifetime (``pg_reads.MAX_LIFETIME``)."""
-        if self.conn is not None and (connection_lost(self.conn) or too_old(self.opened_at)):
+        """The loop's connection; one the server closed while idle (a restart), or past its
+        lifetime, is replaced before use, so no batch meets it (``pg_reads.unusable``)."""
+        if self.conn is not None and unusable(self.conn):
             await self.conn.close()
             self.conn = None
         if self.conn is None:
-            self.conn = await psycopg.AsyncConnection.connect(info, autocommit=True)
-            self.opened_at = time.monotonic()
+            self.conn = await connect(info)
         return self.conn
 
     async def drop_if_broken(self) -> None:

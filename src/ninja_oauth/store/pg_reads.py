@@ -36,10 +36,22 @@ KEEP_IDLE = 8
 # the new connections.
 MAX_LIFETIME = 3600.0
 
+# When each hot connection (these and the group commit's) was opened (``time.monotonic()``).
+_OPENED_AT: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = WeakKeyDictionary()
 
-def too_old(opened_at: float) -> bool:
-    """Whether a connection opened at ``opened_at`` (``time.monotonic()``) is due a successor."""
-    return time.monotonic() - opened_at >= MAX_LIFETIME
+
+async def connect(info: str) -> psycopg.AsyncConnection[Any]:
+    """A hot connection: autocommit, its opening time kept for ``unusable``."""
+    conn = await psycopg.AsyncConnection.connect(info, autocommit=True)
+    _OPENED_AT[conn] = time.monotonic()
+    return conn
+
+
+def unusable(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle hot connection must be replaced before use: closed by the server while
+    idle (a poll of its socket, no round trip), or past its lifetime."""
+    opened_at = _OPENED_AT.get(conn, 0.0)
+    return connection_lost(conn) or time.monotonic() - opened_at >= MAX_LIFETIME
 
 
 def conninfo(url: str) -> str:
@@ -65,18 +77,20 @@ class LoopConnections:
     def __init__(self, url: str) -> None:
         self._conninfo = conninfo(url)
         self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = WeakKeyDictionary()
-        self._opened_at: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = (
-            WeakKeyDictionary()
-        )
+
+    def _state(self) -> _Loop:
+        """The running loop's connections and batches."""
+        loop = asyncio.get_running_loop()
+        state = self._loops.get(loop)
+        if state is None:
+            state = self._loops[loop] = _Loop()
+        return state
 
     async def fetch(self, text: str, params: dict[str, Any], *, every: bool) -> Any:
         """The first row (or, ``every``, all the rows) of ``text``. A connection lost under the
         statement is closed with every idle one of its loop (the server restarted: they are
         lost too), and the error raised."""
-        loop = asyncio.get_running_loop()
-        state = self._loops.get(loop)
-        if state is None:
-            state = self._loops[loop] = _Loop()
+        state = self._state()
         async with state.open:
             return await self._fetch(state.idle, text, params, every)
 
@@ -88,13 +102,11 @@ class LoopConnections:
         all of them (the bearer checks of a worker's concurrent reads, its token requests'
         reads), where each would cost the worker a statement's send, its wait and its parsing
         on its own."""
-        loop = asyncio.get_running_loop()
-        state = self._loops.get(loop)
-        if state is None:
-            state = self._loops[loop] = _Loop()
+        state = self._state()
         batch = state.keyed.get(text)
         if batch is None:
             batch = state.keyed[text] = _Keyed()
+        loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         batch.waiting.setdefault(key, []).append(future)
         if batch.flusher is None:
@@ -155,13 +167,11 @@ class LoopConnections:
         conn = None
         while idle and conn is None:
             conn = idle.pop()
-            # Closed by the server while idle (a poll, no round trip), or due a successor.
-            if connection_lost(conn) or too_old(self._opened_at.get(conn, 0.0)):
+            if unusable(conn):
                 await conn.close()
                 conn = None
         if conn is None:
-            conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-            self._opened_at[conn] = time.monotonic()
+            conn = await connect(self._conninfo)
         try:
             cursor = await conn.execute(text, params, prepare=True)
             rows = await (cursor.fetchall() if every else cursor.fetchone())

@@ -82,7 +82,8 @@ _PREFLIGHT_HEADERS = [
 def _let_the_page_read(response: Response, origin: str, oauth_request: OAuth2Request) -> None:
     """CORS: the answer is readable by a page of ``origin`` when the request's app is a
     single-page app with a redirect URI there (``App.reads_from_browser``), success or error.
-    No credentials: these endpoints read no cookie."""
+    No credentials: these endpoints read no cookie. By hand rather than Starlette's
+    ``CORSMiddleware``, which decides by the origin alone, before the request's app is known."""
     claimed = getattr(oauth_request, "claimed_app", None)
     app = claimed[1] if claimed else None
     response.headers["Vary"] = "Origin"

@@ -20,15 +20,17 @@ async def data_version_async(store: Store, table: str) -> int:
     return int(row[0])
 
 
+_TOKEN_COLUMNS = ", ".join(f"t.{c}" for c in ACCESS_COLUMNS)
+
+
 @cache
 def _access_with_versions(tables: tuple[str, ...]) -> tuple[Sql, dict[str, Any]]:
     """The statement for ``tables`` and its parameters but the digest, made once per tuple.
     One row per table asked for (data_versions has one per versioned table), each with the
     token's columns, NULL when no live token has the digest."""
-    token = ", ".join(f"t.{c}" for c in ACCESS_COLUMNS)
     names = ", ".join(f":t{i}" for i in range(len(tables)))
     stmt = Sql(
-        f"SELECT v.name, v.version, {token} FROM data_versions v "  # noqa: S608 (names: constants)
+        f"SELECT v.name, v.version, {_TOKEN_COLUMNS} FROM data_versions v "  # noqa: S608
         "LEFT JOIN tokens t ON t.access_digest = :digest AND t.revoked_at IS NULL "
         f"WHERE v.name IN ({names})"
     )
@@ -39,8 +41,8 @@ def _access_with_versions(tables: tuple[str, ...]) -> tuple[Sql, dict[str, Any]]
 # holds a row per table: a few dozen numbers), one row whatever exists. Keyed: the bearer checks
 # that one worker's loop makes at once are read in one statement (Sql's ``keyed``), which
 # gathers the versions once for all of them (derived from the first, it gathered them again
-# for each token: with 8 tokens, 218 us a statement instead of 158).
-_TOKEN_COLUMNS = ", ".join(f"t.{c}" for c in ACCESS_COLUMNS)
+# for each token: with 8 tokens, 218 us a statement instead of 158). Only the keyed form runs:
+# on PostgreSQL the store reads a keyed statement keyed, and SQLite has the statements above.
 _VERSIONS = "(SELECT array_agg(name) AS names, array_agg(version) AS versions FROM data_versions)"
 _ACCESS_AND_VERSIONS = Sql(
     f"SELECT {_TOKEN_COLUMNS}, v.names, v.versions FROM {_VERSIONS} AS v "  # noqa: S608
@@ -76,18 +78,13 @@ async def access_with_versions_async(
     if store.dialect == "postgresql":
         row = await store.fetchone_async(_ACCESS_AND_VERSIONS, {"digest": digest})
         token, by_name = row[_TOKEN], dict(zip(row[-2] or (), row[-1] or (), strict=True))
-        unknown = [t for t in tables if t not in by_name]
-        if unknown:
-            raise LookupError(f"no data version is kept for {unknown[0]!r}")
-        versions = tuple(int(by_name[t]) for t in tables)
-        return (None if token[0] is None else token), versions
-    stmt, names = _access_with_versions(tables)
-    rows = await store.fetchall_async(stmt, {**names, "digest": digest})
-    if len(rows) != len(tables):
-        found = {row[0] for row in rows}
-        missing = next(t for t in tables if t not in found)
-        raise LookupError(f"no data version is kept for {missing!r}")
-    by_name = {row[0]: int(row[1]) for row in rows}
-    versions = tuple(by_name[t] for t in tables)
-    token = rows[0][2:]
+    else:
+        stmt, names = _access_with_versions(tables)
+        rows = await store.fetchall_async(stmt, {**names, "digest": digest})
+        by_name = {row[0]: row[1] for row in rows}
+        token = rows[0][2:] if rows else (None,)
+    unknown = [t for t in tables if t not in by_name]
+    if unknown:
+        raise LookupError(f"no data version is kept for {unknown[0]!r}")
+    versions = tuple(int(by_name[t]) for t in tables)
     return (None if token[0] is None else token), versions
