@@ -44,17 +44,9 @@ class RegistrationError(ValueError):
 _URI = re.compile(r"(?:[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=]|%[0-9A-Fa-f]{2})+")
 
 
-def _check_redirect_uri(uri: str, platform: Platform, *, characters: bool = True) -> None:
-    """A URI (RFC 3986's characters only), absolute, no fragment (RFC 6749 §3.1.2); https,
-    except http on loopback/localhost (RFC 8252 §7.3) and private-use schemes for native apps
-    (RFC 8252 §7.1)."""
-    if characters and not _URI.fullmatch(uri):
-        # Not a URI: a space, a control character, a character beyond ASCII (an IRI) would be
-        # rewritten or refused on the way to the browser (the Location header is ASCII).
-        raise _uri_error(
-            f"Redirect URI {uri!r} is not a valid URI: percent-encode any character that is "
-            "not allowed in a URI (RFC 3986), such as spaces and non-ASCII letters."
-        )
+def _check_redirect_uri(uri: str, platform: Platform) -> None:
+    """Absolute, no fragment (RFC 6749 §3.1.2); https, except http on loopback/localhost
+    (RFC 8252 §7.3) and private-use schemes for native apps (RFC 8252 §7.1)."""
     try:
         parts = urlsplit(uri)
     except ValueError:
@@ -136,7 +128,14 @@ def checked_settings(
             raise _uri_error(
                 f"A redirect URI may have at most {MAX_REDIRECT_URI_LENGTH} characters."
             )
-        _check_redirect_uri(uri, platform, characters=uri not in registered)
+        if uri not in registered and not _URI.fullmatch(uri):
+            # Not a URI: a space, a control character, a character beyond ASCII (an IRI)
+            # would be rewritten or refused on the way to the browser (Location is ASCII).
+            raise _uri_error(
+                f"Redirect URI {uri!r} is not a valid URI: percent-encode any character that "
+                "is not allowed in a URI (RFC 3986), such as spaces and non-ASCII letters."
+            )
+        _check_redirect_uri(uri, platform)
     if needs_redirect_uri(platform) and not uris:
         raise _uri_error(f"A {platform.value} app needs at least one redirect URI.")
     valid_scopes = [x.value for x in API_SCOPES] + ([Scope.ADMIN.value] if is_admin else [])

@@ -50,7 +50,7 @@ def _form_items(body: bytes) -> list[tuple[str, str]]:
         raise FormTooLarge from None
 
 
-def oauth_request_of(request: Request, issuer: str, body: bytes = b"") -> OAuth2Request:
+def oauth_request_of(request: Request, issuer: str, body: bytes = b"") -> ReadRequest:
     """The request as Authlib reads it, with ``body`` (already read) as its form.
     Raises FormTooLarge for a form of too many fields."""
     form = _form_items(body) if body else []

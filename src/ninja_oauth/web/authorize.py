@@ -140,10 +140,7 @@ async def authorize(request: Request) -> Response:
     else:
         oauth_request = oauth_request_of(request, issuer)
         # Each parameter's first value, as the core validates it (a repeat is refused there).
-        params = {}
-        for key, value in request.query_params.multi_items():
-            if key not in _NOT_KEPT:
-                params.setdefault(key, value)
+        params = {k: v for k, v in oauth_request.payload.data.items() if k not in _NOT_KEPT}
         if svc.pending.too_large(params):
             return error_page(
                 request,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from functools import partial
 
-from authlib.oauth2.rfc6749 import OAuth2Request
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
@@ -21,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ninja_oauth.oauth import profiles
+from ninja_oauth.oauth.requests import ReadRequest
 from ninja_oauth.oauth.scopes import Scope as OAuthScope
 from ninja_oauth.oauth.server import Endpoint
 from ninja_oauth.web import authorize as authorize_page
@@ -79,16 +79,17 @@ _PREFLIGHT_HEADERS = [
 ]
 
 
-def _let_the_page_read(response: Response, origin: str, oauth_request: OAuth2Request) -> None:
+def _let_the_page_read(response: Response, origin: str, oauth_request: ReadRequest) -> None:
     """CORS: the answer is readable by a page of ``origin`` when the request's app is a
     single-page app with a redirect URI there (``App.reads_from_browser``), success or error.
     No credentials: these endpoints read no cookie. By hand rather than Starlette's
     ``CORSMiddleware``, which decides by the origin alone, before the request's app is known."""
-    claimed = getattr(oauth_request, "claimed_app", None)
+    claimed = oauth_request.claimed_app
     app = claimed[1] if claimed else None
-    response.headers["Vary"] = "Origin"
+    # Appended raw, as to_starlette does (MutableHeaders rebuilds the list for each header).
+    response.raw_headers.append((b"vary", b"Origin"))
     if app is not None and app.reads_from_browser(origin):
-        response.headers["Access-Control-Allow-Origin"] = origin
+        response.raw_headers.append((b"access-control-allow-origin", origin.encode("latin-1")))
 
 
 def posted_endpoint(ctx: WebContext, endpoint: Endpoint, bodies: BodyReader) -> ASGIApp:

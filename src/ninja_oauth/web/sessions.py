@@ -116,13 +116,14 @@ def _first_of_each_name(raw: bytes) -> bytes | None:
     None when no name repeats."""
     seen: set[bytes] = set()
     kept: list[bytes] = []
-    for chunk in raw.split(b";"):
+    chunks = raw.split(b";")
+    for chunk in chunks:
         name = chunk.split(b"=", 1)[0].strip()
         if name in seen:
             continue
         seen.add(name)
         kept.append(chunk)
-    return b";".join(kept) if len(kept) < raw.count(b";") + 1 else None
+    return b";".join(kept) if len(kept) < len(chunks) else None
 
 
 class FirstCookieOfEachName:

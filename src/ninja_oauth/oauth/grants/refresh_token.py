@@ -40,14 +40,15 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         family = self.ctx.repos.tokens.refresh_family(digest, client.client_id)
         if family is not None and not family.used:
             self._check_narrowing(family.scope)
-        self.request.refresh_token = self.authenticate_refresh_token(refresh_token)
+        self.request.refresh_token = self._rotate(digest)
 
-    def authenticate_refresh_token(self, refresh_token: str) -> RefreshRecord:
-        """Rotate in one atomic statement (STYLE §4); a second use of the same token is a
-        reuse, which revokes the whole family (RFC 9700 §4.14.2)."""
+    def _rotate(self, digest: str) -> RefreshRecord:
+        """Rotate the refresh token of ``digest`` in one atomic statement (STYLE §4); a second
+        use of the same token is a reuse, which revokes the whole family (RFC 9700 §4.14.2).
+        (Authlib's ``authenticate_refresh_token`` hook, which only its
+        ``validate_token_request`` calls, overridden above, takes the token itself.)"""
         client: OAuthClient = self.request.client
         now = self.ctx.clock()
-        digest = self.ctx.hasher.digest(refresh_token, s.REFRESH_TOKEN)
         result = self.ctx.repos.tokens.rotate(digest, client.client_id, now)
         if isinstance(result, AlreadyUsed):
             revoked = self.ctx.repos.tokens.revoke_family(result.grant_id, now)

@@ -16,7 +16,7 @@ from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.web.authlib_adapter import client_address
 from ninja_oauth.web.console import auth
 from ninja_oauth.web.console.auth import Area
-from ninja_oauth.web.context import context, templates
+from ninja_oauth.web.context import WebContext, context, templates
 from ninja_oauth.web.errors import error_page
 from ninja_oauth.web.login_and_consent import (
     CHANGED,
@@ -130,7 +130,7 @@ async def signout(request: Request) -> Response:
     signed = await auth.signed_in(request, ctx, area)
     page = area.value + "/logout"
     if request.method == "GET":
-        return _signout_page(request, area, signed)
+        return _signout_page(request, ctx, page, signed)
     if signed is None:
         response = RedirectResponse(page, status_code=303)
         auth.clear_session_cookie(response, ctx, area)
@@ -162,12 +162,13 @@ async def signout(request: Request) -> Response:
     return response
 
 
-def _signout_page(request: Request, area: Area, signed: auth.Signed | None) -> Response:
-    ctx = context(request)
+def _signout_page(
+    request: Request, ctx: WebContext, page: str, signed: auth.Signed | None
+) -> Response:
     done = signed is None and request.query_params.get("done") == "signed_out"
     return logout_page(
         request,
-        area.value + "/logout",
+        page,
         auth.csrf_for(ctx, signed.token) if signed is not None else "",
         signed.user.email if signed is not None else None,
         done=done,
