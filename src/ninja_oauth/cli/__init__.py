@@ -12,8 +12,6 @@ import sys
 
 import typer
 
-from ninja_oauth.cli.common import fail
-
 
 def new_app() -> typer.Typer:
     """The top-level app, without its commands."""
@@ -44,4 +42,6 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # the last line of defence: one line, never a traceback
-        fail(f"{type(exc).__name__}: unexpected error")
+        # Not common.fail: importing common would load the server's code for every command.
+        typer.echo(f"ninja-oauth: {type(exc).__name__}: unexpected error", err=True)
+        sys.exit(1)

@@ -144,13 +144,15 @@ def require(value: str | None, what: str) -> str:
 
 
 def logged_in_client(
-    cache: TokenCache, base_url: str, client_id: str | None, from_flag: bool = True
+    cache: TokenCache, base_url: str, client_id: str | None, from_flag: bool
 ) -> str:
     """The client ID given, or the only one logged in to this server. One given by its
     variable (NINJA_CLIENT_ID, often the client-credentials app's) gives way to the one
     logged in when it is not."""
+    if client_id and from_flag:
+        return client_id
     logged_in = cache.client_ids(base_url)
-    if client_id and (from_flag or client_id in logged_in or not logged_in):
+    if client_id and (client_id in logged_in or not logged_in):
         return client_id
     if not logged_in:
         raise LoginRequired(f"not logged in to {base_url}")

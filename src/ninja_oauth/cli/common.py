@@ -1,9 +1,6 @@
 """What the server commands share (serve, apps, users, consents, audit, demo-data): settings, a
 migrated store, the administration service, one-line errors and plain tables. The client
-commands share `client_common` instead: they open no database.
-
-``cli.main`` imports this module for every command, the client ones too, so the server's
-modules are imported where they are used, not here (see ``cli/__init__.py``)."""
+commands share `client_common` instead: they open no database."""
 
 from __future__ import annotations
 
@@ -12,16 +9,19 @@ import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 import typer
 
-if TYPE_CHECKING:
-    from ninja_oauth.admin.service import Administration, Page
-    from ninja_oauth.oauth.ports import Repositories
-    from ninja_oauth.oauth.secrets import SecretHasher
-    from ninja_oauth.settings import Settings
-    from ninja_oauth.store.db import Store
+from ninja_oauth.admin.service import MAX_PAGE_SIZE, AdminError, Administration, Page
+from ninja_oauth.oauth.ports import Repositories
+from ninja_oauth.oauth.profiles import Profile
+from ninja_oauth.oauth.secrets import SecretHasher
+from ninja_oauth.settings import Settings, SettingsError, load_settings
+from ninja_oauth.store.db import Store
+from ninja_oauth.store.migrate import migrate
+from ninja_oauth.store.repositories import build_repositories
+from ninja_oauth.store.repositories.administration import SqlAdministration
 
 T = TypeVar("T")
 
@@ -40,8 +40,6 @@ class Context:
 
 
 def load(**overrides: object) -> Settings:
-    from ninja_oauth.settings import SettingsError, load_settings
-
     try:
         return load_settings(**overrides)
     except SettingsError as exc:
@@ -51,11 +49,6 @@ def load(**overrides: object) -> Settings:
 @contextlib.contextmanager
 def opened(settings: Settings | None = None) -> Iterator[Context]:
     """Settings, a migrated database (every command works on a new one), repositories."""
-    from ninja_oauth.oauth.secrets import SecretHasher
-    from ninja_oauth.store.db import Store
-    from ninja_oauth.store.migrate import migrate
-    from ninja_oauth.store.repositories import build_repositories
-
     settings = settings or load()
     try:
         migrate(settings.url)
@@ -71,10 +64,6 @@ def opened(settings: Settings | None = None) -> Iterator[Context]:
 def administration(ctx: Context) -> Administration:
     """The service the console and the admin API use too, so the three never disagree
     (issue 11). A change runs inside ``ctx.store.transaction()``: with its audit event."""
-    from ninja_oauth.admin.service import Administration
-    from ninja_oauth.oauth.profiles import Profile
-    from ninja_oauth.store.repositories.administration import SqlAdministration
-
     return Administration(
         ctx.repos, SqlAdministration(ctx.store), ctx.hasher, Profile(ctx.settings.profile)
     )
@@ -84,8 +73,6 @@ def administration(ctx: Context) -> Administration:
 def refused() -> Iterator[None]:
     """A refused operation as one line: exit 2 for bad input (the API's 400), 1 otherwise
     (not found, conflict). Enter it outside the transaction, which then rolls back first."""
-    from ninja_oauth.admin.service import AdminError
-
     try:
         yield
     except AdminError as exc:
@@ -94,8 +81,6 @@ def refused() -> Iterator[None]:
 
 def every(page: Callable[[int, int], Page[T]]) -> list[T]:
     """All the items of a paged listing (``page(offset, limit)``)."""
-    from ninja_oauth.admin.service import MAX_PAGE_SIZE
-
     items: list[T] = []
     while True:
         got = page(len(items), MAX_PAGE_SIZE)

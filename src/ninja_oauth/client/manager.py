@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-import queue
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Literal, TypeVar
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal, TypeVar
 from weakref import WeakKeyDictionary
 
 import httpx
@@ -298,72 +298,27 @@ Decision = Token | httpx.Request | None
 
 class _HeldByThread:
     """Locks that block, held for a coroutine by a thread of their own, which runs what must
-    run under them (``run``) until the coroutine leaves: the event loop never waits on them.
-    Left early (cancelled), the thread still releases them once it has them."""
+    run under them (``run``) until the coroutine leaves: the event loop never waits on them,
+    and the cache's lock, re-entrant for its holding thread only, is always that thread's.
+    Left early (cancelled), the thread still releases them once it has them (the release is
+    queued behind the taking)."""
 
     def __init__(self, locks: Callable[[], contextlib.AbstractContextManager[None]]) -> None:
         self._locks = locks
-        self._calls: queue.SimpleQueue[tuple[Callable[[], Any], asyncio.Future[Any]] | None]
-        self._calls = queue.SimpleQueue()
+        self._held = contextlib.ExitStack()
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="renewal-locks")
 
     async def __aenter__(self) -> _HeldByThread:
-        loop = asyncio.get_running_loop()
-        taken = self._call(lambda: None)  # answered once the locks are held
-        threading.Thread(target=self._hold, args=(loop,), name="renewal-locks", daemon=True).start()
         try:
-            await taken
+            await self.run(lambda: self._held.enter_context(self._locks()))
         except BaseException:
-            self._calls.put(None)
+            await self.__aexit__()
             raise
         return self
 
     async def __aexit__(self, *_exc: object) -> None:
-        self._calls.put(None)  # the thread releases the locks and ends
+        self._thread.submit(self._held.close)
+        self._thread.shutdown(wait=False)
 
     async def run(self, fn: Callable[[], T]) -> T:
-        result: T = await self._call(fn)
-        return result
-
-    def _call(self, fn: Callable[[], Any]) -> asyncio.Future[Any]:
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._calls.put((fn, future))
-        return future
-
-    def _hold(self, loop: asyncio.AbstractEventLoop) -> None:
-        try:
-            with self._locks():
-                while (call := self._calls.get()) is not None:
-                    fn, future = call
-                    try:
-                        _answer(loop, future, fn(), None)
-                    except BaseException as exc:
-                        _answer(loop, future, None, exc)
-        except BaseException as exc:  # the locks could not be taken (the cache's lock file)
-            while True:
-                try:
-                    call = self._calls.get_nowait()
-                except queue.Empty:
-                    return
-                if call is not None:
-                    _answer(loop, call[1], None, exc)
-
-
-def _answer(
-    loop: asyncio.AbstractEventLoop,
-    future: asyncio.Future[Any],
-    result: Any,
-    error: BaseException | None,
-) -> None:
-    """From another thread: settle ``future`` on its loop (unless it is done, or the loop is
-    closed: its coroutine is gone)."""
-
-    def settle() -> None:
-        if future.done():
-            return
-        if error is not None:
-            future.set_exception(error)
-        else:
-            future.set_result(result)
-
-    with contextlib.suppress(RuntimeError):
-        loop.call_soon_threadsafe(settle)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
