@@ -78,6 +78,19 @@ def test_50_asyncio_tasks_sharing_one_async_auth_cause_exactly_one_token_request
     assert client.api_calls == CALLERS
 
 
+def user_auth(
+    server: RunningServer, client_id: str, cache: TokenCache | None, clock: FakeClock
+) -> NinjaOAuth:
+    return NinjaOAuth.authorization_code(
+        base_url=server.base_url,
+        client_id=client_id,
+        scopes=["monitoring", "offline_access"],
+        cache=cache,
+        clock=clock,
+        **server.urls,
+    )
+
+
 def expired_user_token(
     server: RunningServer, cache: TokenCache | None, clock: FakeClock
 ) -> tuple[Client, NinjaOAuth]:
@@ -88,14 +101,7 @@ def expired_user_token(
         redirect_uris=["http://127.0.0.1/callback"],
         token_delay=0.3,
     )
-    auth = NinjaOAuth.authorization_code(
-        base_url=server.base_url,
-        client_id=client.client_id,
-        scopes=["monitoring", "offline_access"],
-        cache=cache,
-        clock=clock,
-        **server.urls,
-    )
+    auth = user_auth(server, client.client_id, cache, clock)
     auth.login(open_browser=lambda url: httpx.get(url, follow_redirects=True), timeout=10)
     assert auth.token is not None and auth.token.expires_at == clock.now + 3600
     clock.advance(3600)
@@ -180,14 +186,7 @@ def test_two_processes_sharing_the_cache_refresh_once_from_async_code(
     # Two SDK instances, each with its own TokenCache of one directory, stand for two
     # processes: the cache's file lock is per open file, so they exclude each other.
     client, first = expired_user_token(authlib_server, TokenCache(tmp_path), clock)
-    second = NinjaOAuth.authorization_code(
-        base_url=authlib_server.base_url,
-        client_id=client.client_id,
-        scopes=["monitoring", "offline_access"],
-        cache=TokenCache(tmp_path),
-        clock=clock,
-        **authlib_server.urls,
-    )
+    second = user_auth(authlib_server, client.client_id, TokenCache(tmp_path), clock)
     start = threading.Barrier(2)
 
     def renew(auth: NinjaOAuth) -> str:

@@ -323,15 +323,9 @@ def test_a_sign_in_cookie_planted_for_slash_does_not_expire_the_form(
     with server.client() as browser:
         page = browser.get("/ws/oauth/authorize", params=_params(native))
         real = browser.cookies["ninja_oauth_signin"]
-        form = parse_form(page.text)
-        email, password = server.user()
-        assert form.action is not None
         browser.cookies.clear()
-        answer = browser.post(
-            form.action,
-            data={**form.fields, "email": email, "password": password},
-            headers={"Cookie": f"ninja_oauth_signin={real}; ninja_oauth_signin=planted"},
-        )
+        cookies = {"Cookie": f"ninja_oauth_signin={real}; ninja_oauth_signin=planted"}
+        answer = log_in(browser, page, *server.user(), headers=cookies)
     _clear_pending(db)  # this address's share of sign-ins in progress, for the next tests
     assert answer.status_code == 303, answer.text
 

@@ -13,18 +13,19 @@ from tests.oauth.harness import (
     ADDRESS,
     ISSUER,
     Core,
+    Params,
     PlainRequest,
     assert_oauth_error,
     split_location,
 )
 
 
-def _revoke(core: Core, form: dict[str, str]) -> OAuthResponse:
+def _revoke(core: Core, form: Params) -> OAuthResponse:
     request = PlainRequest("POST", ISSUER + "/ws/oauth/revoke", form=form)
     return core.server.revocation_endpoint(request, ADDRESS)
 
 
-def _introspect(core: Core, form: dict[str, str]) -> OAuthResponse:
+def _introspect(core: Core, form: Params) -> OAuthResponse:
     request = PlainRequest("POST", ISSUER + "/ws/oauth/introspect", form=form)
     return core.server.introspection_endpoint(request, ADDRESS)
 
@@ -166,9 +167,6 @@ def test_a_repeated_token_is_refused_and_nothing_is_revoked(core: Core, endpoint
     web = core.register_app("web")
     tokens = core.login(web)
     form = [("token", tokens["access_token"]), ("token", "junk"), *core.client_form(web).items()]
-    request = PlainRequest("POST", f"{ISSUER}/ws/oauth/{endpoint}", form=form)
-    server = core.server
-    answer = server.revocation_endpoint if endpoint == "revoke" else server.introspection_endpoint
-    response = answer(request, ADDRESS)
+    response = (_revoke if endpoint == "revoke" else _introspect)(core, form)
     assert_oauth_error(response, 400, "invalid_request", "The parameter 'token' is repeated.")
     assert core.access(tokens["access_token"]) is not None

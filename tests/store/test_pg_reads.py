@@ -99,21 +99,25 @@ def test_every_row_and_no_row(url: str) -> None:
 KEYED = "SELECT k, upper(k), pg_backend_pid() FROM unnest(CAST(%(keys)s AS text[])) AS k"
 
 
+def recorded(reads: LoopConnections, monkeypatch: pytest.MonkeyPatch, text: str) -> list[list[str]]:
+    """The keys of each statement of ``text`` that ``reads`` sends from now on."""
+    statements: list[list[str]] = []
+    fetch = reads._fetch
+
+    async def counted(idle: Any, sent: str, params: dict[str, Any], every: bool) -> Any:
+        if sent == text:
+            statements.append(list(params["keys"]))
+        return await fetch(idle, sent, params, every)
+
+    monkeypatch.setattr(reads, "_fetch", counted)
+    return statements
+
+
 def test_keys_asked_for_at_once_are_read_in_one_statement_each_gets_its_row(
     url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     reads = LoopConnections(url)
-    statements: list[list[str]] = []
-    fetch = reads._fetch
-
-    async def counted(
-        idle: list[object], text: str, params: dict[str, object], every: bool
-    ) -> object:
-        if text == KEYED:
-            statements.append(list(params["keys"]))  # type: ignore[call-overload]
-        return await fetch(idle, text, params, every)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(reads, "_fetch", counted)
+    statements = recorded(reads, monkeypatch, KEYED)
     keys = [f"key-{i % 12}" for i in range(30)]  # 12 distinct keys, some asked for 3 times
 
     async def scenario() -> list[object]:
@@ -131,14 +135,7 @@ def test_a_key_that_breaks_its_statement_fails_its_own_requests_only(
 ) -> None:
     reads = LoopConnections(url)
     broken = "SELECT k, 1 / (length(k) - 3) FROM unnest(CAST(%(keys)s AS text[])) AS k"
-    statements: list[list[str]] = []
-    fetch = reads._fetch
-
-    async def counted(idle: object, text: str, params: dict[str, object], every: bool) -> Any:
-        statements.append(list(params["keys"]))  # type: ignore[call-overload]
-        return await fetch(idle, text, params, every)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(reads, "_fetch", counted)
+    statements = recorded(reads, monkeypatch, broken)
 
     async def scenario() -> list[object]:
         keys = ("abc", "abcd", "abc", "abcde")  # "abc" divides by zero

@@ -59,12 +59,17 @@ def fragment_of(location: str) -> dict[str, str]:
 
 
 def log_in(
-    client: httpx.Client, login_page: httpx.Response, email: str, password: str
+    client: httpx.Client,
+    login_page: httpx.Response,
+    email: str,
+    password: str,
+    headers: dict[str, str] | None = None,
 ) -> httpx.Response:
     """Submit the login form; returns the server's answer (303 on success)."""
     form = parse_form(login_page.text)
     assert form.action is not None
-    return client.post(form.action, data={**form.fields, "email": email, "password": password})
+    data = {**form.fields, "email": email, "password": password}
+    return client.post(form.action, data=data, headers=headers)
 
 
 def decide(client: httpx.Client, consent_page: httpx.Response, button: str) -> httpx.Response:
