@@ -11,8 +11,10 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from ninja_oauth.client import Token, TokenCache
+from ninja_oauth.client import NinjaOAuth, Token, TokenCache
 from ninja_oauth.client.cache import default_cache_dir
+
+from .authlib_server import RunningServer
 
 TOKEN = Token(
     access_token="access-1",
@@ -124,3 +126,34 @@ def test_concurrent_saves_from_threads_lose_nothing(tmp_path: Path) -> None:
 
 def test_token_repr_masks_both_tokens() -> None:
     assert "access-1" not in repr(TOKEN) and "refresh-1" not in repr(TOKEN)
+
+
+def test_programs_of_one_app_asking_for_other_scopes_each_get_their_own(
+    authlib_server: RunningServer, token_cache: TokenCache
+) -> None:
+    # One cache entry per app and server: a service token cached for "management" must not
+    # be handed to a program of the same app that asks for "monitoring", nor the reverse.
+    client = authlib_server.add_client(grant_types=["client_credentials"])
+    assert client.client_secret is not None
+
+    def program(*scopes: str) -> NinjaOAuth:
+        return NinjaOAuth.client_credentials(
+            base_url=authlib_server.base_url,
+            client_id=client.client_id,
+            client_secret=client.client_secret or "",
+            scopes=list(scopes),
+            cache=token_cache,
+            **authlib_server.urls,
+        )
+
+    management = program("management").get_token()
+    monitoring = program("monitoring").get_token()
+    both = program("monitoring", "management").get_token()
+
+    assert management.scope == "management"
+    assert monitoring.scope == "monitoring"
+    assert set((both.scope or "").split()) == {"monitoring", "management"}
+    assert client.token_requests["client_credentials"] == 3
+    # A token holding more than is asked is taken from the cache: no fourth request.
+    assert program("management").get_token() == both
+    assert client.token_requests["client_credentials"] == 3

@@ -89,8 +89,8 @@ class TokenManager:
         self._transport = transport
         self._async_transport = async_transport
         self._token = token
-        if token is None and cache is not None:
-            self._token = cache.load(self.endpoints.base_url, client_id)
+        if token is None:
+            self._token = self._cached()
         self._lock = threading.Lock()
         self._async_guard = threading.Lock()
         self._loop_locks: WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
@@ -122,12 +122,27 @@ class TokenManager:
             known += [token.access_token, token.refresh_token]
         return known
 
+    def _covers(self, token: Token) -> bool:
+        """Whether ``token`` holds every scope this app's service token asks for. A user's
+        token holds what they consented to, which a refresh cannot widen: it is taken as it is."""
+        if self.grant_type != "client_credentials" or self.scope is None:
+            return True
+        return set(self.scope.split()) <= set((token.scope or "").split())
+
+    def _cached(self) -> Token | None:
+        """The cache's token for this app, unless it lacks a scope this one asks for: the cache
+        keeps one token per app and server (DESIGN §6), and two programs of one app may ask
+        for different scopes. That one is left to its owner and replaced by this one's."""
+        if self.cache is None:
+            return None
+        token = self.cache.load(self.endpoints.base_url, self.client_id)
+        return token if token is not None and self._covers(token) else None
+
     def _latest(self) -> Token | None:
         # Another process sharing the cache may have renewed (and rotated) the tokens.
-        if self.cache is not None:
-            cached = self.cache.load(self.endpoints.base_url, self.client_id)
-            if cached is not None:
-                self._token = cached
+        cached = self._cached()
+        if cached is not None:
+            self._token = cached
         return self._token
 
     def _store(self, token: Token) -> None:
