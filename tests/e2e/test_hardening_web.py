@@ -4,6 +4,7 @@ redirect URIs the sign-in cookie would reach, and argon2's cost."""
 
 from __future__ import annotations
 
+import json
 import socket
 import time
 from collections.abc import Iterator
@@ -15,7 +16,7 @@ from argon2 import PasswordHasher
 from sqlalchemy import create_engine, func, select, text, update
 
 from ninja_oauth.passwords import MEMORY_KIB, hash_password
-from ninja_oauth.store.tables import browser_sessions, pending_authorizations, users
+from ninja_oauth.store.tables import apps, browser_sessions, pending_authorizations, users
 from tests.support.flows import authorize, log_in, parse_form, pkce_pair
 from tests.support.server import LiveServer, start_server
 
@@ -314,6 +315,38 @@ def test_a_redirect_uri_under_a_cookie_path_on_this_host_gets_no_redirect(
     assert _pending(db) == 0
 
 
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        "{host}:{port}/x/../ws/oauth/cb",
+        "{host}:{port}/x/%2e%2e/admin/cb",
+        "{host}:{port}/x/%2E./account",
+    ],
+)
+def test_a_redirect_uri_reaching_a_cookie_path_once_resolved_gets_no_redirect(
+    server: LiveServer, db: Any, spelling: str
+) -> None:
+    """The browser resolves dot-segments before it picks cookies: "/x/../ws/oauth/cb" gets the
+    sign-in cookie. Registration refuses such URIs now; one registered before (written here
+    into the row) is refused on arrival like the plain spelling."""
+    port = int(server.base_url.rsplit(":", 1)[1]) + 1
+    dotted = "http://" + spelling.format(host="127.0.0.1", port=port)
+    app = server.create_app("native", redirect_uris=[NATIVE_CB])
+    with db.begin() as conn:
+        conn.execute(
+            update(apps)
+            .where(apps.c.client_id == app["client_id"])
+            .values(redirect_uris=json.dumps([dotted]))
+        )
+    _clear_pending(db)
+    with server.client() as browser:
+        final = authorize(browser, _params(app, dotted), user=server.user())
+    assert final.status_code == 400
+    assert "redirect URI is not allowed" in final.text
+    assert "location" not in final.headers
+    assert _pending(db) == 0
+
+
 def test_a_sign_in_cookie_planted_for_slash_does_not_expire_the_form(
     server: LiveServer, db: Any, native: dict[str, Any]
 ) -> None:
@@ -328,6 +361,34 @@ def test_a_sign_in_cookie_planted_for_slash_does_not_expire_the_form(
         answer = log_in(browser, page, *server.user(), headers=cookies)
     _clear_pending(db)  # this address's share of sign-ins in progress, for the next tests
     assert answer.status_code == 303, answer.text
+
+
+@pytest.mark.parametrize("site", ["same-site", "cross-site"])
+def test_sign_in_pages_refuse_a_post_another_site_sent(
+    server: LiveServer, db: Any, web: dict[str, Any], site: str
+) -> None:
+    """A page on another port of this host can plant the sign-in cookie and post a login of
+    its own (signing the victim in as the attacker): the browser's Sec-Fetch-Site gives it
+    away, on the login, consent and sign-out forms alike."""
+    elsewhere = {"Sec-Fetch-Site": site}
+    with server.client() as browser:
+        page = browser.get("/ws/oauth/authorize", params=_params(web, WEB_CB))
+        refused = log_in(browser, page, *server.user(), headers=elsewhere)
+        assert refused.status_code == 400
+        assert "This form has expired" in refused.text
+        signed_in = log_in(browser, page, *server.user(), headers={"Sec-Fetch-Site": "same-origin"})
+        assert signed_in.status_code == 303, signed_in.text
+        consent = browser.get(signed_in.headers["location"])
+        form = parse_form(consent.text)
+        name, value = form.buttons["Allow"]
+        assert form.action is not None
+        data = {**form.fields, name: value}
+        assert browser.post(form.action, data=data, headers=elsewhere).status_code == 400
+        assert browser.post(form.action, data=data).status_code == 303
+        logout = parse_form(browser.get("/ws/oauth/logout").text)
+        assert logout.action is not None
+        assert browser.post(logout.action, data=logout.fields, headers=elsewhere).status_code == 400
+    _clear_pending(db)
 
 
 def _signed_in(server: LiveServer, app: dict[str, Any], browser: httpx.Client) -> None:

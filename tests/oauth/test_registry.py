@@ -457,3 +457,32 @@ def test_an_app_registered_before_the_uri_rule_can_still_be_renamed_not_given_a_
     assert (renamed.name, renamed.redirect_uris) == ("Renamed", ("https://client.example/c b",))
     with pytest.raises(RegistrationError, match="is not a valid URI"):
         edit_app(repo, renamed, redirect_uris=[*renamed.redirect_uris, "https://client.example/€"])
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "http://127.0.0.1/x/../ws/oauth/cb",
+        "https://client.example/a/./cb",
+        "https://client.example/x/%2e%2e/admin",
+        "https://client.example/x/%2E./cb",
+        "com.example.app:/x/../cb",
+    ],
+)
+def test_a_redirect_uri_with_dot_segments_is_refused_and_one_grandfathered_kept(uri: str) -> None:
+    # The browser resolves them before it goes there: "/x/../ws/oauth/cb" is "/ws/oauth/cb".
+    platform = Platform.NATIVE
+    with pytest.raises(RegistrationError) as caught:
+        _register(platform, redirect_uris=[uri])
+    assert str(caught.value) == (
+        f"Redirect URI {uri!r} has a '.' or '..' path segment, which the browser resolves "
+        "before going there: register the URI it resolves to."
+    )
+    assert caught.value.field == "redirect_uris"
+    repo, _ = _register(platform, redirect_uris=["http://127.0.0.1/cb"])
+    (app,) = repo.list()
+    old = dataclasses.replace(app, redirect_uris=(uri,))
+    repo.update(old)
+    assert edit_app(repo, old, name="Renamed").redirect_uris == (uri,)
+    # Dots within a segment are no segment of their own.
+    _register(platform, redirect_uris=["http://127.0.0.1/.well-known/cb..x/v1.2"])

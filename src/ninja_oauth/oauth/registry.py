@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from ninja_oauth.oauth import browser_urls
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.domain import App, NewApp
 from ninja_oauth.oauth.platforms import (
@@ -136,6 +137,13 @@ def checked_settings(
                 "is not allowed in a URI (RFC 3986), such as spaces and non-ASCII letters."
             )
         _check_redirect_uri(uri, platform)
+        if uri not in registered and browser_urls.has_dot_segments(urlsplit(uri).path):
+            # Compared as written, followed as resolved: "/x/../admin" would take the code, and
+            # this server's cookies, to "/admin" (web/authorize.py's guard reads it resolved).
+            raise _uri_error(
+                f"Redirect URI {uri!r} has a '.' or '..' path segment, which the browser "
+                "resolves before going there: register the URI it resolves to."
+            )
     if needs_redirect_uri(platform) and not uris:
         raise _uri_error(f"A {platform.value} app needs at least one redirect URI.")
     valid_scopes = [x.value for x in API_SCOPES] + ([Scope.ADMIN.value] if is_admin else [])

@@ -18,6 +18,7 @@ from authlib.oauth2.rfc6749 import OAuth2Request
 from starlette.requests import Request
 from starlette.responses import Response
 
+from ninja_oauth.oauth import browser_urls
 from ninja_oauth.oauth.domain import User
 from ninja_oauth.oauth.errors import FatalAuthorizeError
 from ninja_oauth.oauth.ports import Writes
@@ -196,14 +197,20 @@ def _cookie_path_page(request: Request) -> Response:
 
 
 def _reaches_sign_in_cookie(location: str, issuer: str) -> bool:
-    """Whether the browser would send the sign-in cookie along to ``location``: cookies
-    ignore ports, so a redirect URI on this server's host under a cookie path would get it."""
+    """Whether the browser would send a sign-in cookie along to ``location``: cookies ignore
+    ports, so a redirect URI on this server's host under a cookie path would get it. Host and
+    path as the browser reads them: ``/x/../admin`` is ``/admin`` to it (``browser_urls``)."""
     if not location:
         return False
-    target, ours = urlsplit(location), urlsplit(issuer)
-    if target.scheme not in ("http", "https") or target.hostname != ours.hostname:
+    try:
+        target, ours = urlsplit(location), urlsplit(issuer)
+        if target.scheme not in ("http", "https") or not target.hostname or not ours.hostname:
+            return False
+    except ValueError:  # not a URL a browser would follow
         return False
-    path = target.path or "/"
+    if browser_urls.host(target.hostname) != browser_urls.host(ours.hostname):
+        return False
+    path = browser_urls.resolved_path(target.path)
     return any(path == p or path.startswith(p + "/") for p in sessions.COOKIE_PATHS)
 
 

@@ -23,6 +23,7 @@ from ninja_oauth.web.authlib_adapter import client_address
 from ninja_oauth.web.authorize import login_page
 from ninja_oauth.web.context import WebContext, context, templates
 from ninja_oauth.web.errors import error_page
+from ninja_oauth.web.security import from_this_site
 
 _BAD_LOGIN = "The email or password is not correct."
 
@@ -46,9 +47,13 @@ async def _app_name(request: Request, request_id: str) -> str | None:
 
 
 async def _checked_form(request: Request) -> FormData | Response:
-    """The form a page POSTed, or the error page when its CSRF token is not this browser's."""
+    """The form a page POSTed, or the error page when the browser says another site sent it
+    (``from_this_site``: a page on another port of this host can plant the sign-in cookie and
+    post a login of its own) or its CSRF token is not this browser's."""
     form = await request.form()
-    return form if sessions.csrf_ok(request, form.get("csrf_token")) else _expired_form(request)
+    if from_this_site(request) and sessions.csrf_ok(request, form.get("csrf_token")):
+        return form
+    return _expired_form(request)
 
 
 def _expired_form(request: Request) -> Response:

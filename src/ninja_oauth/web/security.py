@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("ninja_oauth.access")
@@ -89,3 +90,16 @@ def install_log_filters() -> None:
     error_log = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, WithoutTraceback) for f in error_log.filters):
         error_log.addFilter(WithoutTraceback())
+
+
+def from_this_site(request: Request) -> bool:
+    """Whether a POST comes from one of this server's own pages, as the browser says it: the
+    console's, the account's and the app sign-in pages' forms all ask.
+
+    The CSRF tokens bind a form to a session, but the pre-sign-in cookie of a sign-in form
+    can be planted by another app on the same host (cookies ignore ports, and a page on
+    127.0.0.1:5555 is same-site with 127.0.0.1:8080). Browsers send ``Sec-Fetch-Site``: only
+    ``same-origin`` (or ``none``, typed by the user) passes. A client that sends no such header
+    is no browser (a script or the tests): the tokens alone apply to it."""
+    site = request.headers.get("sec-fetch-site")
+    return site is None or site in ("same-origin", "none")

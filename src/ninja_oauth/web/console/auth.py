@@ -136,17 +136,5 @@ def signin_csrf_ok(request: Request, submitted: object) -> bool:
     )
 
 
-def from_this_site(request: Request) -> bool:
-    """Whether a POST comes from one of this server's own pages, as the browser says it.
-
-    The CSRF tokens bind a form to a session, but the pre-sign-in cookie of the sign-in form
-    can be planted by another app on the same host (cookies ignore ports, and a page on
-    127.0.0.1:5555 is same-site with 127.0.0.1:8080). Browsers send ``Sec-Fetch-Site``: only
-    ``same-origin`` (or ``none``, typed by the user) passes. A client that sends no such header
-    is no browser (a script or the tests): the tokens alone apply to it."""
-    site = request.headers.get("sec-fetch-site")
-    return site is None or site in ("same-origin", "none")
-
-
 def area_of(request: Request) -> Area:
     return Area.ACCOUNT if request.url.path.startswith(Area.ACCOUNT.value) else Area.ADMIN

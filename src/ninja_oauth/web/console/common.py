@@ -29,11 +29,11 @@ from ninja_oauth.web.console.auth import (
     Signed,
     csrf_for,
     csrf_ok,
-    from_this_site,
     signed_in,
 )
 from ninja_oauth.web.context import WebContext, context, templates
 from ninja_oauth.web.errors import error_page
+from ninja_oauth.web.security import from_this_site
 
 T = TypeVar("T")
 

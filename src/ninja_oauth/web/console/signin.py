@@ -25,6 +25,7 @@ from ninja_oauth.web.login_and_consent import (
     check_credentials,
     logout_page,
 )
+from ninja_oauth.web.security import from_this_site
 
 _HOME = {Area.ADMIN: "/admin", Area.ACCOUNT: "/account/apps"}
 
@@ -85,9 +86,7 @@ async def signin(request: Request) -> Response:
     form = await request.form()
     email = str(form.get("email") or "").strip()
     next_url = str(form.get("next") or "")
-    if not auth.from_this_site(request) or not auth.signin_csrf_ok(
-        request, form.get(auth.CSRF_FIELD)
-    ):
+    if not from_this_site(request) or not auth.signin_csrf_ok(request, form.get(auth.CSRF_FIELD)):
         return signin_page(
             request,
             email=email,
@@ -136,7 +135,7 @@ async def signout(request: Request) -> Response:
         auth.clear_session_cookie(response, ctx, area)
         return response
     form = await request.form()
-    if not auth.from_this_site(request) or not auth.csrf_ok(ctx, signed, form.get(auth.CSRF_FIELD)):
+    if not from_this_site(request) or not auth.csrf_ok(ctx, signed, form.get(auth.CSRF_FIELD)):
         return error_page(
             request,
             400,
