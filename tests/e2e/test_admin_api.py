@@ -897,3 +897,32 @@ def test_an_admin_app_whose_admin_scope_is_taken_away_loses_the_api_at_once(
     refused = _once(admin.live, "GET", f"{API}/apps", headers=headers)
     assert refused.status_code == 403
     assert refused.json()["error"] == "insufficient_scope"
+
+
+@pytest.mark.parametrize("number", [0, 2**31, 2**63, 10**20])
+def test_a_console_page_or_form_for_an_id_beyond_any_row_is_a_404_page(
+    any_store: Admin, number: int
+) -> None:
+    """The console's paths take any number; PostgreSQL refuses one past its INTEGER columns
+    and SQLite one past 64 bits. No such user or consent: the 404 page, never a 500."""
+    admin = any_store
+    form = {"csrf_token": admin.csrf_token, "change": "disable"}
+    answers = [
+        admin.session.get(f"/admin/users/{number}"),
+        admin.session.post(f"/admin/users/{number}/change", data=form),
+        admin.session.post(f"/admin/users/{number}/revoke-tokens", data=form),
+        admin.session.post(f"/admin/consents/{number}/revoke", data=form),
+    ]
+    user, password = admin.create_user()
+    account, signed_in = _sign_in(admin.live, user["email"], password, area="/account")
+    assert signed_in.status_code == 303, signed_in.text
+    page = parse_form(account.get("/account/logout").text)
+    answers.append(
+        account.post(
+            f"/account/consents/{number}/revoke", data={"csrf_token": page.fields["csrf_token"]}
+        )
+    )
+    account.close()
+    for answer in answers:
+        assert answer.status_code == 404, (answer.request.url, answer.status_code, answer.text)
+        assert "Something went wrong" not in answer.text

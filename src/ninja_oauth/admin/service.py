@@ -43,6 +43,15 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 500
 
 
+# Users and consents are numbered in INTEGER columns (store/tables.py): an id beyond them names
+# no row, and the console's paths take any number (the admin API's schema bounds its own).
+_ROW_ID_MAX = 2**31 - 1
+
+
+def _row_id(value: int) -> bool:
+    return 1 <= value <= _ROW_ID_MAX
+
+
 class AdminError(Exception):
     """A refused operation: ``status`` is its HTTP status, ``field`` the input at fault."""
 
@@ -370,7 +379,7 @@ class Administration:
         return Page([UserView(r) for r in rows], total, offset, limit)
 
     def user(self, user_id: int) -> UserView:
-        row = self.admin.user(user_id)
+        row = self.admin.user(user_id) if _row_id(user_id) else None
         if row is None:
             raise NotFound(f"No user has the id {user_id}.", "id")
         return UserView(row)
@@ -454,7 +463,7 @@ class Administration:
     def revoke_consent(self, actor: Actor, consent_id: int, *, owner: int | None = None) -> None:
         """The consent goes, and the tokens and codes it bought stop working at once. With
         ``owner``, only that user's own consent may go (``/account/apps``)."""
-        row = self.admin.consent(consent_id)
+        row = self.admin.consent(consent_id) if _row_id(consent_id) else None
         if row is None or (owner is not None and row.user_id != owner):
             raise NotFound(f"No consent has the id {consent_id}.", "id")
         if not self.admin.delete_consent(consent_id):
