@@ -290,3 +290,24 @@ def test_kept_bodies_stay_within_their_byte_budget() -> None:
     assert kept.get("b", 1) == b"y" * 60
     kept.put("c", 1, b"z" * 101)  # larger than the budget: never kept
     assert kept.get("c", 1) is None
+
+
+def names_found_whatever_their_case(client: TestClient, headers: dict[str, str]) -> None:
+    """Case-insensitive filters fold every letter, not only ASCII ones (on SQLite, whose own
+    ``lower()`` leaves "Ä" alone, the store gives it Python's)."""
+    created = client.post("/v2/organizations", json={"name": "Ärzte Zentrum Süd"}, headers=headers)
+    assert created.status_code == 200, created.text
+    for needle in ("Ärzte", "ärzte", "ÄRZTE", "SÜD"):
+        found = client.get("/v2/organizations", params={"of": needle}, headers=headers).json()
+        assert names(found) == ["Ärzte Zentrum Süd"], needle
+    renamed = client.patch(
+        "/v2/device/7", json={"displayName": "Büro-PC Österreich"}, headers=headers
+    )
+    assert renamed.status_code == 204, renamed.text
+    for needle in ("Österreich", "ÖSTERREICH", "büro-pc"):
+        search = client.get("/v2/devices/search", params={"q": needle}, headers=headers).json()
+        assert [d["id"] for d in search["devices"]] == [7], needle
+
+
+def test_filters_fold_non_ascii_capitals(client: TestClient, everything: dict[str, str]) -> None:
+    names_found_whatever_their_case(client, everything)

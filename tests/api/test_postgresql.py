@@ -5,6 +5,7 @@ no server is reachable; see tests/conftest.py)."""
 from __future__ import annotations
 
 from .conftest import PgApi
+from .test_organizations import names_found_whatever_their_case
 
 
 def test_reads_page_and_filter_on_postgresql(pg_api: PgApi) -> None:
@@ -39,3 +40,8 @@ def test_writes_are_atomic_and_visible_on_postgresql(pg_api: PgApi) -> None:
     )
     newest = client.get("/v2/activities?pageSize=10", headers=headers).json()["activities"][0]
     assert (newest["deviceId"], newest["statusCode"]) == (5, "START_REQUESTED")
+
+
+def test_filters_fold_non_ascii_capitals_on_postgresql(pg_api: PgApi) -> None:
+    _store, client, headers = pg_api
+    names_found_whatever_their_case(client, headers)

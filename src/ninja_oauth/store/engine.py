@@ -116,11 +116,24 @@ def write_engine(engine: Engine) -> Engine:
     return engine.execution_options(**{WRITE_OPTION: True})
 
 
+def _unicode_lower(value: Any) -> Any:
+    return value.lower() if isinstance(value, str) else value
+
+
+def unicode_lower(conn: sqlite3.Connection) -> None:
+    """SQLite's own ``lower()`` folds ASCII letters only, so a case-insensitive filter whose
+    needle Python lowered ("Ärzte" -> "ärzte") never matched "Ärzte" in a column. Replaced on
+    each connection by Python's, as PostgreSQL's folds them (SQLite lets an application
+    function take a built-in's name; no index or constraint of this schema uses ``lower``)."""
+    conn.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Let SQLAlchemy's "begin" event emit BEGIN itself (pysqlite's own handling is lazy).
         dbapi_conn.isolation_level = None
+        unicode_lower(dbapi_conn)
         cursor = dbapi_conn.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         # Durability trade (README): a power loss may drop the last commits; a crash does not.
@@ -171,6 +184,7 @@ class ThreadConnections:
         conn: sqlite3.Connection | None = self._local.opened.get(name)
         if conn is None:
             conn = sqlite3.connect(str(self._path), isolation_level=None, check_same_thread=False)
+            unicode_lower(conn)
             for pragma in pragmas:
                 conn.execute("PRAGMA " + pragma)
             self._local.opened[name] = conn
