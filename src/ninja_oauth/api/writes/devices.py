@@ -21,8 +21,8 @@ REMOTE_SESSION_TTL = 15 * 60
 RebootMode = Literal["NORMAL", "FORCED"]
 
 
-def _device(conn: Connection, device_id: int) -> RowMapping:
-    row = device_sql.get_device(conn, device_id)
+def _device(conn: Connection, device_id: int, *, for_update: bool = False) -> RowMapping:
+    row = device_sql.get_device(conn, device_id, for_update=for_update)
     if row is None:
         raise NotFound(f"Device {device_id} not found.")
     return row
@@ -65,7 +65,9 @@ def update_device(
 ) -> None:
     changes = body.changes()
     with store.transaction() as conn:
-        device = _device(conn, device_id)
+        # Checked against the row as it stays until this commits: a concurrent move to another
+        # organization must not leave this change's location outside it.
+        device = _device(conn, device_id, for_update=True)
         if "organization_id" in changes or "location_id" in changes:
             _placement(conn, device, changes)
         if "node_role_id" in changes:
@@ -97,7 +99,9 @@ def update_custom_fields(
 ) -> None:
     """Set the named custom fields; a null value clears one."""
     with store.transaction() as conn:
-        device = _device(conn, device_id)
+        # Read, merge and write back under the row's lock: on PostgreSQL two concurrent changes
+        # of different fields then both survive (as an organization's: lists.organization_fields).
+        device = _device(conn, device_id, for_update=True)
         fields = dict(device["custom_fields"])
         for name, value in values.items():
             if value is None:
@@ -122,7 +126,9 @@ def decide_approval(
 ) -> None:
     """Approve or reject devices waiting for approval, all of them or none."""
     with store.transaction() as conn:
-        found = device_sql.devices_by_id(conn, device_ids)
+        # Locked until the decision commits: of two concurrent decisions on one device, the
+        # second reads the first's outcome and is refused as any decision on a settled device.
+        found = device_sql.devices_by_id(conn, device_ids, for_update=True)
         missing = sorted(set(device_ids) - set(found))
         if missing:
             raise NotFound("Devices not found: " + ", ".join(map(str, missing)) + ".")
@@ -131,7 +137,11 @@ def decide_approval(
             listed = ", ".join(map(str, settled))
             raise invalid_field("devices", f"not waiting for approval: {listed}")
         approve = mode == "APPROVE"
-        device_sql.set_approval_status(conn, found, "APPROVED" if approve else "REJECTED")
+        settled_now = device_sql.settle_approval(conn, found, "APPROVED" if approve else "REJECTED")
+        # Unreachable while the rows are locked; the update's own PENDING condition still
+        # keeps one decision from overturning another.
+        if settled_now != len(found):
+            raise Conflict("Devices changed while being decided: read them again and retry.")
         for device_id in sorted(found):
             record(
                 conn,

@@ -1,7 +1,7 @@
 """Writes on tickets (api/routes/ticketing.py): create and update, each one transaction that
-checks every id the ticket names, writes the ticket, records an activity (NINJA_TICKETING,
-which webhooks deliver) and adds the ticket's log entry (DESCRIPTION on creation, SAVE with the
-``changeDiff`` on a change)."""
+checks the ids the ticket names (an update: those it changes), writes the ticket, records an
+activity (NINJA_TICKETING, which webhooks deliver) and adds the ticket's log entry (DESCRIPTION
+on creation, SAVE with the ``changeDiff`` on a change)."""
 
 from __future__ import annotations
 
@@ -62,35 +62,41 @@ def _check_references(
     conn: Connection,
     values: dict[str, Any],
     ticket_id: int | None = None,
-    sent: frozenset[str] | None = None,
+    before: RowMapping | None = None,
 ) -> None:
     """Every id a ticket names exists and they belong together: 400 naming the field. On an
-    update (``sent``: the fields it sends), ids it leaves alone are not checked again: a
-    technician disabled since does not block other changes."""
+    update (``before``: the ticket as it was), only what it changes is checked: an id sent back
+    unchanged, a technician disabled or a device moved since, does not block other changes."""
+    old = dict(before) if before is not None else {}
+    old_data = old.get("data") or {}
+    data = values.get("data", {})
 
-    def check(name: str) -> bool:
-        return sent is None or name in sent
+    def changed(column: str) -> bool:
+        return before is None or values.get(column) != old[column]
+
+    def changed_data(key: str) -> bool:
+        return before is None or data.get(key) != old_data.get(key)
 
     org_id = values["client_id"]
-    if organization_sql.get_organization(conn, org_id) is None:
+    # A new organization must hold the location and device the ticket keeps.
+    moved = changed("client_id")
+    if moved and organization_sql.get_organization(conn, org_id) is None:
         raise invalid_field("clientId", f"no organization {org_id}")
     location_id = values.get("location_id")
-    if location_id is not None:
+    if location_id is not None and (moved or changed("location_id")):
         location = organization_sql.get_location(conn, location_id)
         _in_organization(location, "locationId", f"location {location_id}", org_id)
     node_id = values.get("node_id")
-    if node_id is not None:
+    if node_id is not None and (moved or changed("node_id")):
         device = device_sql.get_device(conn, node_id)
         _in_organization(device, "nodeId", f"device {node_id}", org_id)
-    if check("ticket_form_id") and not ticket_sql.ticket_form_exists(
+    if changed("ticket_form_id") and not ticket_sql.ticket_form_exists(
         conn, values["ticket_form_id"]
     ):
         raise invalid_field("ticketFormId", f"no ticket form {values['ticket_form_id']}")
-    data = values.get("data", {})
-    technicians = data.get("additionalAssignedTechnicianIds") or []
-    if not check("additional_assigned_technician_ids"):
-        technicians = []
-    assignee = values.get("assigned_app_user_id") if check("assigned_app_user_id") else None
+    kept = set(old_data.get("additionalAssignedTechnicianIds") or [])
+    technicians = [t for t in data.get("additionalAssignedTechnicianIds") or [] if t not in kept]
+    assignee = values.get("assigned_app_user_id") if changed("assigned_app_user_id") else None
     wanted = [*technicians, *([assignee] if assignee is not None else [])]
     known = ticket_sql.enabled_user_ids(conn, wanted)
     if assignee is not None and assignee not in known:
@@ -99,7 +105,7 @@ def _check_references(
     if missing:
         listed = ", ".join(map(str, missing))
         raise invalid_field("additionalAssignedTechnicianIds", f"no technician {listed}")
-    parent = data.get("parentTicketId") if check("parent_ticket_id") else None
+    parent = data.get("parentTicketId") if changed_data("parentTicketId") else None
     if parent is not None and (parent == ticket_id or ticket_sql.get_ticket(conn, parent) is None):
         raise invalid_field("parentTicketId", f"no other ticket {parent}")
 
@@ -241,7 +247,7 @@ def update_ticket(store: Store, ticket_id: int, body: s.UpdateTicket, who: Acces
                 "read it again and retry."
             )
         merged = {**dict(current), **values, "data": {**data, **data_changes}}
-        _check_references(conn, merged, ticket_id, frozenset(body.model_fields_set))
+        _check_references(conn, merged, ticket_id, current)
         diff = {
             name: {"old": current[column], "new": values[column]}
             for column, name in _TRACKED.items()

@@ -69,13 +69,21 @@ def list_devices(
     return all_rows(conn, page(stmt, devices.c.id, after, limit))
 
 
-def get_device(conn: Connection, device_id: int) -> RowMapping | None:
-    return one_row(conn, select(devices).where((devices.c.id == device_id) & _VISIBLE))
+def get_device(conn: Connection, device_id: int, *, for_update: bool = False) -> RowMapping | None:
+    stmt = select(devices).where((devices.c.id == device_id) & _VISIBLE)
+    # On PostgreSQL, a change that reads the row to write it back (its custom fields) holds the
+    # row until it commits, so a concurrent one reads what it wrote (SQLite has one writer).
+    return one_row(conn, stmt.with_for_update() if for_update else stmt)
 
 
-def devices_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, RowMapping]:
+def devices_by_id(
+    conn: Connection, ids: Iterable[int], *, for_update: bool = False
+) -> dict[int, RowMapping]:
     wanted = sorted(set(ids))
     stmt = select(devices).where(devices.c.id.in_(wanted) & _VISIBLE)
+    if for_update:
+        # Locked in id order, so two requests naming the same devices cannot deadlock.
+        stmt = stmt.order_by(devices.c.id).with_for_update()
     return {r["id"]: r for r in all_rows(conn, stmt)}
 
 
@@ -128,10 +136,10 @@ def update_device(conn: Connection, device_id: int, values: Mapping[str, Any]) -
         conn.execute(update(devices).where(devices.c.id == device_id).values(**values))
 
 
-def set_approval_status(conn: Connection, ids: Iterable[int], status: str) -> None:
-    conn.execute(
-        update(devices).where(devices.c.id.in_(sorted(set(ids)))).values(approval_status=status)
-    )
+def settle_approval(conn: Connection, ids: Iterable[int], status: str) -> int:
+    """Approve or reject those of ``ids`` still waiting for approval; how many were."""
+    waiting = devices.c.id.in_(sorted(set(ids))) & (devices.c.approval_status == "PENDING")
+    return conn.execute(update(devices).where(waiting).values(approval_status=status)).rowcount
 
 
 def insert_remote_session(conn: Connection, values: Mapping[str, Any]) -> None:
