@@ -114,6 +114,10 @@ def build_public_api(
         redoc_url=None,
         # The reads are in the app's table too: another method on their paths is a 405 there.
         routes=list[BaseRoute](read_routes),
+        # A path with a stray trailing slash is a 404, never a redirect: Starlette's would build
+        # its Location on the request's Host header and make a client re-send a write's body
+        # (and its token) there. The admin API, included in this app, answers alike.
+        redirect_slashes=False,
     )
     api.state = state
     for router in _WRITES:
@@ -137,4 +141,6 @@ def build_public_api(
         return api.openapi_schema
 
     api.openapi = openapi  # type: ignore[method-assign]
-    return PublicApi(api, ReadTable(read_routes, Router(routes=read_routes, default=api)))
+    # No redirect here either: a GET with a stray slash goes on to the app's 404.
+    fallback = Router(routes=read_routes, redirect_slashes=False, default=api)
+    return PublicApi(api, ReadTable(read_routes, fallback))

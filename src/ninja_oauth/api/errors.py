@@ -7,7 +7,8 @@ plain routes, answer through the same handlers (``error_response_for``):
 * ``BearerError``: RFC 6750 §3, a 400, 401 or 403 with ``WWW-Authenticate``;
 * ``ApiError`` (``BadRequest``, ``NotFound``, ``Conflict``): its status and code;
 * request validation: 400 naming each field (NinjaOne answers bad input with 400, not 422);
-* ``HTTPException`` (an unknown path, a method not allowed, an undecodable body);
+* ``HTTPException`` (an unknown path, a method not allowed with every method of the path in
+  ``Allow``, an undecodable body);
 * ``StoreUnavailable`` (the database is down or restarting): a 503 ``temporarily_unavailable``
   with ``Retry-After``;
 * anything else: a 500 ``server_error``, logged by its type alone.
@@ -26,6 +27,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Match
 
 from ninja_oauth.api.schemas import ErrorBody
 from ninja_oauth.store.errors import StoreUnavailable
@@ -177,14 +179,41 @@ async def _validation_error(_request: Request, exc: Exception) -> Response:
     return error_response(400, "invalid_request", describe_validation_error(exc))
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def _http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    headers = exc.headers
+    if exc.status_code == 405:
+        allowed = _allowed_methods(request)
+        if allowed:
+            headers = {**(headers or {}), "Allow": ", ".join(allowed)}
     return error_response(
         exc.status_code,
         "not_found" if exc.status_code == 404 else "invalid_request",
         str(exc.detail),
-        exc.headers,
+        headers,
     )
+
+
+# The methods of RFC 9110 §9 and PATCH (RFC 5789), in the order an Allow header lists them.
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE", "CONNECT")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves on the request's path. RFC 9110 §15.5.6: a
+    405 "MUST generate an Allow header field ... containing a list of the target resource's
+    currently supported methods"; Starlette names only those of the first route whose path
+    matches, and a path's read and its writes are separate routes."""
+    routes: list[BaseRoute] = getattr(request.scope.get("app"), "routes", [])
+    path = {key: request.scope[key] for key in ("path", "root_path") if key in request.scope}
+    return [
+        method
+        for method in _METHODS
+        # A fresh scope per probe: matching leaves the request's own untouched.
+        if any(
+            route.matches({"type": "http", "method": method, **path})[0] is Match.FULL
+            for route in routes
+        )
+    ]
 
 
 async def _unavailable(request: Request, exc: Exception) -> Response:

@@ -4,18 +4,21 @@
 one indexed read (on the event loop for SQLite, psycopg async for PostgreSQL: no threadpool
 hop), and refuses with ``BearerError`` (400, 401 or 403), which ``api/errors.py`` renders. The
 reads call it first thing (``api/reads.py``); the writes reach it as a FastAPI dependency
-(``require_scope``).
+(``require_scope``), which their routes (``GuardedRoute``) run before FastAPI reads the body.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Awaitable, Callable
+import typing
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPBearer
 from starlette.requests import Request
+from starlette.responses import Response
 
 from ninja_oauth.api.errors import BearerError
 from ninja_oauth.oauth.domain import AccessGrant
@@ -117,12 +120,58 @@ async def require_with_versions(
     return _in_scope(_valid(row), scope), versions
 
 
+# The scope each dependency made by ``require_scope`` requires: how ``GuardedRoute`` finds the
+# guard a write declares.
+_GUARDS: dict[Callable[..., Any], Scope] = {}
+
+
 def require_scope(scope: Scope) -> Callable[[Request], Awaitable[AccessGrant]]:
     """``require`` as a FastAPI dependency, for the writes."""
 
     async def dependency(request: Request) -> AccessGrant:
+        # GuardedRoute has checked the token already: only the scope is checked again.
+        checked: AccessGrant | None = getattr(request.state, "bearer_grant", None)
+        if checked is not None:
+            return _in_scope(checked, scope)
         state = request.app.state
         return await require(request, scope, state.store, state.hasher)
 
     dependency.__name__ = f"require_{scope.value}"
+    _GUARDS[dependency] = scope
     return dependency
+
+
+class GuardedRoute(APIRoute):
+    """A write's route: the scope guard its endpoint declares (``ManagementDep``...) runs
+    before FastAPI reads the body. FastAPI parses a JSON body before it runs any dependency,
+    so a write with no token and a body that is not JSON would otherwise be a 400 without
+    ``WWW-Authenticate``; RFC 6750 §3.1 asks for the 401 (403) first, as the reads answer."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+        scopes = _declared_scopes(self.endpoint)
+        if not scopes:
+            return handler
+
+        async def guarded(request: Request) -> Response:
+            state = request.app.state
+            grant = await authenticate_bearer(request, state.store, state.hasher)
+            for scope in scopes:
+                _in_scope(grant, scope)
+            # The dependency answers with this grant: one token read per request.
+            request.state.bearer_grant = grant
+            return await handler(request)
+
+        return guarded
+
+
+def _declared_scopes(endpoint: Callable[..., Any]) -> list[Scope]:
+    """The scopes of the guards among ``endpoint``'s parameters (``Annotated[AccessGrant,
+    Depends(require_scope(...))]``), read from its annotations as FastAPI reads them."""
+    scopes = []
+    for hint in typing.get_type_hints(endpoint, include_extras=True).values():
+        for meta in getattr(hint, "__metadata__", ()):
+            dependency = getattr(meta, "dependency", None)
+            if callable(dependency) and dependency in _GUARDS:
+                scopes.append(_GUARDS[dependency])
+    return scopes

@@ -25,6 +25,7 @@ from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound, invalid_field
 from ninja_oauth.api.filters import DeviceFilterParam, QueryModel, csv_values, parse_device_filter
 from ninja_oauth.api.filters import text as text_param
+from ninja_oauth.api.guard import GuardedRoute
 from ninja_oauth.api.reads import ReadCall, Reads
 from ninja_oauth.api.schemas import ApiModel, NodeWithDetailedReferences
 from ninja_oauth.api.writes import record
@@ -36,7 +37,7 @@ from ninja_oauth.store.public_api import devices as device_sql
 from ninja_oauth.store.public_api.devices import DeviceFilter
 
 reads = Reads(tags=["alerts"])
-writes = APIRouter(tags=["alerts"])
+writes = APIRouter(tags=["alerts"], route_class=GuardedRoute)
 
 # The spec's Alert.sourceType enum, as it spells each value (CONDITION_LINUX_Daemon included).
 SOURCE_TYPES = frozenset(

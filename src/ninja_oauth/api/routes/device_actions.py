@@ -11,10 +11,11 @@ from fastapi.responses import Response
 from ninja_oauth.api import bodies, schemas
 from ninja_oauth.api.deps import ControlDep, IssuerDep, ManagementDep, StoreDep
 from ninja_oauth.api.filters import PathId
+from ninja_oauth.api.guard import GuardedRoute
 from ninja_oauth.api.writes import devices as changes
 from ninja_oauth.oauth.ports import Writes
 
-writes = APIRouter(tags=["devices"])
+writes = APIRouter(tags=["devices"], route_class=GuardedRoute)
 
 # ninjapy reboots with FORCE/GRACEFUL where the spec says FORCED/NORMAL: both are accepted.
 _REBOOT_ALIASES: dict[str, changes.RebootMode] = {

@@ -14,6 +14,7 @@ from ninja_oauth.api import bodies, mappers, schemas
 from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound
 from ninja_oauth.api.filters import DevicePaging, Paging, PathId, QueryModel, parse_device_filter
+from ninja_oauth.api.guard import GuardedRoute
 from ninja_oauth.api.reads import NoQuery, ReadCall, Reads, Unkept
 from ninja_oauth.api.writes import devices as changes
 from ninja_oauth.oauth.ports import Writes
@@ -35,7 +36,7 @@ _KEPT_PER = (
     "policies",
     "device_maintenance",
 )
-writes = APIRouter(tags=["devices"])
+writes = APIRouter(tags=["devices"], route_class=GuardedRoute)
 
 
 def _page(

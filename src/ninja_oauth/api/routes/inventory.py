@@ -33,6 +33,7 @@ from ninja_oauth.api.filters import (
     parse_device_filter,
     text,
 )
+from ninja_oauth.api.guard import GuardedRoute
 from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
 from ninja_oauth.api.writes import now, record
 from ninja_oauth.oauth.domain import AccessGrant
@@ -44,7 +45,7 @@ from ninja_oauth.store.public_api import inventory as inventory_sql
 reads = Reads(tags=["devices"])
 # What the inventory reads depend on: their bodies are kept per these tables' versions.
 _KEPT_PER = ("devices", "device_inventory")
-writes = APIRouter(tags=["devices"])
+writes = APIRouter(tags=["devices"], route_class=GuardedRoute)
 
 
 # -- reads -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ninja_oauth.api import schemas_lists as m
 from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound, invalid_field
 from ninja_oauth.api.filters import PathId, QueryModel, csv_values, parse_device_filter, text
+from ninja_oauth.api.guard import GuardedRoute
 from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
 from ninja_oauth.api.writes import record
 from ninja_oauth.oauth.domain import AccessGrant
@@ -31,7 +32,7 @@ from ninja_oauth.store.public_api import lists as list_sql
 from ninja_oauth.store.public_api import organizations as organization_sql
 
 reads = Reads(tags=["system"])
-writes = APIRouter(tags=["organization"])
+writes = APIRouter(tags=["organization"], route_class=GuardedRoute)
 
 
 def _data(rows: list[RowMapping]) -> list[dict[str, Any]]:

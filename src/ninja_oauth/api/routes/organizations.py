@@ -14,13 +14,14 @@ from ninja_oauth.api.bodies import INT32_MAX
 from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound
 from ninja_oauth.api.filters import Paging, PathId, text
+from ninja_oauth.api.guard import GuardedRoute
 from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
 from ninja_oauth.api.writes import organizations as changes
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.store.public_api import organizations as organization_sql
 
 reads = Reads(tags=["organization"])
-writes = APIRouter(tags=["organization"])
+writes = APIRouter(tags=["organization"], route_class=GuardedRoute)
 
 
 class OrganizationsQuery(Paging):

@@ -21,7 +21,7 @@ from ninja_oauth.api.bodies import INT32_MAX
 from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import NotFound, invalid_field
 from ninja_oauth.api.filters import PathId, QueryModel, parse_day, text
-from ninja_oauth.api.guard import require_scope
+from ninja_oauth.api.guard import GuardedRoute, require_scope
 from ninja_oauth.api.reads import NoQuery, ReadCall, Reads
 from ninja_oauth.api.ticketing_boards import (
     ALL_COLUMNS,
@@ -38,7 +38,7 @@ from ninja_oauth.store.db import Store
 from ninja_oauth.store.public_api import ticketing as ticket_sql
 
 reads = Reads(tags=["ticketing"])
-writes = APIRouter(tags=["ticketing"])
+writes = APIRouter(tags=["ticketing"], route_class=GuardedRoute)
 
 # Running a board reads (documents, "Scopes": monitoring is read access), though it is a POST.
 MonitoringDep = Annotated[AccessGrant, Depends(require_scope(Scope.MONITORING))]

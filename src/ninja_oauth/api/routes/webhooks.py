@@ -31,6 +31,7 @@ from starlette.requests import Request
 from ninja_oauth.api.bodies import Id
 from ninja_oauth.api.deps import ManagementDep, StoreDep
 from ninja_oauth.api.errors import ApiError, invalid_field
+from ninja_oauth.api.guard import GuardedRoute
 from ninja_oauth.api.schemas import ApiModel
 from ninja_oauth.oauth.domain import AccessGrant
 from ninja_oauth.oauth.ports import Writes
@@ -38,7 +39,7 @@ from ninja_oauth.sealed import SecretBox
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.public_api import webhooks as webhook_sql
 
-writes = APIRouter(tags=["webhooks"])
+writes = APIRouter(tags=["webhooks"], route_class=GuardedRoute)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
