@@ -926,3 +926,25 @@ def test_a_console_page_or_form_for_an_id_beyond_any_row_is_a_404_page(
     for answer in answers:
         assert answer.status_code == 404, (answer.request.url, answer.status_code, answer.text)
         assert "Something went wrong" not in answer.text
+
+
+@pytest.mark.parametrize("body", [b"{bad", b"\xff\xfe"], ids=["not-json", "not-utf8"])
+def test_who_asks_is_decided_before_a_body_that_is_not_json(admin: Admin, body: bytes) -> None:
+    """FastAPI reads a JSON body before any dependency: without this order a caller without
+    credentials got the body's 400, not the 401 that tells it to authenticate."""
+    json_type = {"Content-Type": "application/json"}
+    anonymous = _once(admin.live, "POST", f"{API}/apps", content=body, headers=json_type)
+    assert anonymous.status_code == 401, anonymous.text
+    assert anonymous.headers["www-authenticate"].startswith("Bearer")
+    token = admin.machine_token(admin.machine_app())
+    outsider = _once(
+        admin.live,
+        "POST",
+        f"{API}/apps",
+        content=body,
+        headers={**json_type, "Authorization": f"Bearer {token}"},
+    )
+    assert outsider.status_code == 403, outsider.text
+    allowed = admin.bearer.post(f"{API}/apps", content=body, headers=json_type)
+    assert allowed.status_code == 400, allowed.text
+    assert allowed.json()["field"] == "body"

@@ -251,7 +251,10 @@ UserId = Annotated[int, Path(ge=1, le=_INT32_MAX)]
 class _AdminRoute(APIRoute):
     """A route of the admin API: a request that fails its schema (a key of the wrong type, an
     unknown key, a bad query) is refused as the service refuses bad input, a 400 naming its
-    ``field``, not with the Public API's validation answer (which has no ``field``)."""
+    ``field``, not with the Public API's validation answer (which has no ``field``). Who asks
+    is decided first: FastAPI parses a JSON body before it runs any dependency, so a body that
+    is not JSON would otherwise answer a caller without credentials with that 400, not the
+    401 with ``WWW-Authenticate`` (or 403) its credentials get."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -260,6 +263,7 @@ class _AdminRoute(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
+                await _caller(request, Response(), None, None)  # raises if it may not ask
                 raise Invalid(describe_validation_error(exc), validation_field(exc)) from None
 
         return checked
