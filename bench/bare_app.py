@@ -86,6 +86,7 @@ def main() -> None:
         access_log=False,
         log_level="info",
         server_header=False,
+        proxy_headers=False,
     )
     raise SystemExit(status)
 

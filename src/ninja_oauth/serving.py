@@ -47,6 +47,16 @@ MAX_BACKOFF = 30.0
 BACKLOG = 2048  # uvicorn's default listen backlog
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def configure_logging() -> None:
+    """The server's own log lines (the access log, warnings, errors) on stderr with their
+    time, level and logger, in the supervisor and in each worker alike. uvicorn configures
+    only its own loggers."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
+
+
 def balanced() -> bool:
     """Whether this platform spreads connections over ``SO_REUSEPORT`` sockets (Linux does;
     BSD and macOS let the newest socket take them all)."""
@@ -93,6 +103,7 @@ def worker_main(argv: list[str]) -> None:
     app, fd, supervisor, options = argv[0], int(argv[1]), int(argv[2]), json.loads(argv[3])
     if os.getppid() != supervisor:  # it died while this one started: nobody would stop it
         sys.exit(0)
+    configure_logging()  # a new interpreter: the supervisor's configuration is not inherited
     sock = socket.socket(fileno=fd)  # its family and type read from the socket
     watch = threading.Thread(target=_exit_when_orphaned, args=(supervisor,), daemon=True)
     watch.start()
@@ -209,8 +220,17 @@ def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> in
     """Serve the ASGI ``app`` (an import string) with ``workers`` processes; ``options`` are
     ``uvicorn.Config``'s (JSON values). Raises OSError when ``host:port`` cannot be bound.
     Returns the exit status."""
-    if workers == 1 or not balanced():
-        # One process needs no balancing; elsewhere than Linux, uvicorn's shared socket.
+    if workers == 1:
+        # Bound here, before the app starts, so that a port in use is the OSError above (one
+        # line from the CLI), as with several workers, not uvicorn's own report and exit 3.
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as uvicorn chooses
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+            sock.listen(options.get("backlog", BACKLOG))
+            uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options)).run(sockets=[sock])
+        return 0
+    if not balanced():  # elsewhere than Linux, uvicorn's shared socket
         uvicorn.run(app, host=host, port=port, workers=workers, **options)
         return 0
     sockets = listening_sockets(host, port, workers, options.get("backlog", BACKLOG))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import http.client
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -238,3 +239,52 @@ def test_a_worker_whose_supervisor_is_not_its_parent_stops_at_once() -> None:
     )
     assert ran.returncode == 0, ran.stderr
     assert ran.stderr == ""
+
+
+def test_a_single_worker_on_a_busy_port_fails_at_once_with_one_line(served: Served) -> None:
+    args = ["serve", "--host", "127.0.0.1", "--port", str(served.port), "--workers", "1"]
+    second = subprocess.run(
+        [*CLI, *args], env=served.env, capture_output=True, text=True, timeout=60
+    )
+    assert second.returncode == 1, (second.stdout, second.stderr)
+    assert second.stderr.strip().splitlines() == [
+        f"ninja-oauth: cannot listen on 127.0.0.1:{served.port}: Address already in use"
+    ]
+
+
+@pytest.mark.parametrize("port", ["0", "70000"])
+def test_a_port_beyond_the_range_is_refused_as_a_usage_error(served: Served, port: str) -> None:
+    # 70000 would have been taken modulo 65536 (port 4464) while the issuer said :70000.
+    ran = subprocess.run(
+        [*CLI, "serve", "--port", port], env=served.env, capture_output=True, text=True, timeout=60
+    )
+    assert ran.returncode == 2, ran.stderr
+    assert "--port" in ran.stderr and "Traceback" not in ran.stderr
+
+
+def test_the_workers_write_the_access_log_one_escaped_line_a_request(tmp_path: Path) -> None:
+    """Each worker configures its logging (the supervisor's does not reach a new interpreter),
+    and a path is logged %-encoded: a %0a in it cannot start a forged line."""
+    port = free_port()
+    env = server_env(
+        f"sqlite:///{tmp_path / 'ninja-oauth.db'}", port, NINJA_OAUTH_ACCESS_LOG="true"
+    )
+    serve = ServeProcess(env, port, tmp_path / "serve.log", workers=WORKERS)
+    forged = '2026-12-07 09:30:00,000 INFO ninja_oauth.access 203.0.113.9 "POST /admin/login" 303'
+    try:
+        serve.wait_ready()
+        assert httpx.get(serve.base_url + METADATA, timeout=10).status_code == 200
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", "/x%0a" + forged.replace(" ", "%20").replace('"', "%22"))
+        assert conn.getresponse().status == 404
+        conn.close()
+    finally:
+        serve.stop()
+    lines = serve.log_text().splitlines()
+    access = [line for line in lines if " ninja_oauth.access " in line]
+    assert len(access) == 2, lines
+    stamp = r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} INFO ninja_oauth\.access 127\.0\.0\.1 "
+    assert re.fullmatch(stamp + rf'"GET {METADATA}" 200 [\d.]+ms', access[0]), access
+    assert re.fullmatch(
+        stamp + r'"GET /x%0A2026-12-07%2009:30:00,000%20INFO.*" 404 [\d.]+ms', access[1]
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import shlex
 import shutil
@@ -86,7 +85,7 @@ def register(app: typer.Typer) -> None:
     @app.command("serve")
     def serve(
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-        port: int = typer.Option(8080, "--port", help="Port to listen on."),
+        port: int = typer.Option(8080, "--port", min=1, max=65535, help="Port to listen on."),
         workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
         demo: bool = typer.Option(False, "--demo", help="Create (once) and print demo data."),
         access_log: bool = typer.Option(
@@ -113,11 +112,9 @@ def register(app: typer.Typer) -> None:
                 _print_demo(creds, settings.issuer)
         os.environ["NINJA_OAUTH_DATABASE_URL"] = settings.url
         os.environ["NINJA_OAUTH_SECRET_KEY"] = settings.key_bytes.decode()
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s"
-        )
         from ninja_oauth import serving
 
+        serving.configure_logging()
         try:
             status = serving.serve(
                 "ninja_oauth.web:app_factory",
@@ -126,6 +123,10 @@ def register(app: typer.Typer) -> None:
                 port=port,
                 workers=workers,
                 access_log=False,  # ours logs paths without query strings (web/security.py)
+                # The client's address is the socket peer's unless NINJA_OAUTH_TRUSTED_PROXIES
+                # names it (web/authlib_adapter.py): uvicorn's own handling would believe any
+                # X-Forwarded-For from 127.0.0.1, and a caller there could pick its address.
+                proxy_headers=False,
                 log_level="info",
                 server_header=False,
             )

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import time
+from urllib.parse import quote
 
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 access_log = logging.getLogger("ninja_oauth.access")
+# What a path may hold unescaped (RFC 3986 pchar and "/"): the rest is logged %-encoded.
+_PATH_SAFE = "/:@!$&'()*+,;=-._~"
 
 _PAGE_HEADERS = [
     # Login and consent pages cannot be framed (clickjacking, RFC 6749 §10.13). No
@@ -63,11 +66,12 @@ class SecurityHeaders:
         finally:
             if self.access_log and access_log.isEnabledFor(logging.INFO):
                 # Path only: the query of an OAuth endpoint can hold a secret (DESIGN §6).
+                # Escaped as a URL writes it: a decoded %0a would start a forged line.
                 access_log.info(
                     '%s "%s %s" %d %.1fms',
                     (scope.get("client") or ("-",))[0],
                     scope["method"],
-                    scope["path"],
+                    quote(scope["path"], safe=_PATH_SAFE),
                     status,
                     (time.perf_counter() - start) * 1000,
                 )
