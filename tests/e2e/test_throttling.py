@@ -56,21 +56,28 @@ def test_guessing_a_client_secret_is_blocked_with_429_and_retry_after(strict: Li
 
 
 def test_without_trusted_proxies_a_forwarded_for_header_changes_no_address(
-    strict: LiveServer,
+    tmp_path: Path,
 ) -> None:
     """NINJA_OAUTH_TRUSTED_PROXIES unset: the socket peer is the client, even from 127.0.0.1
     (uvicorn's own proxy handling, which believed any loopback peer, is off). A blocked guesser
-    cannot walk out of its block by naming another address."""
-    target = strict.create_app("api_services")
-    for _ in range(3):
-        assert_oauth_error(_token(strict, target, "guess"), 400, "invalid_client")
-    for n in range(3):
-        with strict.client(headers={"X-Forwarded-For": f"203.0.113.{n + 1}"}) as http:
-            answer = http.post(
-                "/ws/oauth/token",
-                data={"grant_type": CC, "client_id": target["client_id"], "client_secret": "x"},
-            )
-        assert_oauth_error(answer, 429, "slow_down")
+    cannot walk out of its block by naming another address. A server of its own: its
+    failures must not count against the other tests' address."""
+    live = start_server(
+        f"sqlite:///{tmp_path / 'db.sqlite'}", tmp_path, NINJA_OAUTH_CLIENT_AUTH_KEY_LIMIT="3"
+    )
+    try:
+        target = live.create_app("api_services")
+        for _ in range(3):
+            assert_oauth_error(_token(live, target, "guess"), 400, "invalid_client")
+        for n in range(3):
+            with live.client(headers={"X-Forwarded-For": f"203.0.113.{n + 1}"}) as http:
+                answer = http.post(
+                    "/ws/oauth/token",
+                    data={"grant_type": CC, "client_id": target["client_id"], "client_secret": "x"},
+                )
+            assert_oauth_error(answer, 429, "slow_down")
+    finally:
+        live.stop()
 
 
 def test_repeated_failures_across_apps_block_the_address(tmp_path: Path) -> None:
