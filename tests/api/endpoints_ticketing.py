@@ -9,6 +9,10 @@ device 122 (location 12); ticket forms 1-3; boards 1 "All open tickets", 2 "My t
 
 from __future__ import annotations
 
+from typing import Any
+
+from fastapi.testclient import TestClient
+
 from .endpoints import INT_ERROR, WINDOWS_DESKTOP, Endpoint
 
 NEW_TICKET = {
@@ -67,3 +71,11 @@ ENDPOINTS: list[Endpoint] = [
              "pageSize: Input should be greater than or equal to 1"),
     ),
 ]  # fmt: skip
+
+
+def create_ticket(client: TestClient, headers: dict[str, str], **changes: Any) -> dict[str, Any]:
+    """POST a new ticket (NEW_TICKET with ``changes``) that must be created; its body."""
+    response = client.post("/v2/ticketing/ticket", json={**NEW_TICKET, **changes}, headers=headers)
+    assert response.status_code == 200, response.text
+    ticket: dict[str, Any] = response.json()
+    return ticket

@@ -15,16 +15,9 @@ from ninja_oauth.store.repositories.administration import SqlAdministration
 
 from .conftest import NOW
 from .endpoints import PENDING_DEVICE, WINDOWS_DESKTOP
-from .endpoints_ticketing import NEW_TICKET
+from .endpoints_ticketing import create_ticket
 
 TECHNICIAN = 2  # tech@example.test (tests/api/conftest.py)
-
-
-def _create(client: TestClient, headers: dict[str, str], **changes: Any) -> dict[str, Any]:
-    response = client.post("/v2/ticketing/ticket", json={**NEW_TICKET, **changes}, headers=headers)
-    assert response.status_code == 200, response.text
-    ticket: dict[str, Any] = response.json()
-    return ticket
 
 
 def _put(
@@ -81,7 +74,7 @@ def test_a_ticket_whose_device_changed_since_can_still_be_updated(
     refusal: str,
 ) -> None:
     device = client.get(f"/v2/device/{device_id}", headers=everything).json()
-    ticket = _create(
+    ticket = create_ticket(
         client,
         everything,
         clientId=device["organizationId"],
@@ -106,7 +99,7 @@ def test_a_ticket_whose_device_changed_since_can_still_be_updated(
     )
     assert again.status_code == 200, again.text
     # Naming the device on a ticket that did not have it is checked.
-    other = _create(
+    other = create_ticket(
         client,
         everything,
         clientId=device["organizationId"],
@@ -121,7 +114,7 @@ def test_a_ticket_whose_device_changed_since_can_still_be_updated(
 def test_a_disabled_technician_sent_back_unchanged_does_not_block_an_update(
     client: TestClient, everything: dict[str, str], store: Store
 ) -> None:
-    ticket = _create(
+    ticket = create_ticket(
         client,
         everything,
         assignedAppUserId=TECHNICIAN,
@@ -148,7 +141,7 @@ def test_a_disabled_technician_sent_back_unchanged_does_not_block_an_update(
         "error_description": "additionalAssignedTechnicianIds: no technician 77",
     }
     # Assigning the disabled technician to a ticket that was not theirs is refused.
-    other = _create(client, everything, assignedAppUserId=1)
+    other = create_ticket(client, everything, assignedAppUserId=1)
     refused = _put(client, everything, other, assignedAppUserId=TECHNICIAN)
     assert refused.status_code == 400
     assert refused.json() == {

@@ -22,17 +22,10 @@ from .conftest import (
     mint,
 )
 from .endpoints import ENDPOINTS
-from .endpoints_ticketing import NEW_TICKET, TICKET_1
+from .endpoints_ticketing import NEW_TICKET, TICKET_1, create_ticket
 
 OPEN_TICKETS = 27
 MINE_OPEN = 17
-
-
-def _create(client: TestClient, headers: dict[str, str], **changes: Any) -> dict[str, Any]:
-    response = client.post("/v2/ticketing/ticket", json={**NEW_TICKET, **changes}, headers=headers)
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
 
 
 def _run(
@@ -94,7 +87,7 @@ def test_a_tickets_log_is_newest_first_and_pages_by_anchor_id(
 def test_creating_a_ticket_logs_its_description_and_records_an_activity(
     client: TestClient, everything: dict[str, str]
 ) -> None:
-    created = _create(client, everything)
+    created = create_ticket(client, everything)
     assert created["status"]["name"] == "NEW"
     assert (created["version"], created["clientId"], created["nodeId"]) == (1, 1, 5)
     assert created["requesterUid"] == client.get("/v2/users", headers=everything).json()[0]["uid"]
@@ -119,7 +112,7 @@ def test_creating_a_ticket_logs_its_description_and_records_an_activity(
 def test_a_status_given_by_id_and_the_optional_fields_are_kept(
     client: TestClient, everything: dict[str, str]
 ) -> None:
-    created = _create(
+    created = create_ticket(
         client,
         everything,
         status="2000",
@@ -415,7 +408,7 @@ def test_boards_and_their_keyset_pages_agree_on_postgresql(
 
 def test_ticket_writes_on_postgresql(pg: tuple[TestClient, dict[str, str]]) -> None:
     client, headers = pg
-    created = _create(client, headers, subject="Café au lait 100% _spilled_")
+    created = create_ticket(client, headers, subject="Café au lait 100% _spilled_")
     found = _run(client, headers, 1, searchCriteria="100% _spil", pageSize=1000)["data"]
     assert [t["id"] for t in found] == [created["id"]]
     update = {
