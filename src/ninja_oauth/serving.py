@@ -216,6 +216,10 @@ class _Slot:
         return self.backoff
 
 
+def _shown(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
+
+
 def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> int:
     """Serve the ASGI ``app`` (an import string) with ``workers`` processes; ``options`` are
     ``uvicorn.Config``'s (JSON values). Raises OSError when ``host:port`` cannot be bound.
@@ -228,6 +232,8 @@ def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> in
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((host, port))
             sock.listen(options.get("backlog", BACKLOG))
+            # uvicorn names no address when it is given the socket.
+            log.info("serving http://%s:%d (Ctrl-C to stop)", _shown(host), sock.getsockname()[1])
             uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options)).run(sockets=[sock])
         return 0
     if not balanced():  # elsewhere than Linux, uvicorn's shared socket
@@ -236,10 +242,9 @@ def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> in
     sockets = listening_sockets(host, port, workers, options.get("backlog", BACKLOG))
     try:
         port = sockets[0].getsockname()[1]  # the port chosen, if 0 was asked for
-        shown = f"[{host}]" if ":" in host else host
         log.info(
             "serving http://%s:%d with %d workers, each on its own socket (SO_REUSEPORT)",
-            shown,
+            _shown(host),
             port,
             workers,
         )
