@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from authlib.common.security import is_secure_transport
 from platformdirs import user_data_dir
 from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from ninja_oauth.limits import PendingLimits
 from ninja_oauth.oauth.config import Issuer, Lifetimes, Policy, ThrottleLimits
 from ninja_oauth.oauth.profiles import Profile
 
 DEFAULT_ISSUER = "http://127.0.0.1:8080"
+
+# Upper bounds of the number settings: past any sensible value and far inside the 64-bit time
+# columns and the `now + lifetime` arithmetic, so that a typo stops the server at start, naming
+# the setting, instead of failing every request it touches.
+TEN_YEARS = 10 * 365 * 24 * 3600
+MAX_COUNT = 1_000_000
+MAX_HASH_CONCURRENCY = 1024
+
+# A JSON list of strings. NoDecode: we decode it ourselves (`_a_json_list`), so that a value that
+# is not JSON is refused naming the setting, as any other bad value is.
+JsonList = Annotated[list[str], NoDecode]
 
 
 class SettingsError(Exception):
@@ -36,43 +48,66 @@ class Settings(BaseSettings):
         default=None,
         description="Signs sessions and keys every secret digest; required with PostgreSQL.",
     )
-    access_token_ttl: int = Field(default=3600, ge=1, description="Access token lifetime (s).")
+    access_token_ttl: int = Field(
+        default=3600, ge=1, le=TEN_YEARS, description="Access token lifetime (s)."
+    )
     code_ttl: int = Field(default=60, ge=1, le=600, description="Authorization code lifetime (s).")
     refresh_token_ttl: int = Field(
-        default=30 * 24 * 3600, ge=60, description="Refresh token lifetime (s)."
+        default=30 * 24 * 3600, ge=60, le=TEN_YEARS, description="Refresh token lifetime (s)."
     )
-    trusted_proxies: list[str] = Field(
+    trusted_proxies: JsonList = Field(
         default_factory=list,
         description="Peer addresses whose X-Forwarded-For is believed (default: none).",
     )
     client_auth_key_limit: int = Field(
-        default=10, ge=1, description="Failed client authentications per (client, address)."
+        default=10,
+        ge=1,
+        le=MAX_COUNT,
+        description="Failed client authentications per (client, address).",
     )
     client_auth_address_limit: int = Field(
-        default=50, ge=1, description="Failed client authentications per address."
+        default=50, ge=1, le=MAX_COUNT, description="Failed client authentications per address."
     )
     login_key_limit: int = Field(
-        default=5, ge=1, description="Failed logins per (account, address)."
+        default=5, ge=1, le=MAX_COUNT, description="Failed logins per (account, address)."
     )
-    login_address_limit: int = Field(default=30, ge=1, description="Failed logins per address.")
-    throttle_window: int = Field(default=300, ge=1, description="Failure counting window (s).")
-    throttle_block: int = Field(default=60, ge=1, description="First block length (s).")
+    login_address_limit: int = Field(
+        default=30, ge=1, le=MAX_COUNT, description="Failed logins per address."
+    )
+    throttle_window: int = Field(
+        default=300, ge=1, le=7 * 24 * 3600, description="Failure counting window (s)."
+    )
+    # At most the longest block there is (store/repositories/throttle.py MAX_BLOCK): the block
+    # doubles from this one up to an hour.
+    throttle_block: int = Field(default=60, ge=1, le=3600, description="First block length (s).")
     pending_per_browser: int = Field(
-        default=10, ge=1, description="Sign-in requests kept per browser (older ones dropped)."
+        default=10,
+        ge=1,
+        le=MAX_COUNT,
+        description="Sign-in requests kept per browser (older ones dropped).",
     )
     pending_per_address: int = Field(
-        default=100, ge=1, description="Sign-in requests kept per address (IPv6: per /64)."
+        default=100,
+        ge=1,
+        le=MAX_COUNT,
+        description="Sign-in requests kept per address (IPv6: per /64).",
     )
+    # At most what a form may carry (web/authlib_adapter.py MAX_FORM_BYTES): no authorize
+    # request is larger.
     pending_max_bytes: int = Field(
-        default=8192, ge=1024, description="Largest authorize request kept for sign-in (bytes)."
+        default=8192,
+        ge=1024,
+        le=64 * 1024,
+        description="Largest authorize request kept for sign-in (bytes).",
     )
     max_body_bytes: int = Field(
         default=1024 * 1024,
         ge=1024,
+        le=1024 * 1024 * 1024,  # a body is read whole into memory
         description="Largest request body of a /v2 write (bytes); forms take at most 64 KiB.",
     )
     body_timeout: float = Field(
-        default=10.0, gt=0, description="Seconds a request body may take to arrive."
+        default=10.0, gt=0, le=3600, description="Seconds a request body may take to arrive."
     )
     usage_flush_seconds: float = Field(
         default=60.0,
@@ -81,8 +116,9 @@ class Settings(BaseSettings):
         description="How often each worker writes its token counts to the audit log (s).",
     )
     password_hash_concurrency: int = Field(
-        default_factory=lambda: len(os.sched_getaffinity(0)) or 1,
+        default_factory=lambda: min(len(os.sched_getaffinity(0)) or 1, MAX_HASH_CONCURRENCY),
         ge=1,
+        le=MAX_HASH_CONCURRENCY,
         description="Password checks run at once per worker (19 MiB each; default: usable cores).",
     )
     profile: Literal["faithful", "strict"] = Field(
@@ -90,12 +126,12 @@ class Settings(BaseSettings):
         description="faithful: every flow the documents describe; strict: what RFC 9700 advises "
         "against is off (an app's own profile can only make it stricter).",
     )
-    introspection_resource_servers: list[str] = Field(
+    introspection_resource_servers: JsonList = Field(
         default_factory=list,
         description="Client ids of the resource servers: they may introspect other apps' access "
         "tokens (never their refresh tokens); any other app only its own tokens.",
     )
-    webhook_allowed_hosts: list[str] = Field(
+    webhook_allowed_hosts: JsonList = Field(
         default_factory=list,
         description="Hosts (JSON list of names or addresses) webhooks may point to besides "
         "loopback; link-local and cloud metadata addresses are refused even if listed.",
@@ -126,6 +162,21 @@ class Settings(BaseSettings):
                 "http://[::1] with the port, for local use)"
             )
         return value.rstrip("/")
+
+    @field_validator(
+        "trusted_proxies", "introspection_resource_servers", "webhook_allowed_hosts", mode="before"
+    )
+    @classmethod
+    def _a_json_list(cls, value: object) -> object:
+        if not isinstance(value, str):  # a list given in code (tests, CLI overrides)
+            return value
+        try:
+            decoded = json.loads(value)
+        except ValueError:
+            decoded = None
+        if not isinstance(decoded, list):
+            raise ValueError('must be a JSON list of strings, such as ["one", "two"]')
+        return decoded  # its items are then checked as strings
 
     @field_validator("secret_key")
     @classmethod
@@ -202,25 +253,48 @@ def _read_or_create_key(path: Path) -> str:
     """The secret key beside the SQLite file: created once, atomically, mode 0600.
 
     Written to a temporary file, synced, then linked into place, so no process can ever read a
-    partly written key; a key file that is too short is refused, never used.
+    partly written key; a key file that is too short or cannot be read is refused, never used
+    (nor replaced: a new key would invalidate every secret and token).
     """
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not path.exists():
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            with os.fdopen(fd, "w") as handle:
-                handle.write(secrets.token_urlsafe(48))
-                handle.flush()
-                os.fsync(handle.fileno())
-            with contextlib.suppress(FileExistsError):  # another process won the race
-                os.link(tmp, path)
-        finally:
-            tmp.unlink(missing_ok=True)
-    key = path.read_text().strip()
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if not path.exists():
+            _create_key(path)
+    except OSError as exc:
+        # mkdir(exist_ok=True) says FileExistsError when the directory's name is a file.
+        why = f"{path.parent} is not a directory" if isinstance(exc, FileExistsError) else _why(exc)
+        raise SettingsError(f"cannot create the secret key file {path}: {why}") from None
+    try:
+        key = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise SettingsError(f"the secret key file {path} is not UTF-8 text") from None
+    except OSError as exc:
+        # A dangling link: exists() said no key, the new one could not take the name, and the
+        # read follows the link to nothing.
+        why = "a symbolic link to a missing file" if path.is_symlink() else _why(exc)
+        raise SettingsError(f"cannot read the secret key file {path}: {why}") from None
     if len(key) < 32:
         raise SettingsError(f"the secret key file {path} is shorter than 32 characters")
     return key
+
+
+def _create_key(path: Path) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+            handle.flush()
+            os.fsync(handle.fileno())
+        with contextlib.suppress(FileExistsError):  # another process won the race
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _why(exc: OSError) -> str:
+    """The system's words for an OSError ("Permission denied", "Is a directory")."""
+    return exc.strerror or type(exc).__name__
 
 
 def load_settings(**overrides: Any) -> Settings:

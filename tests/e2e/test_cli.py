@@ -9,12 +9,13 @@ import stat
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.support.server import CLI, LiveServer
+from tests.support.server import CLI, LiveServer, free_port
 
 
 def _run(
@@ -292,4 +293,131 @@ def test_a_secret_key_file_that_is_too_short_is_refused(
     assert (
         result.stderr
         == f"ninja-oauth: the secret key file {tmp_path / 'secret-key'} is shorter than 32 characters\n"
+    )
+
+
+# -- settings refused at start: one line naming the setting, exit 2 ---------------------------
+
+_NOT_A_LIST = 'Value error, must be a JSON list of strings, such as ["one", "two"]'
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "command"),
+    [
+        ("NINJA_OAUTH_TRUSTED_PROXIES", "10.0.0.1", ["serve", "--port"]),
+        ("NINJA_OAUTH_TRUSTED_PROXIES", "", ["apps", "list"]),
+        ("NINJA_OAUTH_TRUSTED_PROXIES", '"10.0.0.1"', ["apps", "list"]),
+        ("NINJA_OAUTH_INTROSPECTION_RESOURCE_SERVERS", "app1", ["check"]),
+        ("NINJA_OAUTH_WEBHOOK_ALLOWED_HOSTS", "example.com", ["apps", "list"]),
+    ],
+    ids=["proxy-not-json-serve", "proxy-empty", "proxy-json-string", "resource-servers", "hosts"],
+)
+def test_a_list_setting_that_is_not_a_json_list_stops_with_one_line_naming_it(
+    env: dict[str, str], variable: str, value: str, command: list[str]
+) -> None:
+    if command == ["serve", "--port"]:
+        command = [*command, str(free_port())]  # were it to start, on a port of its own
+    result = _run({**env, variable: value}, *command)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        f"ninja-oauth: {variable}: {_NOT_A_LIST}\n",
+    )
+
+
+_OVER_64_BITS = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "most"),
+    [
+        ("ACCESS_TOKEN_TTL", _OVER_64_BITS, 315360000),  # ten years
+        ("ACCESS_TOKEN_TTL", "315360001", 315360000),
+        ("REFRESH_TOKEN_TTL", _OVER_64_BITS, 315360000),
+        ("CODE_TTL", "601", 600),
+        ("CLIENT_AUTH_KEY_LIMIT", _OVER_64_BITS, 1000000),
+        ("CLIENT_AUTH_ADDRESS_LIMIT", "1000001", 1000000),
+        ("LOGIN_KEY_LIMIT", _OVER_64_BITS, 1000000),
+        ("LOGIN_ADDRESS_LIMIT", _OVER_64_BITS, 1000000),
+        ("THROTTLE_WINDOW", _OVER_64_BITS, 604800),  # a week
+        ("THROTTLE_BLOCK", "3601", 3600),  # the longest block there is
+        ("PENDING_PER_BROWSER", _OVER_64_BITS, 1000000),
+        ("PENDING_PER_ADDRESS", _OVER_64_BITS, 1000000),
+        ("PENDING_MAX_BYTES", "65537", 65536),  # what a form may carry
+        ("MAX_BODY_BYTES", _OVER_64_BITS, 1073741824),  # 1 GiB
+        ("PASSWORD_HASH_CONCURRENCY", _OVER_64_BITS, 1024),
+        ("BODY_TIMEOUT", "1e400", 3600),  # infinity as a float
+    ],
+    ids=[
+        "access-token-ttl",
+        "access-token-ttl-by-one",
+        "refresh-token-ttl",
+        "code-ttl",
+        "client-auth-key-limit",
+        "client-auth-address-limit",
+        "login-key-limit",
+        "login-address-limit",
+        "throttle-window",
+        "throttle-block",
+        "pending-per-browser",
+        "pending-per-address",
+        "pending-max-bytes",
+        "max-body-bytes",
+        "password-hash-concurrency",
+        "body-timeout",
+    ],
+)
+def test_a_number_setting_past_its_range_stops_with_one_line_naming_it(
+    env: dict[str, str], variable: str, value: str, most: int
+) -> None:
+    """Such a value used to start the server and then fail what used it (a lifetime: every token
+    request, a 500 OverflowError)."""
+    result = _run({**env, f"NINJA_OAUTH_{variable}": value}, "apps", "list")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        f"ninja-oauth: NINJA_OAUTH_{variable}: Input should be less than or equal to {most}\n",
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "problem"),
+    [
+        (lambda key: key.mkdir(), "cannot read the secret key file {key}: Is a directory"),
+        (
+            lambda key: key.write_bytes(b"\xff\xfe" * 40),
+            "the secret key file {key} is not UTF-8 text",
+        ),
+        (
+            lambda key: key.symlink_to(key.parent / "nowhere" / "key"),
+            "cannot read the secret key file {key}: a symbolic link to a missing file",
+        ),
+    ],
+    # (A file of mode 000 takes the same path, and root, as on CI, reads it anyway.)
+    ids=["a-directory", "not-utf-8", "dangling-symlink"],
+)
+def test_a_secret_key_file_that_cannot_be_read_is_refused_naming_it(
+    env: dict[str, str], tmp_path: Path, make: Callable[[Path], object], problem: str
+) -> None:
+    key = tmp_path / "secret-key"
+    make(key)
+    for command in (["apps", "list"], ["serve", "--port", str(free_port())]):
+        result = _run(env, *command)
+        assert (result.returncode, result.stdout, result.stderr) == (
+            2,
+            "",
+            f"ninja-oauth: {problem.format(key=key)}\n",
+        ), command
+
+
+def test_a_secret_key_file_whose_directory_is_a_file_is_refused_naming_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "data").write_text("")
+    env = {**env, "NINJA_OAUTH_DATABASE_URL": f"sqlite:///{tmp_path / 'data' / 'cli.db'}"}
+    result = _run(env, "apps", "list")
+    assert (result.returncode, result.stderr) == (
+        2,
+        f"ninja-oauth: cannot create the secret key file {tmp_path / 'data' / 'secret-key'}: "
+        f"{tmp_path / 'data'} is not a directory\n",
     )

@@ -227,6 +227,24 @@ _NO_USER = "No user has the email 'nobody@example.com'."
             2,
             "--until: '2024-13-01' is neither an ISO 8601 date and time nor a Unix time",
         ),
+        (
+            ["audit", "--since", "99999999999999999999"],
+            2,
+            "--since: '99999999999999999999' is past the latest Unix time accepted "
+            "(4611686018427387904)",
+        ),
+        (
+            ["audit", "--until", "4611686018427387905"],
+            2,
+            "--until: '4611686018427387905' is past the latest Unix time accepted "
+            "(4611686018427387904)",
+        ),
+        (
+            ["audit", "--since", "²"],
+            2,
+            "--since: '²' is neither an ISO 8601 date and time nor a Unix time",
+        ),
+        (["audit", "--limit", "99999999999999999999"], 2, "limit must be between 1 and 10000."),
     ],
     ids=[
         "unknown-platform",
@@ -252,6 +270,10 @@ _NO_USER = "No user has the email 'nobody@example.com'."
         "audit-limit-0",
         "audit-bad-since",
         "audit-bad-until",
+        "audit-since-past-64-bits",
+        "audit-until-past-the-latest",
+        "audit-since-not-a-decimal-digit",
+        "audit-limit-past-64-bits",
     ],
 )  # fmt: skip
 def test_refusals_are_one_line_on_stderr_with_the_right_exit_code(

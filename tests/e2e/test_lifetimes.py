@@ -8,6 +8,7 @@ time passing. The boundaries to the second are the core's tests, on its fake clo
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -127,3 +128,29 @@ def test_a_refresh_token_expires_after_its_configured_lifetime(
         "invalid_grant",
         "The refresh token is not valid: unknown, expired, revoked or issued to another app.",
     )
+
+
+def test_the_longest_lifetimes_the_settings_accept_issue_and_refresh_tokens(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Ten years, the most NINJA_OAUTH_*_TOKEN_TTL may be, stays inside the stores' time columns
+    (past it the server refuses to start, tests/e2e/test_cli.py)."""
+    ten_years = 10 * 365 * 24 * 3600
+    server = start_server(
+        database_url,
+        tmp_path,
+        NINJA_OAUTH_ACCESS_TOKEN_TTL=str(ten_years),
+        NINJA_OAUTH_REFRESH_TOKEN_TTL=str(ten_years),
+    )
+    try:
+        web = server.create_app("web", redirect_uris=[CB])
+        issued = _exchange(server, web, _code(server, web))
+        assert issued.status_code == 200, issued.text
+        assert issued.json()["expires_in"] == ten_years
+        refreshed = _token(
+            server, web, grant_type="refresh_token", refresh_token=issued.json()["refresh_token"]
+        )
+        assert refreshed.status_code == 200, refreshed.text
+        assert _organizations(server, refreshed.json()["access_token"]).status_code == 200
+    finally:
+        server.stop()

@@ -46,12 +46,20 @@ def revoke_consent(
     typer.echo(f"revoked consent {consent_id}")
 
 
+# The latest Unix time the audit accepts, as the admin API does (web/admin_api.py): far inside
+# the BIGINT column, which a larger number would overflow in the query.
+_TIME_MAX = 2**62
+
+
 def _instant(value: str | None, option: str) -> int | None:
     """Unix seconds, or an ISO 8601 date or date and time (UTC unless it says otherwise)."""
     if value is None:
         return None
     text = value.strip()
-    if text.isdigit():
+    if text.isdecimal():  # what int() reads (isdigit() also takes "²", which it does not)
+        # Counting digits first: int() refuses a number of over 4300 digits (a ValueError).
+        if len(text.lstrip("0")) > len(str(_TIME_MAX)) or int(text) > _TIME_MAX:
+            fail(f"{option}: {value!r} is past the latest Unix time accepted ({_TIME_MAX})", 2)
         return int(text)
     try:
         parsed = datetime.fromisoformat(text)
