@@ -54,6 +54,8 @@ class ReadRequest(OAuth2Request):  # type: ignore[misc]
     claimed_app: tuple[str | None, Any] | None = None
     # The client's address, for the audit log (set by the endpoint).
     address: str | None = None
+    # The token row the request issued, counted once committed (server.count_issued).
+    issued_token: Any = None
 
     def __init__(
         self,

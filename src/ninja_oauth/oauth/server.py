@@ -21,7 +21,7 @@ from authlib.oauth2.rfc7636 import CodeChallenge
 
 from ninja_oauth.oauth import client_auth, syntax
 from ninja_oauth.oauth.context import CoreContext
-from ninja_oauth.oauth.domain import User
+from ninja_oauth.oauth.domain import NewToken, User
 from ninja_oauth.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
 from ninja_oauth.oauth.errors import FatalAuthorizeError, TooManyRequestsError
 from ninja_oauth.oauth.grants.authorization_code import AuthorizationCodeGrant
@@ -103,7 +103,17 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
     def save_token(self, token: dict[str, Any], request: Any) -> None:
         row = token_row(self.ctx, token, request)
         self.ctx.repos.tokens.save(row)
-        self.ctx.issued.count(row.client_id, row.grant_type, row.issued_at)
+        # Counted by ``count_issued`` once the request's writes are committed: a request whose
+        # commit fails (a 503 while the database is away) issued nothing. Set, not added to: a
+        # request run again (on the writer path) issues its token anew.
+        request.issued_token = row
+
+    def count_issued(self, request: Any) -> None:
+        """After ``request``'s unit of work has committed: count the token it issued, if any,
+        for the audit log's ``tokens_issued`` and the app's last use (``usage.py``)."""
+        row: NewToken | None = getattr(request, "issued_token", None)
+        if row is not None:
+            self.ctx.issued.count(row.client_id, row.grant_type, row.issued_at)
 
     def authenticate_client(
         self, request: Any, methods: list[str], endpoint: str = "token"

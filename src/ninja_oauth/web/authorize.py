@@ -171,6 +171,7 @@ async def authorize(request: Request) -> Response:
         )
         page.headers["Retry-After"] = str(full.retry_after)
         return page
+    svc.server.count_issued(oauth_request)  # committed: an implicit grant's token counts
     if outcome.fatal is not None:
         raise outcome.fatal
     if outcome.response is not None:

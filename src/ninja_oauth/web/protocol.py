@@ -62,6 +62,7 @@ async def _answer(ctx: WebContext, endpoint: Endpoint, request: Request, body: b
     # One transaction per request: a code's redemption and its token insert commit together,
     # and a replay's revocation or a failure count commits with its error answer.
     response = to_starlette(await ctx.store.run(work, server.writes(endpoint, oauth_request)))
+    server.count_issued(oauth_request)  # committed: the token it issued, if any, counts
     origin = request.headers.get("origin")
     if origin is not None and endpoint in BROWSER_CALLED:
         _let_the_page_read(response, origin, oauth_request)
