@@ -312,7 +312,14 @@ def load_settings(**overrides: Any) -> Settings:
     if url is None:
         path = data_dir() / "ninja-oauth.db"
         # Only its owner may read the database and the key beside it.
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as exc:
+            why = "a file has its name" if isinstance(exc, FileExistsError) else _why(exc)
+            raise SettingsError(
+                f"cannot create the data directory {path.parent}: {why} "
+                "(or set NINJA_OAUTH_DATABASE_URL)"
+            ) from None
         url = f"sqlite:///{path}"
     key = settings.secret_key
     if key is None:

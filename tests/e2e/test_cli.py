@@ -421,3 +421,20 @@ def test_a_secret_key_file_whose_directory_is_a_file_is_refused_naming_it(
         f"ninja-oauth: cannot create the secret key file {tmp_path / 'data' / 'secret-key'}: "
         f"{tmp_path / 'data'} is not a directory\n",
     )
+
+
+def test_a_default_data_directory_that_cannot_be_made_is_refused_naming_it(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # No NINJA_OAUTH_DATABASE_URL: the database goes in the user data directory
+    # (XDG_DATA_HOME here), whose parent is a file.
+    (tmp_path / "data-home").write_text("")
+    env = {k: v for k, v in env.items() if k != "NINJA_OAUTH_DATABASE_URL"}
+    env["XDG_DATA_HOME"] = str(tmp_path / "data-home")
+    result = _run(env, "apps", "list")
+    assert (result.returncode, result.stdout, result.stderr) == (
+        2,
+        "",
+        f"ninja-oauth: cannot create the data directory {tmp_path / 'data-home' / 'ninja-oauth'}: "
+        "Not a directory (or set NINJA_OAUTH_DATABASE_URL)\n",
+    )
