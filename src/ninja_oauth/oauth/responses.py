@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode, urlsplit, urlunsplit
+from urllib.parse import urlencode
 
 # The documents: "you'll receive an HTTP 307 response" for both authorize flows.
 AUTHORIZE_REDIRECT_STATUS = 307
@@ -38,13 +38,15 @@ def redirect_to_client(
     say, or in the fragment (RFC 6749 §4.2.2) when the client asks with response_mode=fragment.
     """
     pairs = [(k, v) for k, v in params if v is not None] + [("iss", issuer)]
-    scheme, netloc, path, query, frag = urlsplit(redirect_uri)
     encoded = urlencode(pairs)
+    # Added to the URI as registered, never rebuilt from its parts: urlunsplit drops an empty
+    # authority ("com.example.app:///cb" became "com.example.app:/cb"), and the browser must go
+    # to the registered URI itself (RFC 6749 §3.1.2). Registered URIs have no fragment.
     if fragment:
-        frag = encoded
+        location = f"{redirect_uri}#{encoded}"
     else:
-        query = f"{query}&{encoded}" if query else encoded
-    location = urlunsplit((scheme, netloc, path, query, frag))
+        joint = "" if redirect_uri.endswith(("?", "&")) else "&" if "?" in redirect_uri else "?"
+        location = redirect_uri + joint + encoded
     return AUTHORIZE_REDIRECT_STATUS, "", [("Location", location), ("Cache-Control", "no-store")]
 
 
