@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.config import Lifetimes
+from ninja_oauth.oauth.registry import edit_app
 from tests.oauth.harness import ADDRESS, Core, assert_oauth_error
 
 NOT_VALID = "The refresh token is not valid: unknown, expired, revoked or issued to another app."
@@ -210,3 +211,35 @@ def test_without_offline_access_no_refresh_token_is_issued(core: Core) -> None:
     body = core.login(web, scope="monitoring")
     assert "refresh_token" not in body
     assert core.fakes.tokens.rows[0].token.refresh_digest is None
+
+
+def test_a_refresh_is_granted_only_what_the_app_may_still_have(core: Core) -> None:
+    """An administrator took management away from the app after the user consented to it:
+    new tokens from a refresh no longer carry it (an authorize asking for it is refused too)."""
+    web = core.register_app("web", scopes=["monitoring", "management"])
+    first = core.login(web, scope="monitoring management offline_access")
+    edit_app(core.fakes.apps, web.app, scopes=["monitoring"])
+    asked = core.refresh(web, first["refresh_token"], scope="management offline_access")
+    assert_oauth_error(
+        asked,
+        400,
+        "invalid_scope",
+        "This app may no longer be granted 'management'; ask for less.",
+    )
+    # Refused before the rotation: the refresh token still works, for what is left.
+    kept = core.refresh(web, first["refresh_token"])
+    assert kept.status == 200
+    assert kept.json()["scope"] == "monitoring offline_access"
+    grant = core.access(kept.json()["access_token"])
+    assert grant is not None and grant.scopes == {"monitoring", "offline_access"}
+    # Nothing left: sign in again.
+    current = core.fakes.apps.get(web.app.client_id)
+    assert current is not None
+    edit_app(core.fakes.apps, current, scopes=["control"])
+    none_left = core.refresh(web, kept.json()["refresh_token"])
+    assert_oauth_error(
+        none_left,
+        400,
+        "invalid_scope",
+        "This app may no longer be granted any scope of this refresh token: sign in again.",
+    )

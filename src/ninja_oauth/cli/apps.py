@@ -136,7 +136,8 @@ def edit(
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object."),
 ) -> None:
     """Change an app: each option given replaces that setting, the others stay. Tokens already
-    issued keep their scope until they expire or are revoked (apps revoke-tokens)."""
+    issued keep their scope until they expire or are revoked (apps revoke-tokens); a refresh
+    issues only the scopes the app still has."""
     if name is None and not (redirect_uri or scope or grant):
         fail("give at least one of --name, --redirect-uri, --scope, --grant", 2)
     with opened() as ctx, refused(), ctx.store.transaction():

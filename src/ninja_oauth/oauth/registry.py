@@ -238,7 +238,8 @@ def edit_app(
     server_profile: Profile = Profile.FAITHFUL,
 ) -> App:
     """Change what an administrator may change (None: keep it), by the registration's rules.
-    Tokens already issued keep their scope until they expire or are revoked."""
+    Tokens already issued keep their scope until they expire or are revoked; a refresh issues
+    only the scopes the app still has (grants/refresh_token.py)."""
     if scopes is not None and not scopes:
         raise RegistrationError("Choose at least one scope.", "scopes")
     if grant_types is not None and not grant_types:

@@ -40,6 +40,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         family = self.ctx.repos.tokens.refresh_family(digest, client.client_id)
         if family is not None and not family.used:
             self._check_narrowing(family.scope)
+            self._check_still_allowed(family.scope)
         self.request.refresh_token = self._rotate(digest)
 
     def _rotate(self, digest: str) -> RefreshRecord:
@@ -81,9 +82,37 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
                 f"A refresh may only narrow the scope; '{quoted(' '.join(wider))}' was not granted."
             )
 
+    def _allowed(self) -> set[str]:
+        """What the app may be granted now: an administrator may have taken scopes away since
+        the user consented (``apps edit``), and a refresh issues new tokens."""
+        client: OAuthClient = self.request.client
+        return {*client.app.scopes, Scope.OFFLINE_ACCESS.value}
+
+    def _check_still_allowed(self, family_scope: str) -> None:
+        # A refresh asking for a scope the app lost is invalid_scope, as an authorize request
+        # asking for it is; one asking for nothing gets what the app may still have
+        # (issue_token), unless nothing of it is left.
+        allowed = self._allowed()
+        requested = parse_scope(self.request.payload.scope)
+        lost = [x for x in requested if x not in allowed]
+        if lost:
+            raise InvalidScopeError(
+                f"This app may no longer be granted '{quoted(' '.join(lost))}'; ask for less."
+            )
+        kept = [x for x in requested or parse_scope(family_scope) if x in allowed]
+        if not [x for x in kept if x != Scope.OFFLINE_ACCESS.value]:
+            raise InvalidScopeError(
+                "This app may no longer be granted any scope of this refresh token: sign in again."
+            )
+
     def issue_token(self, user: Any, refresh_token: RefreshRecord) -> dict[str, Any]:
         requested = parse_scope(self.request.payload.scope)
-        scope = join_scope(requested) if requested else refresh_token.scope
+        allowed = self._allowed()
+        # RFC 6749 §6: an omitted scope is the one granted, less what the app lost since
+        # (the response then says the scope, §5.1).
+        scope = join_scope(
+            requested or [x for x in parse_scope(refresh_token.scope) if x in allowed]
+        )
         # DESIGN §6: "A refresh that narrows the scope away from offline_access returns no new
         # refresh token." The old one was rotated (used) all the same: the family ends with this
         # access token, and presenting the old refresh token again is a reuse, as after any
