@@ -68,9 +68,10 @@ def test_a_client_that_proved_its_secret_is_not_blocked_by_others_failures_at_it
     for other in unproven:
         assert_oauth_error(_token(core, other, "guess"), 429, "slow_down")
         assert_oauth_error(_token(core, other), 429, "slow_down")
-    # A pass is for the address it was earned from, and a public app earns none.
+    # A pass is for the address it was earned from.
     assert_oauth_error(_token(core, proven_elsewhere), 429, "slow_down")
-    assert_oauth_error(core.refresh(native, tokens["refresh_token"]), 429, "slow_down")
+    # A public app has no secret to guess: never held back (it could never earn a pass).
+    assert core.refresh(native, tokens["refresh_token"]).status == 200
 
 
 def test_the_pass_also_holds_with_http_basic_and_at_introspection(core: Core) -> None:
@@ -148,18 +149,25 @@ def test_the_right_secret_on_authorize_earns_a_pass_there_and_at_the_token_endpo
     assert caught.value.error == "slow_down"
 
 
-def test_a_public_app_sending_http_basic_with_an_empty_password_earns_no_pass(core: Core) -> None:
+def test_a_public_app_is_never_blocked_nor_given_a_pass(core: Core) -> None:
     native = core.register_app("native")
     tokens = core.login(native)
-    # Accepted as its client_id (it has no secret to prove), but it proved nothing.
+    # HTTP Basic with an empty password: accepted as its client_id (it has no secret to
+    # prove), but it proved nothing, so no pass is written for it.
     refreshed = core.token(
         {"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
         headers=basic(native.app.client_id, ""),
     )
     assert refreshed.status == 200
+    assert core.fakes.throttle.rows == {}
+    # A secret sent to it is refused, and not counted: there is nothing to guess.
+    for _ in range(LIMITS.client_auth_key + 1):
+        sent = core.refresh(native, "x", client_secret="guess")
+        assert_oauth_error(sent, 400, "invalid_client")
+    assert core.fakes.throttle.rows == {}
     _spray(core)
     again = core.token(
         {"grant_type": "refresh_token", "refresh_token": refreshed.json()["refresh_token"]},
         headers=basic(native.app.client_id, ""),
     )
-    assert_oauth_error(again, 429, "slow_down")
+    assert again.status == 200

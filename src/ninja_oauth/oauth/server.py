@@ -258,13 +258,17 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         # Kept before any answer: the web layer reads it too (a single-page app's pages may
         # read its answers, a 429 included).
         request.claimed_app = (claimed, app)
-        wait = self.throttle.client_wait(blocks, now)
+        # A public app has no secret to guess: blocking it would only let a guesser at its
+        # address (a NAT, a proxy) lock out every native and single-page app there, which can
+        # never earn a pass. Its failures (a secret sent to it) are not counted either.
+        public = app is not None and not app.confidential
+        wait = 0 if public else self.throttle.client_wait(blocks, now)
         if wait:
             return self.handle_error_response(request, TooManyRequestsError(wait))
         response = answer()
         if request.auth_method in _SECRET_METHODS:
             self.throttle.client_passed(pass_key, blocks, now)
-        elif response.status in (400, 401) and _is_invalid_client(response):
+        elif not public and response.status in (400, 401) and _is_invalid_client(response):
             self.throttle.client_failed(keys, now)
         return response
 
