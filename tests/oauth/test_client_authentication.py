@@ -149,7 +149,7 @@ def test_failed_client_authentication_is_invalid_client_with_a_precise_descripti
     if status == 401:
         # RFC 6749 §5.2: a 401 carries WWW-Authenticate for the scheme the client used.
         assert _www_authenticate(response) == (
-            f'Basic error="invalid_client", error_description="{description}"'
+            f'Basic realm="ninja-oauth", error="invalid_client", error_description="{description}"'
         )
     else:
         assert _www_authenticate(response) is None

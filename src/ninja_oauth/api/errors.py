@@ -30,11 +30,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Match
 
 from ninja_oauth.api.schemas import ErrorBody
+from ninja_oauth.oauth.errors import REALM
 from ninja_oauth.store.errors import StoreUnavailable
 
 log = logging.getLogger("ninja_oauth.errors")
-
-REALM = "ninja-oauth"
 
 
 # One documented 4XX instead of FastAPI's 422 on every operation.

@@ -14,10 +14,11 @@ from typing import Any
 from urllib.parse import unquote
 
 from authlib.oauth2.rfc6749 import ClientMixin
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.domain import App
+from ninja_oauth.oauth.errors import ClientAuthError
 from ninja_oauth.oauth.platforms import GrantType
 from ninja_oauth.oauth.scopes import Scope, join_scope, parse_scope
 
@@ -94,12 +95,12 @@ def basic_credentials(headers: Any) -> tuple[str, str] | None:
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode()
     except (binascii.Error, ValueError):  # ValueError: also non-ASCII input
-        raise InvalidClientError(
+        raise ClientAuthError(
             status_code=401, description="The Authorization header is not valid HTTP Basic."
         ) from None
     client_id, sep, secret = decoded.partition(":")
     if not sep:
-        raise InvalidClientError(
+        raise ClientAuthError(
             status_code=401, description="The Authorization header is not valid HTTP Basic."
         )
     return unquote(client_id), unquote(secret)
@@ -138,31 +139,31 @@ def authenticate(request: Any, query_client: Any) -> OAuthClient:
         method = "client_secret_post" if form_secret else "none"
         status = 400
     if not client_id:
-        raise InvalidClientError(
+        raise ClientAuthError(
             status_code=401,
             description="Missing client authentication: send client_id (and client_secret for "
             "confidential apps) in the body or with HTTP Basic.",
         )
     client: OAuthClient | None = query_client(client_id)
     if client is None:
-        raise InvalidClientError(
+        raise ClientAuthError(
             status_code=status,
             description="The client credentials are not valid: unknown client_id.",
         )
     if client.app.confidential:
         if not secret:
-            raise InvalidClientError(
+            raise ClientAuthError(
                 status_code=401,
                 description="The client credentials are not valid: this app is confidential and "
                 "must send its client_secret.",
             )
         if not client.check_client_secret(secret):
-            raise InvalidClientError(
+            raise ClientAuthError(
                 status_code=status,
                 description="The client credentials are not valid: wrong client_secret.",
             )
     elif secret:
-        raise InvalidClientError(
+        raise ClientAuthError(
             status_code=status,
             description="The client credentials are not valid: this app is public and has no "
             "client_secret; send only client_id.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authlib.oauth2.rfc6749.errors import InvalidClientError, InvalidRequestError
+from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc7009 import RevocationEndpoint as _Revocation
 from authlib.oauth2.rfc7662 import IntrospectionEndpoint as _Introspection
 
@@ -12,6 +12,7 @@ from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.client_auth import OAuthClient
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import TokenInfo
+from ninja_oauth.oauth.errors import ClientAuthError
 from ninja_oauth.oauth.ports import Writes
 
 _ALL_METHODS = ["client_secret_basic", "client_secret_post", "none"]
@@ -88,7 +89,7 @@ class IntrospectionEndpoint(_Introspection):  # type: ignore[misc]
     def authenticate_endpoint_client(self, request: Any) -> OAuthClient:
         client: OAuthClient = super().authenticate_endpoint_client(request)
         if not client.app.confidential:
-            raise InvalidClientError(
+            raise ClientAuthError(
                 status_code=401,
                 description="Introspection needs a confidential app (API Services or Web).",
             )

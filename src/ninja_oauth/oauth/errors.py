@@ -2,7 +2,30 @@
 
 from __future__ import annotations
 
-from authlib.oauth2.rfc6749.errors import OAuth2Error
+from authlib.oauth2.rfc6749.errors import InvalidClientError, OAuth2Error
+
+# The protection space named in every WWW-Authenticate challenge: Basic at the protocol
+# endpoints, Bearer at the API and the admin API.
+REALM = "ninja-oauth"
+
+
+class ClientAuthError(InvalidClientError):  # type: ignore[misc]
+    """invalid_client whose 401 challenge names its realm: RFC 7617 §2 makes ``realm``
+    required in a Basic challenge, which Authlib's own leaves out."""
+
+    def get_headers(self) -> list[tuple[str, str]]:
+        headers: list[tuple[str, str]] = OAuth2Error.get_headers(self)
+        if self.status_code == 401:
+            # Authlib's escaping of a quote in the description, kept.
+            description = self.get_error_description().replace('"', "|")
+            headers.append(
+                (
+                    "WWW-Authenticate",
+                    f'Basic realm="{REALM}", error="{self.error}", '
+                    f'error_description="{description}"',
+                )
+            )
+        return headers
 
 
 class FatalAuthorizeError(OAuth2Error):  # type: ignore[misc]
