@@ -634,6 +634,12 @@ def test_a_single_page_app_redeems_refreshes_and_revokes_from_its_own_pages(
     assert elsewhere == [0, "TypeError: Failed to fetch"]
 
     page.goto(callback_server.origin + "/app")
+    # The page finds the endpoints in the server's metadata (RFC 8414), readable by any page.
+    discovered = page.evaluate(
+        "async (url) => (await fetch(url)).json()",
+        f"{sqlite_server.base_url}/.well-known/oauth-authorization-server",
+    )
+    assert discovered["token_endpoint"] == token_url
     status, tokens = page.evaluate(FETCH_FORM, [token_url, redeem])
     assert status == 200, tokens
     assert_token_reads_organizations(sqlite_server, tokens["access_token"])

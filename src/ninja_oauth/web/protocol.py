@@ -159,7 +159,10 @@ async def metadata(request: Request) -> Response:
             "service_documentation": issuer + "/docs",
             # Not in RFC 8414 (which allows more members): "faithful" or "strict".
             "ninja_oauth_profile": profile.value,
-        }
+        },
+        # Public, the same for everyone, and read by single-page apps to find the endpoints:
+        # any page may read it (no credentials are involved).
+        headers={"Access-Control-Allow-Origin": "*"},
     )
 
 
