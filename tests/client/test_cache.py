@@ -157,3 +157,9 @@ def test_programs_of_one_app_asking_for_other_scopes_each_get_their_own(
     # A token holding more than is asked is taken from the cache: no fourth request.
     assert program("management").get_token() == both
     assert client.token_requests["client_credentials"] == 3
+    # Asking for no scope (the server's default, which the SDK cannot know) takes only a
+    # token asked for none too.
+    default = program().get_token()
+    assert client.token_requests["client_credentials"] == 4
+    assert program().get_token() == default
+    assert client.token_requests["client_credentials"] == 4

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import threading
 import time
@@ -123,10 +124,13 @@ class TokenManager:
         return known
 
     def _covers(self, token: Token) -> bool:
-        """Whether ``token`` holds every scope this app's service token asks for. A user's
+        """Whether ``token`` holds every scope this app's service token asks for; asking for
+        none (the server's default, unknown here), whether it was asked for none too. A user's
         token holds what they consented to, which a refresh cannot widen: it is taken as it is."""
-        if self.grant_type != "client_credentials" or self.scope is None:
+        if self.grant_type != "client_credentials":
             return True
+        if self.scope is None:
+            return token.requested_scope == ""
         return set(self.scope.split()) <= set((token.scope or "").split())
 
     def _cached(self) -> Token | None:
@@ -190,6 +194,8 @@ class TokenManager:
             raise InvalidGrant(
                 exc.error, exc.description, status_code=exc.status_code, hint=LOGIN_AGAIN
             ) from None
+        if not refreshing:
+            token = dataclasses.replace(token, requested_scope=self.scope or "")
         self._store(token)
         return token
 

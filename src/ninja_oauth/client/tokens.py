@@ -58,6 +58,9 @@ class Token:
     refresh_token: str | None = None
     scope: str | None = None
     token_type: str = "Bearer"
+    # What a service token was asked for ("" the server's default; None: not known), so that a
+    # cached one serves only a program asking for the same (TokenManager).
+    requested_scope: str | None = None
 
     @classmethod
     def from_response(
@@ -114,6 +117,7 @@ class Token:
             "expires_at": self.expires_at,
             "refresh_token": self.refresh_token,
             "scope": self.scope,
+            **({} if self.requested_scope is None else {"requested_scope": self.requested_scope}),
         }
 
     @classmethod
@@ -131,6 +135,7 @@ class Token:
             expires_at=None if expires_at is None else float(expires_at),
             refresh_token=_optional_str(data, "refresh_token"),
             scope=_optional_str(data, "scope"),
+            requested_scope=_optional_str(data, "requested_scope", _SCOPE_CHARS),
         )
 
     def to_response(self, now: float) -> dict[str, Any]:
