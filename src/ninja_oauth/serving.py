@@ -25,6 +25,7 @@ uvicorn's gunicorn worker uses. Where ``SO_REUSEPORT`` does not balance (outside
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -234,7 +235,11 @@ def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> in
             sock.listen(options.get("backlog", BACKLOG))
             # uvicorn names no address when it is given the socket.
             log.info("serving http://%s:%d (Ctrl-C to stop)", _shown(host), sock.getsockname()[1])
-            uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options)).run(sockets=[sock])
+            server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options))
+            # uvicorn raises the captured Ctrl-C again once it has shut down gracefully;
+            # uvicorn.run swallows it, and so does this: a clean stop, status 0.
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run(sockets=[sock])
         return 0
     if not balanced():  # elsewhere than Linux, uvicorn's shared socket
         uvicorn.run(app, host=host, port=port, workers=workers, **options)

@@ -288,3 +288,19 @@ def test_the_workers_write_the_access_log_one_escaped_line_a_request(tmp_path: P
     assert re.fullmatch(
         stamp + r'"GET /x%0A2026-12-07%2009:30:00,000%20INFO.*" 404 [\d.]+ms', access[1]
     )
+
+
+@pytest.mark.parametrize("workers", [1, WORKERS])
+def test_ctrl_c_stops_the_server_with_status_0(tmp_path: Path, workers: int) -> None:
+    port = free_port()
+    env = server_env(f"sqlite:///{tmp_path / 'ninja-oauth.db'}", port)
+    serve = ServeProcess(env, port, tmp_path / "serve.log", workers=workers)
+    try:
+        serve.wait_ready()
+        assert httpx.get(serve.base_url + METADATA, timeout=10).status_code == 200
+        serve.process.send_signal(signal.SIGINT)  # the parent only, as a terminal's Ctrl-C
+        status = serve.process.wait(timeout=30)
+    finally:
+        serve.stop()
+    assert status == 0, serve.log_text()
+    assert "Traceback" not in serve.log_text()
