@@ -318,19 +318,25 @@ def test_a_redirect_uri_under_a_cookie_path_on_this_host_gets_no_redirect(
 @pytest.mark.parametrize(
     "spelling",
     [
-        "{host}:{port}/x/../ws/oauth/cb",
-        "{host}:{port}/x/%2e%2e/admin/cb",
-        "{host}:{port}/x/%2E./account",
+        "http://127.0.0.1:{port}/x/../ws/oauth/cb",
+        "http://127.0.0.1:{port}/x/%2e%2e/admin/cb",
+        "http://127.0.0.1:{port}/x/%2E./account",
+        # The host as the browser reads it (WHATWG URL: %-decoded, UTS #46, IPv4 forms).
+        "https://%EF%BC%91%EF%BC%92%EF%BC%97.0.0.1:{port}/admin/cb",  # fullwidth digits
+        "https://127%E3%80%820%E3%80%820%E3%80%821:{port}/ws/oauth/cb",  # ideographic stops
+        "http://2130706433:{port}/account/cb",
+        "http://0x7f.1:{port}/ws/oauth/cb",
     ],
 )
 def test_a_redirect_uri_reaching_a_cookie_path_once_resolved_gets_no_redirect(
     server: LiveServer, db: Any, spelling: str
 ) -> None:
     """The browser resolves dot-segments before it picks cookies: "/x/../ws/oauth/cb" gets the
-    sign-in cookie. Registration refuses such URIs now; one registered before (written here
-    into the row) is refused on arrival like the plain spelling."""
+    sign-in cookie; and it reads a host as one: 127.0.0.1 in fullwidth digits is 127.0.0.1.
+    Registration refuses dot-segments and escaped hosts now; a URI registered before (written
+    here into the row) is refused on arrival like the plain spelling."""
     port = int(server.base_url.rsplit(":", 1)[1]) + 1
-    dotted = "http://" + spelling.format(host="127.0.0.1", port=port)
+    dotted = spelling.format(port=port)
     app = server.create_app("native", redirect_uris=[NATIVE_CB])
     with db.begin() as conn:
         conn.execute(

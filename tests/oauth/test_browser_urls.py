@@ -1,4 +1,4 @@
-"""Hosts and paths as a browser reads them before it picks the cookies to send."""
+"""Paths as a browser reads them before it picks the cookies to send."""
 
 from __future__ import annotations
 
@@ -23,22 +23,3 @@ from ninja_oauth.oauth import browser_urls
 def test_dot_segments_are_resolved_as_a_browser_resolves_them(path: str, resolved: str) -> None:
     assert browser_urls.resolved_path(path) == resolved
     assert browser_urls.has_dot_segments(path) is (resolved != (path or "/"))
-
-
-@pytest.mark.parametrize(
-    ("hostname", "seen"),
-    [
-        ("127.0.0.1", "127.0.0.1"),
-        ("2130706433", "127.0.0.1"),
-        ("0x7f.1", "127.0.0.1"),
-        ("127.1", "127.0.0.1"),
-        ("0177.0.0.1", "127.0.0.1"),
-        ("localhost.", "localhost"),
-        ("auth.example.com.", "auth.example.com"),
-        ("auth.example.%63om", "auth.example.com"),
-        ("deadbeef", "deadbeef"),
-        ("::1", "::1"),
-    ],
-)
-def test_a_host_is_read_as_the_cookie_jar_reads_it(hostname: str, seen: str) -> None:
-    assert browser_urls.host(hostname) == seen

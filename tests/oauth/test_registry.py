@@ -486,3 +486,14 @@ def test_a_redirect_uri_with_dot_segments_is_refused_and_one_grandfathered_kept(
     assert edit_app(repo, old, name="Renamed").redirect_uris == (uri,)
     # Dots within a segment are no segment of their own.
     _register(platform, redirect_uris=["http://127.0.0.1/.well-known/cb..x/v1.2"])
+
+
+def test_a_redirect_uri_with_an_escaped_host_is_refused() -> None:
+    # The browser decodes the host, then maps it (UTS #46): fullwidth digits become 127.
+    uri = "https://%EF%BC%91%EF%BC%92%EF%BC%97.0.0.1:8443/cb"
+    with pytest.raises(RegistrationError) as caught:
+        _register(Platform.WEB, redirect_uris=[uri])
+    assert str(caught.value) == (
+        f"Redirect URI {uri!r}: write its host without %-escapes (the browser decodes them into "
+        "another host)."
+    )

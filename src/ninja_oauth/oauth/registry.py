@@ -78,6 +78,23 @@ def _check_redirect_uri(uri: str, platform: Platform) -> None:
     raise _uri_error(f"Redirect URI {uri!r} must use https.")
 
 
+def _check_as_a_browser_reads_it(uri: str) -> None:
+    """Compared as written, followed as the browser reads it: "/x/../admin" would take the code,
+    and this server's cookies, to "/admin", and an escaped host ("%EF%BC%91..." is a fullwidth
+    "1") to another host (web/authorize.py's guard reads both as the browser does)."""
+    parts = urlsplit(uri)
+    if browser_urls.has_dot_segments(parts.path):
+        raise _uri_error(
+            f"Redirect URI {uri!r} has a '.' or '..' path segment, which the browser resolves "
+            "before going there: register the URI it resolves to."
+        )
+    if "%" in parts.netloc:
+        raise _uri_error(
+            f"Redirect URI {uri!r}: write its host without %-escapes (the browser decodes them "
+            "into another host)."
+        )
+
+
 def _uri_error(message: str) -> RegistrationError:
     return RegistrationError(message, "redirect_uris")
 
@@ -137,13 +154,8 @@ def checked_settings(
                 "is not allowed in a URI (RFC 3986), such as spaces and non-ASCII letters."
             )
         _check_redirect_uri(uri, platform)
-        if uri not in registered and browser_urls.has_dot_segments(urlsplit(uri).path):
-            # Compared as written, followed as resolved: "/x/../admin" would take the code, and
-            # this server's cookies, to "/admin" (web/authorize.py's guard reads it resolved).
-            raise _uri_error(
-                f"Redirect URI {uri!r} has a '.' or '..' path segment, which the browser "
-                "resolves before going there: register the URI it resolves to."
-            )
+        if uri not in registered:
+            _check_as_a_browser_reads_it(uri)
     if needs_redirect_uri(platform) and not uris:
         raise _uri_error(f"A {platform.value} app needs at least one redirect URI.")
     valid_scopes = [x.value for x in API_SCOPES] + ([Scope.ADMIN.value] if is_admin else [])

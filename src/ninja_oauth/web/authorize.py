@@ -8,12 +8,15 @@ The login and consent forms keep the validated request on the server under an op
 
 from __future__ import annotations
 
+import re
+import socket
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import partial
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
+import idna
 from authlib.oauth2.rfc6749 import OAuth2Request
 from starlette.requests import Request
 from starlette.responses import Response
@@ -209,10 +212,34 @@ def _reaches_sign_in_cookie(location: str, issuer: str) -> bool:
             return False
     except ValueError:  # not a URL a browser would follow
         return False
-    if browser_urls.host(target.hostname) != browser_urls.host(ours.hostname):
+    if _cookie_host(target.hostname) != _cookie_host(ours.hostname):
         return False
     path = browser_urls.resolved_path(target.path)
     return any(path == p or path.startswith(p + "/") for p in sessions.COOKIE_PATHS)
+
+
+# Only such hosts may be IPv4 addresses in another spelling ("2130706433", "0x7f.1", "127.1").
+_NUMERIC_HOST = re.compile(r"[0-9a-fx.]+")
+
+
+def _cookie_host(hostname: str) -> str:
+    """``hostname`` (as ``urlsplit`` gives it) as the browser's cookie jar sees it, after the
+    WHATWG URL Standard's host parsing: %-escapes decoded, mapped by UTS #46 (the ``idna``
+    package: fullwidth digits, other full stops, soft hyphens, case), an IPv4 address in
+    dotted-decimal form whatever its spelling (BSD's ``inet_aton`` forms, as the standard's);
+    a final dot dropped (the safe side: compared as the same host)."""
+    name = unquote(hostname)
+    try:
+        name = idna.uts46_remap(name, std3_rules=False, transitional=False)
+    except idna.IDNAError:  # a code point no host may hold: the browser refuses the URL
+        return name
+    name = name.lower().rstrip(".")
+    if _NUMERIC_HOST.fullmatch(name):
+        try:
+            return socket.inet_ntoa(socket.inet_aton(name))
+        except OSError:  # not an address (a browser refuses such a URL altogether)
+            return name
+    return name
 
 
 def form_page(
