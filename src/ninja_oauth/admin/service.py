@@ -43,13 +43,16 @@ T = TypeVar("T")
 MAX_PAGE_SIZE = 500
 
 
-# Users and consents are numbered in INTEGER columns (store/tables.py): an id beyond them names
-# no row, and the console's paths take any number (the admin API's schema bounds its own).
-_ROW_ID_MAX = 2**31 - 1
+# Users, consents and audit events are numbered in INTEGER columns (store/tables.py): an id
+# beyond them names no row (the console's paths take any number; the admin API's schema bounds
+# its own with this). Times are Unix seconds in BIGINT columns: the latest one accepted stays
+# far inside them (the admin API and the audit command).
+ROW_ID_MAX = 2**31 - 1
+TIME_MAX = 2**62
 
 
 def _row_id(value: int) -> bool:
-    return 1 <= value <= _ROW_ID_MAX
+    return 1 <= value <= ROW_ID_MAX
 
 
 class AdminError(Exception):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import typer
 
-from ninja_oauth.admin.service import CLI, audit_json, consent_json
+from ninja_oauth.admin.service import CLI, TIME_MAX, audit_json, consent_json
 from ninja_oauth.cli.common import administration, fail, opened, print_table, refused, when
 from ninja_oauth.store.repositories.administration import AuditFilter
 
@@ -46,11 +46,6 @@ def revoke_consent(
     typer.echo(f"revoked consent {consent_id}")
 
 
-# The latest Unix time the audit accepts, as the admin API does (web/admin_api.py): far inside
-# the BIGINT column, which a larger number would overflow in the query.
-_TIME_MAX = 2**62
-
-
 def _instant(value: str | None, option: str) -> int | None:
     """Unix seconds, or an ISO 8601 date or date and time (UTC unless it says otherwise)."""
     if value is None:
@@ -58,8 +53,8 @@ def _instant(value: str | None, option: str) -> int | None:
     text = value.strip()
     if text.isdecimal():  # what int() reads (isdigit() also takes "²", which it does not)
         # Counting digits first: int() refuses a number of over 4300 digits (a ValueError).
-        if len(text.lstrip("0")) > len(str(_TIME_MAX)) or int(text) > _TIME_MAX:
-            fail(f"{option}: {value!r} is past the latest Unix time accepted ({_TIME_MAX})", 2)
+        if len(text.lstrip("0")) > len(str(TIME_MAX)) or int(text) > TIME_MAX:
+            fail(f"{option}: {value!r} is past the latest Unix time accepted ({TIME_MAX})", 2)
         return int(text)
     try:
         parsed = datetime.fromisoformat(text)

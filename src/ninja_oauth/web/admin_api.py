@@ -24,6 +24,8 @@ from starlette.responses import JSONResponse, Response
 
 from ninja_oauth.admin.service import (
     MAX_PAGE_SIZE,
+    ROW_ID_MAX,
+    TIME_MAX,
     Actor,
     AdminError,
     Invalid,
@@ -44,8 +46,6 @@ from ninja_oauth.web.context import WebContext, context
 
 PREFIX = "/admin/api"
 T = TypeVar("T")
-_INT32_MAX = 2**31 - 1  # ids are INTEGER columns (store/tables.py)
-_TIME_MAX = 2**62  # Unix seconds, BIGINT columns
 _NO_STORE = {"Cache-Control": "no-store"}
 
 # -- who asks ---------------------------------------------------------------------------------
@@ -242,19 +242,19 @@ _TOTAL = {"X-Total-Count": {"description": "How many match in all", "schema": {"
 _PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": _TOTAL}}
 
 Search = Annotated[str, Query(max_length=200, description="Text the name or email contains.")]
-Offset = Annotated[int, Query(ge=0, le=_INT32_MAX)]
+Offset = Annotated[int, Query(ge=0, le=ROW_ID_MAX)]
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)]
 ClientId = Annotated[str, Path(max_length=200)]
-UserId = Annotated[int, Path(ge=1, le=_INT32_MAX)]
+UserId = Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 
 
 class _AdminRoute(APIRoute):
     """A route of the admin API: a request that fails its schema (a key of the wrong type, an
     unknown key, a bad query) is refused as the service refuses bad input, a 400 naming its
-    ``field``, not with the Public API's validation answer (which has no ``field``). Who asks
-    is decided first: FastAPI parses a JSON body before it runs any dependency, so a body that
-    is not JSON would otherwise answer a caller without credentials with that 400, not the
-    401 with ``WWW-Authenticate`` (or 403) its credentials get."""
+    ``field``, not with the Public API's validation answer (which has no ``field``), and only
+    once the caller may ask: FastAPI parses a JSON body before it runs any dependency, so a
+    body that is not JSON would otherwise answer a caller without credentials with that 400,
+    not the 401 with ``WWW-Authenticate`` (or 403) its credentials get."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -440,7 +440,7 @@ async def list_consents(
 
 @router.delete("/consents/{consent_id}", status_code=204, response_class=Response)
 async def revoke_consent(
-    caller: CallerDep, consent_id: Annotated[int, Path(ge=1, le=_INT32_MAX)]
+    caller: CallerDep, consent_id: Annotated[int, Path(ge=1, le=ROW_ID_MAX)]
 ) -> None:
     """The consent goes, and the tokens and codes it bought stop working at once."""
     await caller.change(partial(caller.ctx.admin.revoke_consent, caller.actor, consent_id))
@@ -461,10 +461,10 @@ async def audit(
     kind: Annotated[str | None, Query(max_length=60, description="e.g. app_created")] = None,
     client_id: Annotated[str | None, Query(max_length=200)] = None,
     user: Annotated[str | None, Query(max_length=320, description="The user's email.")] = None,
-    since: Annotated[int | None, Query(ge=0, le=_TIME_MAX, description="Unix seconds")] = None,
-    until: Annotated[int | None, Query(ge=0, le=_TIME_MAX, description="Unix seconds")] = None,
+    since: Annotated[int | None, Query(ge=0, le=TIME_MAX, description="Unix seconds")] = None,
+    until: Annotated[int | None, Query(ge=0, le=TIME_MAX, description="Unix seconds")] = None,
     before: Annotated[
-        int | None, Query(ge=1, le=_INT32_MAX, description="Events older than this id (paging).")
+        int | None, Query(ge=1, le=ROW_ID_MAX, description="Events older than this id (paging).")
     ] = None,
     limit: Annotated[
         int | None, Query(ge=1, le=10_000, description="Default 100; 10000 for jsonl.")
