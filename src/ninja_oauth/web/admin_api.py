@@ -111,7 +111,7 @@ async def _caller(
             raise BearerError(
                 403, "insufficient_scope", "This app may no longer use the admin API.", "admin"
             )
-        return Caller(ctx, Actor(f"client:{grant.client_id}", address))
+        return _known(request, Caller(ctx, Actor(f"client:{grant.client_id}", address)))
     signed = await signed_in(request, ctx, Area.ADMIN)
     if signed is None:
         raise BearerError(401)  # RFC 6750 §3.1: no error code, and WWW-Authenticate
@@ -126,7 +126,13 @@ async def _caller(
             "The X-CSRF-Token header is missing or wrong: send the csrf_token of "
             "GET /admin/api/session.",
         )
-    return Caller(ctx, Actor(signed.user.email, address), signed)
+    return _known(request, Caller(ctx, Actor(signed.user.email, address), signed))
+
+
+def _known(request: Request, caller: Caller) -> Caller:
+    # Kept for _AdminRoute: a schema error after this need not ask who asks again.
+    request.state.admin_caller = caller
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(_caller)]
@@ -263,7 +269,8 @@ class _AdminRoute(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
-                await _caller(request, Response(), None, None)  # raises if it may not ask
+                if getattr(request.state, "admin_caller", None) is None:
+                    await _caller(request, Response(), None, None)  # raises if it may not ask
                 raise Invalid(describe_validation_error(exc), validation_field(exc)) from None
 
         return checked
