@@ -103,6 +103,46 @@ def test_a_refused_row_fails_its_own_request_only(
     assert len(_xmins(store, [t.access_digest for t in good])) == 4
 
 
+def test_a_batch_of_more_rows_than_one_statement_takes_commits_them_all_at_once(
+    store: Store, repos: Repositories, app: App
+) -> None:
+    """A batch's token rows go in multi-row INSERTs of at most ROWS_MAX rows each (PostgreSQL
+    takes 65535 parameters at most): 6000 rows, more than one statement could carry, commit
+    in one transaction with a unit that writes another table."""
+    tokens = [new_token(app) for _ in range(6000)]
+    mark = Sql("INSERT INTO data_versions (name, version) VALUES ('batch-test', 1)")
+    group = PgGroupCommit(store.engine.url.render_as_string(hide_password=False))
+    saving = Sql(
+        "INSERT INTO tokens (access_digest, client_id, scope, grant_id, grant_type, issued_at, "
+        "access_expires_at) VALUES (:access_digest, :client_id, :scope, :grant_id, "
+        ":grant_type, :issued_at, :access_expires_at)",
+        appends=True,
+    )
+    fields = ("access_digest", "client_id", "scope", "grant_id", "grant_type", "issued_at")
+
+    def row(token: NewToken) -> dict[str, object]:
+        return {f: getattr(token, f) for f in (*fields, "access_expires_at")}
+
+    async def one_batch() -> None:
+        # Queued in one turn of the loop: one batch.
+        await asyncio.gather(
+            *(group.commit([(saving, row(t))]) for t in tokens), group.commit([(mark, {})])
+        )
+        await group.aclose()
+
+    asyncio.run(one_batch())
+    xmins = _xmins(store, [t.access_digest for t in tokens])
+    assert len(xmins) == 6000 and len(set(xmins)) == 1
+    with store.engine.begin() as conn:
+        assert (
+            conn.execute(
+                text("SELECT xmin::text FROM data_versions WHERE name = 'batch-test'")
+            ).scalar_one()
+            == xmins[0]
+        )
+        conn.execute(text("DELETE FROM data_versions WHERE name = 'batch-test'"))
+
+
 def test_a_unit_that_changes_rows_goes_to_the_writer_path(
     store: Store, repos: Repositories, app: App
 ) -> None:

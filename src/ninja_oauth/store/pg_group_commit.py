@@ -19,6 +19,8 @@ replaced by the next batch.
 from __future__ import annotations
 
 import asyncio
+import functools
+import re
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -27,7 +29,7 @@ from psycopg.pq import TransactionStatus
 
 from ninja_oauth.store.group_commit import Unit, settle
 from ninja_oauth.store.pg_reads import connect, conninfo, unusable
-from ninja_oauth.store.statements import Write
+from ninja_oauth.store.statements import Sql, Write
 
 
 class PgGroupCommit:
@@ -100,23 +102,75 @@ class PgGroupCommit:
         self._loops.clear()
 
 
+# The most rows in one statement: a batch has no bound, PostgreSQL takes at most 65535
+# parameters (a token row has 11), and each count is a statement of its own to prepare.
+ROWS_MAX = 64
+
+
 async def _insert(conn: psycopg.AsyncConnection[Any], units: list[list[Write]]) -> None:
-    """The units' statements in one transaction, committed once, all sent in one round trip:
-    BEGIN and COMMIT are statements of the pipeline on an autocommit connection (psycopg's
+    """The units' statements in one transaction, committed once. Rows of an ``appends``
+    statement go in one statement of as many rows (``_combined``); when that leaves a single
+    statement, it runs alone on the autocommit connection, its own transaction: one message,
+    no BEGIN or COMMIT to send (a batch of client_credentials tokens). Otherwise all are sent
+    in one round trip: BEGIN and COMMIT are statements of the pipeline (psycopg's
     ``transaction()`` would send each in a round trip of its own). A failed statement aborts
     the pipeline's rest, COMMIT included; the transaction is then rolled back."""
+    statements = _combined([write for writes in units for write in writes])
+    if len(statements) == 1:
+        text, params = statements[0]
+        await conn.execute(text, params)
+        return
     try:
         async with conn.pipeline():
             cursor = conn.cursor()
             await cursor.execute("BEGIN")
-            for writes in units:
-                for stmt, params in writes:
-                    await cursor.execute(stmt.text("postgresql"), params)
+            for text, params in statements:
+                await cursor.execute(text, params)
             await cursor.execute("COMMIT")
     except psycopg.Error:
         if not conn.broken and conn.info.transaction_status != TransactionStatus.IDLE:
             await conn.execute("ROLLBACK")
         raise
+
+
+def _combined(writes: list[Write]) -> list[tuple[str, dict[str, Any]]]:
+    """``writes`` as the statements to run, in their order: the rows of each ``appends``
+    statement in one statement, where its first row was; the others as they are."""
+    order: list[tuple[Sql, list[dict[str, Any]]]] = []
+    appended: dict[Sql, list[dict[str, Any]]] = {}
+    for stmt, params in writes:
+        if stmt in appended:
+            appended[stmt].append(params)
+            continue
+        rows = [params]
+        if stmt.appends:
+            appended[stmt] = rows
+        order.append((stmt, rows))
+    statements: list[tuple[str, dict[str, Any]]] = []
+    for stmt, rows in order:
+        for at in range(0, len(rows), ROWS_MAX):
+            part = rows[at : at + ROWS_MAX]
+            if len(part) == 1:
+                statements.append((stmt.text("postgresql"), part[0]))
+            else:
+                statements.append((_rows_text(stmt, len(part)), _rows_params(part)))
+    return statements
+
+
+@functools.lru_cache(maxsize=4 * ROWS_MAX)
+def _rows_text(stmt: Sql, count: int) -> str:
+    """``stmt`` (an INSERT of one row, ``VALUES (…)`` last) for ``count`` rows: the n-th row's
+    parameters are named ``<name>_<n>``. Made once per statement and count: each is prepared
+    once per connection."""
+    text = stmt.text("postgresql")
+    at = text.rindex("VALUES") + len("VALUES")
+    row = text[at:].strip()
+    values = ", ".join(re.sub(r"%\((\w+)\)s", rf"%(\1_{n})s", row) for n in range(count))
+    return f"{text[:at]} {values}"
+
+
+def _rows_params(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    return {f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()}
 
 
 class _Loop:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 _PARAMETER = r"(?<!:):(\w+)"  # :name, not a PostgreSQL cast (::type)
@@ -16,9 +17,17 @@ class Sql:
     of statements on those paths use this; everything else uses Core.
     """
 
-    __slots__ = ("_pg", "_sqlite", "keyed")
+    __slots__ = ("_pg", "_sqlite", "appends", "changes", "kept_if", "keyed")
 
-    def __init__(self, text: str, *, keyed: bool | str = False) -> None:
+    def __init__(
+        self,
+        text: str,
+        *,
+        keyed: bool | str = False,
+        changes: tuple[str, ...] = (),
+        kept_if: Callable[[Any], bool] | None = None,
+        appends: bool = False,
+    ) -> None:
         self._sqlite = text
         self._pg = re.sub(_PARAMETER, r"%(\1)s", text)
         # ``keyed``: on PostgreSQL, this read made for many sets of parameters in one statement
@@ -35,6 +44,16 @@ class Sql:
                 "SELECT k.want, q.* FROM unnest(CAST(%(keys)s AS text[])) AS k(want) "  # noqa: S608
                 f"CROSS JOIN LATERAL ({lateral}) AS q"
             )
+        # ``changes``: on PostgreSQL, the tables whose changes are notified (migration 0011) and
+        # that this keyed read's rows depend on: a worker keeps its rows until one of them
+        # changes (pg_changes.py). ``kept_if``: which of its rows to keep (all: None).
+        self.changes = changes
+        self.kept_if = kept_if
+        # ``appends``: a plain ``INSERT … VALUES (…)`` of one row, nothing on conflict; on
+        # PostgreSQL the group commit writes the rows of several requests in one such
+        # statement (pg_group_commit.py), where the first of them was: so such a row must not
+        # depend on a row that its own request inserts before it.
+        self.appends = appends
 
     def text(self, dialect: str) -> str:
         return self._pg if dialect == "postgresql" else self._sqlite

@@ -25,7 +25,8 @@ _INSERT = Sql(
     "INSERT INTO tokens (access_digest, refresh_digest, client_id, user_id, scope, refresh_scope, "
     "grant_id, grant_type, issued_at, access_expires_at, refresh_expires_at) VALUES "
     "(:access_digest, :refresh_digest, :client_id, :user_id, :scope, :refresh_scope, :grant_id, "
-    ":grant_type, :issued_at, :access_expires_at, :refresh_expires_at)"
+    ":grant_type, :issued_at, :access_expires_at, :refresh_expires_at)",
+    appends=True,
 )
 
 
