@@ -1,15 +1,24 @@
 """Scale-out (DESIGN §3, §6): stateless `serve` processes share one store, and every racing state
 change — code redemption, refresh rotation — has exactly one winner, on two PostgreSQL nodes and
 on one SQLite server with two workers. A replay that loses the race still revokes the winner's
-tokens."""
+tokens.
+
+On PostgreSQL each worker keeps the rows of its hot reads (a live token's row with the tables'
+versions, an app with its caller's throttle blocks) until the database notifies a change
+(store/pg_changes.py): a change made through one node is honoured by the other, which had been
+serving the old row from memory, once the notification has arrived (RFC 7009 §2.2's propagation
+delay), and by the node that made it at once."""
 
 from __future__ import annotations
 
+import json
+import secrets
 import threading
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -23,6 +32,12 @@ CODE_REPLAYED = "The code was already used; the tokens issued from it have been 
 REFRESH_REUSED = (
     "The refresh token was already used; every token of its family has been revoked. Log in again."
 )
+# How long a change may take to reach the other node (its notification's delivery), and the
+# pause between two looks.
+PROPAGATION = 3.0
+POLL = 0.05
+
+T = TypeVar("T")
 
 
 @pytest.fixture(scope="module")
@@ -44,6 +59,23 @@ def pg_nodes(
     finally:
         second.stop()
         first.stop()
+
+
+@pytest.fixture(scope="module")
+def admin_bearer(pg_nodes: list[LiveServer]) -> dict[str, str]:
+    """The Authorization header of an admin app's token, for the admin API of either node."""
+    created = pg_nodes[0].cli(
+        "apps",
+        "create",
+        "--name",
+        "Admin script",
+        "--platform",
+        "api_services",
+        "--admin",
+        "--json",
+    )
+    token = pg_nodes[0].client_credentials_token(json.loads(created.stdout), "admin")
+    return {"Authorization": f"Bearer {token}"}
 
 
 @pytest.fixture(scope="module", params=["postgresql-two-nodes", "sqlite-two-workers"])
@@ -147,6 +179,44 @@ def _assert_revoked(nodes: list[LiveServer], app: dict[str, Any], tokens: dict[s
     flows.assert_oauth_error(refused, 400, "invalid_grant")
 
 
+def _organizations(node: LiveServer, token: str) -> httpx.Response:
+    with node.client() as http:
+        return http.get("/v2/organizations", headers={"Authorization": f"Bearer {token}"})
+
+
+def _kept(use: Callable[[], httpx.Response], status: int = 200) -> None:
+    """Use something 5 times over about 1.6 s, each answered ``status``: the node's listener
+    (started by its first read, kept rows only once its probe came back) is up by then, and the
+    node serves the row from memory."""
+    for i in range(5):
+        if i:
+            time.sleep(0.4)
+        response = use()
+        assert response.status_code == status, response.text
+
+
+def _eventually(attempt: Callable[[], T], shows: Callable[[T], bool]) -> T:
+    """``attempt`` until ``shows`` its answer, for at most PROPAGATION seconds; fails if it
+    never does. Only the other node's view of a change may lag: its notification's delivery."""
+    deadline = time.monotonic() + PROPAGATION
+    while True:
+        answer = attempt()
+        if shows(answer):
+            return answer
+        if time.monotonic() >= deadline:
+            pytest.fail(f"the change did not show within {PROPAGATION} s: {answer!r}")
+        time.sleep(POLL)
+
+
+def _refused(response: httpx.Response) -> bool:
+    return response.status_code == 401
+
+
+def _assert_invalid_token(response: httpx.Response) -> None:
+    assert response.status_code == 401, response.text
+    assert 'error="invalid_token"' in response.headers["www-authenticate"]
+
+
 # -- tests ---------------------------------------------------------------------------------
 
 
@@ -225,3 +295,104 @@ def test_concurrent_uses_of_one_refresh_token_have_exactly_one_winner_whose_toke
     # RFC 9700 §4.14.2 / DESIGN §6: the reuse revokes the whole family, the winner's new pair too.
     _assert_revoked(cluster, web_app, winner)
     _assert_revoked(cluster, web_app, first)
+
+
+# -- rows a node keeps, and changes made through the other ---------------------------------
+
+
+def test_a_token_revoked_through_one_node_is_refused_by_the_other_that_kept_it(
+    pg_nodes: list[LiveServer],
+) -> None:
+    node_a, node_b = pg_nodes
+    app = node_a.create_app("api_services", scopes=["monitoring"])
+    token = node_a.client_credentials_token(app)
+    _kept(lambda: _organizations(node_b, token))
+
+    with node_a.client() as http:
+        revoked = http.post(
+            "/ws/oauth/revoke", data={"token": token}, auth=(app["client_id"], app["client_secret"])
+        )
+    assert revoked.status_code == 200, revoked.text
+
+    _assert_invalid_token(_eventually(lambda: _organizations(node_b, token), _refused))
+
+
+def test_a_secret_rotated_through_one_node_is_refused_by_the_other_and_the_new_one_accepted(
+    pg_nodes: list[LiveServer], admin_bearer: dict[str, str]
+) -> None:
+    node_a, node_b = pg_nodes
+    app = node_a.create_app("api_services", scopes=["monitoring"])
+    grant = {"grant_type": "client_credentials"}
+    _kept(lambda: _token(node_b, app, grant))
+
+    with node_a.client(headers=admin_bearer) as http:
+        rotated = http.post(f"/admin/api/apps/{app['client_id']}/secret")
+    assert rotated.status_code == 200, rotated.text
+    new_secret = rotated.json()["client_secret"]
+
+    old = _eventually(lambda: _token(node_b, app, grant), _refused)
+    flows.assert_oauth_error(old, 401, "invalid_client")
+    issued = _token(node_b, {**app, "client_secret": new_secret}, grant)
+    assert issued.status_code == 200, issued.text
+    assert _organizations(node_b, issued.json()["access_token"]).status_code == 200
+
+
+def test_an_app_deleted_through_one_node_loses_its_tokens_and_secret_on_the_other(
+    pg_nodes: list[LiveServer], admin_bearer: dict[str, str]
+) -> None:
+    node_a, node_b = pg_nodes
+    app = node_a.create_app("api_services", scopes=["monitoring"])
+    grant = {"grant_type": "client_credentials"}
+    token = node_a.client_credentials_token(app)
+    _kept(lambda: _organizations(node_b, token))
+    _kept(lambda: _token(node_b, app, grant))
+
+    with node_a.client(headers=admin_bearer) as http:
+        deleted = http.delete(f"/admin/api/apps/{app['client_id']}")
+    assert deleted.status_code == 204, deleted.text
+
+    # README "Administration": a deleted app's tokens, codes and consents go with it.
+    _assert_invalid_token(_eventually(lambda: _organizations(node_b, token), _refused))
+    flows.assert_oauth_error(
+        _eventually(lambda: _token(node_b, app, grant), _refused), 401, "invalid_client"
+    )
+
+
+def test_an_organization_created_through_one_node_is_listed_by_the_other_that_kept_the_list(
+    pg_nodes: list[LiveServer],
+) -> None:
+    node_a, node_b = pg_nodes
+    app = node_a.create_app("api_services", scopes=["monitoring", "management"])
+    token = node_a.client_credentials_token(app, "monitoring management")
+    _kept(lambda: _organizations(node_b, token))
+    name = f"Nimbus Dental {secrets.token_hex(4)}"
+
+    with node_a.client() as http:
+        created = http.post(
+            "/v2/organizations", json={"name": name}, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert created.status_code == 200, created.text
+
+    listed = _eventually(
+        lambda: _organizations(node_b, token), lambda r: name in {o["name"] for o in r.json()}
+    )
+    assert {o["id"]: o["name"] for o in listed.json()}[created.json()["id"]] == name
+
+
+def test_a_node_refuses_a_token_it_kept_at_once_after_revoking_it_itself(
+    pg_nodes: list[LiveServer],
+) -> None:
+    node = pg_nodes[1]  # one worker (start_server's default): the revocation's and the GET's
+    app = node.create_app("api_services", scopes=["monitoring"])
+    token = node.client_credentials_token(app)
+    _kept(lambda: _organizations(node, token))
+
+    with node.client() as http:
+        revoked = http.post(
+            "/ws/oauth/revoke", data={"token": token}, auth=(app["client_id"], app["client_secret"])
+        )
+        assert revoked.status_code == 200, revoked.text
+        # No retry: the worker that commits a write drops what it kept before answering.
+        _assert_invalid_token(
+            http.get("/v2/organizations", headers={"Authorization": f"Bearer {token}"})
+        )

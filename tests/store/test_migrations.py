@@ -100,9 +100,12 @@ def test_0003_keeps_the_tokens_and_refresh_digests_stay_unique(database_url: str
                 cascade = " CASCADE" if engine.dialect.name == "postgresql" else ""
                 conn.execute(text(f"DROP TABLE IF EXISTS {name.name}{cascade}"))
             if engine.dialect.name == "postgresql":
-                # The data-version trigger functions (0004, 0008) outlive their tables.
+                # The trigger functions (data versions: 0004, 0008; notifications: 0011)
+                # outlive their tables.
                 for table in metadata.sorted_tables:
                     conn.execute(text(f"DROP FUNCTION IF EXISTS {table.name}_changed()"))
+                conn.execute(text("DROP FUNCTION IF EXISTS ninja_oauth_changed()"))
+                conn.execute(text("DROP FUNCTION IF EXISTS ninja_oauth_live_tokens_gone()"))
         with engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "0002")

@@ -47,6 +47,23 @@ T = TypeVar("T")
 _MAX_LOOP_READS = 3
 
 
+class _Prefetched(dict[tuple[Any, ...], Any]):
+    """A deferred unit's rows on PostgreSQL (``read_key`` to row): those read for it, and
+    otherwise those that the loop keeps (pg_changes.py), so that a unit whose reads are all
+    kept runs once, not again after a read."""
+
+    def __init__(self, kept: Callable[[Sql, dict[str, Any]], Any]) -> None:
+        super().__init__()
+        self._kept = kept
+
+    def __missing__(self, key: tuple[Any, ...]) -> Any:
+        row = self._kept(key[0], dict(key[1:]))
+        if row is None:
+            raise KeyError(key)
+        self[key] = row  # the unit's runs see one row, whatever the loop keeps meanwhile
+        return row
+
+
 class Store:
     """The database: engines, the writer path, and the current unit of work."""
 
@@ -142,7 +159,11 @@ class Store:
                 if database_unavailable(exc):
                     raise StoreUnavailable from exc
                 raise
-        return await self._writer.run(functools.partial(self._in_one_unit, work))
+        try:
+            return await self._writer.run(functools.partial(self._in_one_unit, work))
+        finally:
+            # PostgreSQL: what this loop kept may predate the write (store/pg_changes.py).
+            self._reads.forget()
 
     async def _on_the_loop(self, work: Callable[[], T], group: PgGroupCommit) -> T:
         """PostgreSQL's ``APPENDS``: ``work`` as a deferred unit on the event loop. Each hot read
@@ -150,7 +171,7 @@ class Store:
         again with the row at hand: a client_credentials token reads once (its app and the
         throttle's blocks, in one statement), before most of the grant's work. After a few
         reads it goes to the writer path instead (``NeedsWriter``, as any other write)."""
-        prefetched: dict[tuple[Any, ...], Any] = {}
+        prefetched = _Prefetched(self._reads.kept)
         for _ in range(_MAX_LOOP_READS + 1):
             try:
                 with self._transactions.deferred(prefetched) as rows:
@@ -204,7 +225,10 @@ class Store:
 
     async def write(self, fn: Callable[[], T]) -> T:
         """Run ``fn`` on this process's writer path; ``fn`` opens ``transaction()`` as needed."""
-        return await self._writer.run(functools.partial(self._in_one_unit, fn, False))
+        try:
+            return await self._writer.run(functools.partial(self._in_one_unit, fn, False))
+        finally:
+            self._reads.forget()
 
     def close(self) -> None:
         self._checkpointer.close()

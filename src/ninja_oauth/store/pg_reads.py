@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -25,6 +26,7 @@ from psycopg.conninfo import make_conninfo
 from sqlalchemy.engine import make_url
 
 from ninja_oauth.store.engine import connection_lost
+from ninja_oauth.store.pg_changes import KeptRows
 
 # Connections per loop (a worker has one): at most MAX_OPEN at once, reads beyond that wait
 # their turn; after a burst, KEEP_IDLE stay open.
@@ -79,12 +81,24 @@ class LoopConnections:
         self._loops: WeakKeyDictionary[asyncio.AbstractEventLoop, _Loop] = WeakKeyDictionary()
 
     def _state(self) -> _Loop:
-        """The running loop's connections and batches."""
+        """The running loop's connections, batches and kept rows."""
         loop = asyncio.get_running_loop()
         state = self._loops.get(loop)
         if state is None:
             state = self._loops[loop] = _Loop()
+            state.kept = KeptRows(self._conninfo)
         return state
+
+    def kept(self, text: str, key: str) -> Any:
+        """The row kept for ``key`` of the keyed statement ``text`` (None: none kept)."""
+        kept = self._state().kept
+        return None if kept is None else kept.get(text, key)
+
+    def forget(self) -> None:
+        """Drop every row the running loop keeps: it has just committed a write."""
+        state = self._loops.get(asyncio.get_running_loop())
+        if state is not None and state.kept is not None:
+            state.kept.forget()
 
     async def fetch(self, text: str, params: dict[str, Any], *, every: bool) -> Any:
         """The first row (or, ``every``, all the rows) of ``text``. A connection lost under the
@@ -94,15 +108,37 @@ class LoopConnections:
         async with state.open:
             return await self._fetch(state.idle, text, params, every)
 
-    async def fetch_keyed(self, text: str, key: str) -> Any:
+    async def fetch_keyed(
+        self,
+        text: str,
+        key: str,
+        changes: tuple[str, ...] = (),
+        kept_if: Callable[[Any], bool] | None = None,
+    ) -> Any:
         """The row of ``text`` for ``key`` (its first; None if none). ``text`` takes
         ``%(keys)s``, an array, and answers rows that begin with their key (a ``keyed``
         statement, store/statements.py). The keys that this loop's requests ask for while one
         such statement runs are read together by the next: one round trip, one statement for
         all of them (the bearer checks of a worker's concurrent reads, its token requests'
         reads), where each would cost the worker a statement's send, its wait and its parsing
-        on its own."""
+        on its own. With ``changes`` (the tables the row depends on), a row is kept and served
+        again until one of them changes (pg_changes.py), if ``kept_if`` of it (without its
+        key) allows."""
         state = self._state()
+        kept = state.kept
+        if changes and kept is not None:
+            row = kept.get(text, key)
+            if row is not None:
+                return row
+            generation = kept.generation
+            row = await self._read_with_others(state, text, key)
+            if row is not None and (kept_if is None or kept_if(row[1:])):
+                kept.keep(text, key, row, changes, generation)
+            return row
+        return await self._read_with_others(state, text, key)
+
+    async def _read_with_others(self, state: _Loop, text: str, key: str) -> Any:
+        """``fetch_keyed``'s read: ``key`` joins the next statement of ``text`` on this loop."""
         batch = state.keyed.get(text)
         if batch is None:
             batch = state.keyed[text] = _Keyed()
@@ -178,7 +214,7 @@ class LoopConnections:
         except Exception:
             if conn.broken:
                 await conn.close()
-                await self.aclose()
+                await _close_idle(idle)
             elif len(idle) < KEEP_IDLE:  # a failed statement leaves an autocommit one idle
                 idle.append(conn)
             raise
@@ -194,15 +230,24 @@ class LoopConnections:
     async def aclose(self) -> None:
         """Close the running loop's idle connections."""
         state = self._loops.get(asyncio.get_running_loop())
-        while state is not None and state.idle:
-            await state.idle.pop().close()
+        if state is not None:
+            if state.kept is not None:
+                await state.kept.aclose()
+            await _close_idle(state.idle)
 
     def close(self) -> None:
         """Close every loop's idle connections, from outside any loop (the store's close)."""
         for state in list(self._loops.values()):
+            if state.kept is not None:
+                state.kept.close()
             for conn in state.idle:
                 conn.pgconn.finish()
             state.idle.clear()
+
+
+async def _close_idle(idle: list[psycopg.AsyncConnection[Any]]) -> None:
+    while idle:
+        await idle.pop().close()
 
 
 def _settle(
@@ -234,12 +279,13 @@ class _Keyed:
 
 
 class _Loop:
-    """One event loop's connections: the idle ones, and the bound on those open at once; and
-    its keyed statements' batches."""
+    """One event loop's connections: the idle ones, and the bound on those open at once; its
+    keyed statements' batches, and the rows it keeps (``kept``, set with the loop's state)."""
 
-    __slots__ = ("idle", "keyed", "open")
+    __slots__ = ("idle", "kept", "keyed", "open")
 
     def __init__(self) -> None:
         self.idle: list[psycopg.AsyncConnection[Any]] = []
         self.open = asyncio.Semaphore(MAX_OPEN)
         self.keyed: dict[str, _Keyed] = {}
+        self.kept: KeptRows | None = None

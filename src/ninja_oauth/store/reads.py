@@ -65,13 +65,22 @@ class LoopReads:
                 return fetch_one(self._reader(), stmt.text(self._dialect), params)
             if self._pg is not None and stmt.keyed is not None:
                 key = json.dumps(params, sort_keys=True, separators=(",", ":"))
-                row = await self._pg.fetch_keyed(stmt.keyed, key)
+                row = await self._pg.fetch_keyed(stmt.keyed, key, stmt.changes, stmt.kept_if)
                 return None if row is None else row[1:]
             return await self._elsewhere(fetch_one, stmt, params)
         except Exception as exc:
             if database_unavailable(exc):
                 raise StoreUnavailable from exc
             raise
+
+    def kept(self, stmt: Sql, params: dict[str, Any]) -> Any:
+        """The row of a hot read that the running loop keeps on PostgreSQL (pg_changes.py),
+        without a round trip; None when it keeps none."""
+        if self._pg is None or stmt.keyed is None or not stmt.changes:
+            return None
+        key = json.dumps(params, sort_keys=True, separators=(",", ":"))
+        row = self._pg.kept(stmt.keyed, key)
+        return None if row is None else row[1:]
 
     async def fetchall_async(self, stmt: Sql, params: dict[str, Any]) -> list[Any]:
         """Every row of a hot read from the event loop, as fetchone_async reads one (the
@@ -96,6 +105,12 @@ class LoopReads:
             return await self._pg.fetch(text, params, every=fetch is fetch_all)
         with self._engine.connect() as conn:
             return fetch(conn.connection.dbapi_connection, text, params)
+
+    def forget(self) -> None:
+        """The running loop committed a write: on PostgreSQL, drop the rows it kept
+        (pg_changes.py), so that what it answers next reads the write."""
+        if self._pg is not None:
+            self._pg.forget()
 
     async def aclose(self) -> None:
         if self._pg is not None:

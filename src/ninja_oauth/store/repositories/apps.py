@@ -56,6 +56,11 @@ _GET_GUARDED = Sql(
     "apps.grant_types, apps.secret_digest, apps.created_at, apps.profile, apps.is_admin "
     f"FROM ({BLOCKS_SELECT}) AS blocks LEFT JOIN apps ON apps.client_id = :client_id",
     keyed=True,  # PostgreSQL: the loop's concurrent token requests read in one statement
+    # and a worker keeps the row of an app that exists until the app or its caller's blocks
+    # change (store/pg_changes.py). An unknown client_id is read every time: guesses fill no
+    # memory, and a new app needs no notification.
+    changes=("apps", "throttle"),
+    kept_if=lambda row: row[4] is not None,
 )
 
 

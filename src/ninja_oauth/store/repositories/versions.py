@@ -55,6 +55,11 @@ _ACCESS_AND_VERSIONS = Sql(
     f"FROM {_VERSIONS} AS v CROSS JOIN unnest(CAST(%(keys)s AS text[])) AS k(want) "
     "LEFT JOIN LATERAL (SELECT * FROM tokens WHERE access_digest = (k.want::json ->> 'digest') "
     "AND revoked_at IS NULL LIMIT 1) AS t ON true",
+    # A worker keeps the row of a live token until a token is revoked or a table's version
+    # moves (store/pg_changes.py); an unknown digest is read every time (new tokens are not
+    # notified, and guesses must not fill the worker's memory).
+    changes=("tokens", "data_versions"),
+    kept_if=lambda row: row[0] is not None,
 )
 _TOKEN = slice(0, len(ACCESS_COLUMNS))
 
