@@ -59,6 +59,11 @@ RETRY_MAX = 30.0
 
 _PROBE = "probe:"
 _SEND_PROBE = "SELECT pg_notify(%s, %s)"
+# Both connections give up on a write the server has not acknowledged within this many
+# milliseconds (a cut that sends no reset), rather than when TCP's retries run out.
+_TCP_USER_TIMEOUT = 3000
+# Failed attempts in a row before the log says that nothing is kept.
+_FAILURES_TOLD = 3
 
 log = logging.getLogger("ninja_oauth.store")
 
@@ -68,14 +73,20 @@ class KeptRows:
     exact. Rows are served and kept only while the lease of the last probe holds."""
 
     def __init__(self, conninfo: str) -> None:
-        self._conninfo = conninfo
+        self._conninfo = make_conninfo(conninfo, tcp_user_timeout=_TCP_USER_TIMEOUT)
         # The probe's connection: its commits need not wait for the disk (a probe is worth
         # nothing once it has come back), so it holds PostgreSQL's notification lock briefly.
         given = conninfo_to_dict(conninfo).get("options")
         quick = "-c synchronous_commit=off"
         self._probe_conninfo = make_conninfo(
-            conninfo, options=f"{given} {quick}" if given else quick
+            self._conninfo, options=f"{given} {quick}" if given else quick
         )
+        # Probes go on a channel of this listener's own: no other worker is woken by them.
+        # That one came back shows that every notification committed before it has arrived:
+        # a listener receives the server's single queue in order, whatever the channel.
+        self._probe_channel = f"ninja_oauth_probe_{secrets.token_hex(8)}"
+        self._probe_relname = self._probe_channel.encode()  # as libpq names it
+        self._closed = False
         # statement text -> key -> row (least recently used first); table -> statement texts.
         self._rows: dict[str, dict[str, Any]] = {}
         self._tables: dict[str, set[str]] = {}
@@ -101,7 +112,8 @@ class KeptRows:
         None when none is kept (or nothing may be served now)."""
         self.drain()
         if not self.active:
-            self._start()
+            if not self._closed:
+                self._start()
             if self._rows:
                 self.forget()
             return None
@@ -152,7 +164,7 @@ class KeptRows:
             return
         while (notice := pgconn.notifies()) is not None:
             payload = notice.extra.decode("utf-8", "replace")
-            if not payload.startswith(_PROBE):
+            if notice.relname != self._probe_relname:
                 self.forget((payload,))
             elif payload == self._probe:
                 self._probe = None
@@ -169,12 +181,14 @@ class KeptRows:
     async def _listen(self) -> None:
         """Connect, LISTEN, and probe every second; after a failure, connect anew."""
         delay = RETRY_MIN
+        failures = 0
         while True:
             conn: psycopg.AsyncConnection[Any] | None = None
             prober: psycopg.AsyncConnection[Any] | None = None
             try:
                 conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-                await conn.execute(f"LISTEN {CHANNEL}")
+                # One statement: the listener's query reads as ``LISTEN ninja_oauth_changes; …``.
+                await conn.execute(f"LISTEN {CHANNEL}; LISTEN {self._probe_channel}")
                 prober = self._prober = await psycopg.AsyncConnection.connect(
                     self._probe_conninfo, autocommit=True
                 )
@@ -182,11 +196,20 @@ class KeptRows:
                 while self._listener is conn:
                     async with asyncio.timeout(PROBE_WITHIN):
                         await self._probe_once(prober)
-                    delay = RETRY_MIN
+                    delay, failures = RETRY_MIN, 0
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(self._lost.wait(), PROBE_EVERY)
-            except (psycopg.Error, OSError, TimeoutError):
-                pass  # unreachable, refused, cut, or a probe that did not come back in time
+            except (psycopg.Error, OSError, TimeoutError) as exc:
+                # Unreachable, refused, cut, or a probe that did not come back in time.
+                failures += 1
+                if failures == _FAILURES_TOLD:
+                    log.warning(
+                        "rows are not kept: the listener for changes (LISTEN %s) failed %d "
+                        "times in a row (%s); every read goes to the database",
+                        CHANNEL,
+                        failures,
+                        type(exc).__name__,
+                    )
             except Exception:  # never silently: nothing is kept until the next attempt
                 log.exception("the listener of kept rows failed; connecting anew")
             finally:
@@ -204,7 +227,7 @@ class KeptRows:
         """Send a probe from ``prober`` and wait until the listener has it back."""
         self._probe = probe = f"{_PROBE}{secrets.token_hex(8)}"
         self._answered.clear()
-        await prober.execute(_SEND_PROBE, (CHANNEL, probe))
+        await prober.execute(_SEND_PROBE, (self._probe_channel, probe))
         await self._answered.wait()
         if self._probe == probe:  # woken by the listener's loss, not by the probe
             raise psycopg.OperationalError("the listener was lost")
@@ -232,9 +255,11 @@ class KeptRows:
 
     async def aclose(self) -> None:
         """Stop listening (the loop's store closing)."""
-        task, self._task = self._task, None
+        self._closed = True
+        task = self._task
         if task is None or task is asyncio.current_task():
             return
+        self._task = None
         task.cancel()
         try:
             await task
@@ -246,6 +271,7 @@ class KeptRows:
     def close(self) -> None:
         """Stop listening from outside the loop (the store's close). A loop still running
         cancels the task, which closes its connections; otherwise they are closed here."""
+        self._closed = True
         self._lease_until = 0.0
         self._rows.clear()
         task, self._task = self._task, None
@@ -254,6 +280,10 @@ class KeptRows:
             if loop.is_running():
                 loop.call_soon_threadsafe(task.cancel)
                 return
+            task.cancel()  # runs, and ends, if the loop runs again
+            if self._fd >= 0 and not loop.is_closed():
+                loop.remove_reader(self._fd)
+        self._fd = -1
         for conn in (self._listener, self._prober):
             if conn is not None:
                 conn.pgconn.finish()
