@@ -208,6 +208,13 @@ def _eventually(attempt: Callable[[], T], shows: Callable[[T], bool]) -> T:
         time.sleep(POLL)
 
 
+def _revoke(http: httpx.Client, app: dict[str, Any], token: str) -> None:
+    revoked = http.post(
+        "/ws/oauth/revoke", data={"token": token}, auth=(app["client_id"], app["client_secret"])
+    )
+    assert revoked.status_code == 200, revoked.text
+
+
 def _refused(response: httpx.Response) -> bool:
     return response.status_code == 401
 
@@ -309,10 +316,7 @@ def test_a_token_revoked_through_one_node_is_refused_by_the_other_that_kept_it(
     _kept(lambda: _organizations(node_b, token))
 
     with node_a.client() as http:
-        revoked = http.post(
-            "/ws/oauth/revoke", data={"token": token}, auth=(app["client_id"], app["client_secret"])
-        )
-    assert revoked.status_code == 200, revoked.text
+        _revoke(http, app, token)
 
     _assert_invalid_token(_eventually(lambda: _organizations(node_b, token), _refused))
 
@@ -388,10 +392,7 @@ def test_a_node_refuses_a_token_it_kept_at_once_after_revoking_it_itself(
     _kept(lambda: _organizations(node, token))
 
     with node.client() as http:
-        revoked = http.post(
-            "/ws/oauth/revoke", data={"token": token}, auth=(app["client_id"], app["client_secret"])
-        )
-        assert revoked.status_code == 200, revoked.text
+        _revoke(http, app, token)
         # No retry: the worker that commits a write drops what it kept before answering.
         _assert_invalid_token(
             http.get("/v2/organizations", headers={"Authorization": f"Bearer {token}"})

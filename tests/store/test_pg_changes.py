@@ -56,6 +56,13 @@ async def _scope(store: Store, digest: str) -> str | None:
     return None if row is None else str(row[SCOPE])
 
 
+async def _until_refused(store: Store, digest: str) -> None:
+    async def refused() -> bool:
+        return await access_async(store, digest) is None
+
+    await _until(refused, "refused")
+
+
 async def _until_kept(store: Store, url: str, digest: str) -> None:
     """Read the token until the loop keeps its row: a quiet change of its scope is then not
     seen. (A read that saw the quiet scope may have kept it: a notification drops it.)"""
@@ -95,11 +102,7 @@ def test_a_kept_token_is_refused_once_its_revocation_is_notified(
     async def scenario() -> None:
         await _until_kept(store, database_url, digest)
         _sql(database_url, "UPDATE tokens SET revoked_at = 1 WHERE access_digest = %s", digest)
-
-        async def refused() -> bool:
-            return await access_async(store, digest) is None
-
-        await _until(refused, "refused")
+        await _until_refused(store, digest)
 
     asyncio.run(scenario())
 
@@ -120,11 +123,7 @@ def test_a_refresh_rotation_notifies_nothing_and_a_deletion_does(
         )
         assert await _scope(store, digest) == "monitoring"
         _sql(database_url, "DELETE FROM tokens WHERE access_digest = %s", digest)
-
-        async def gone() -> bool:
-            return await access_async(store, digest) is None
-
-        await _until(gone, "gone")
+        await _until_refused(store, digest)
 
     asyncio.run(scenario())
 
