@@ -12,7 +12,8 @@ only writes are new rows runs on the event loop on SQLite and hands its rows to 
 The parts, one job each: engine.py (engines, SQLite pragmas, each thread's own driver
 connections), statements.py (``Sql``), unit_of_work.py (the ambient unit of work and write
 transaction), writer.py (the file lock and the writer threads), group_commit.py,
-checkpointer.py (the background WAL checkpointer) and reads.py. ``Store`` composes them.
+checkpointer.py (the background WAL checkpointer), reads.py and sqlite_kept.py (the rows kept
+while a data_versions counter stands still). ``Store`` composes them.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Why (issue 13): on PostgreSQL every bearer check and every token request was a r
 whose send, wait and parsing cost a worker more than the rest of the request (bench/README.md),
 although the rows they read seldom change: an access token's row until it is revoked, the
 tables' versions until the API writes, an app and its caller's throttle blocks until an
-administrator writes or a client gets blocked. SQLite reads them from the worker's own file.
+administrator writes or a client gets blocked. SQLite reads them from the worker's own file
+(and keeps the app's row while a counter stands still: sqlite_kept.py).
 
 Migration 0011 adds triggers that NOTIFY on the channel ``ninja_oauth_changes`` with the table's
 name whenever a row that such a read returns may have changed, whoever writes. Each event loop

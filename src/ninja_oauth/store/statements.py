@@ -17,7 +17,7 @@ class Sql:
     of statements on those paths use this; everything else uses Core.
     """
 
-    __slots__ = ("_pg", "_sqlite", "appends", "changes", "kept_if", "keyed")
+    __slots__ = ("_pg", "_sqlite", "appends", "changes", "kept_if", "keyed", "versioned_by")
 
     def __init__(
         self,
@@ -26,6 +26,7 @@ class Sql:
         keyed: bool | str = False,
         changes: tuple[str, ...] = (),
         kept_if: Callable[[Any], bool] | None = None,
+        versioned_by: str | None = None,
         appends: bool = False,
     ) -> None:
         self._sqlite = text
@@ -46,8 +47,12 @@ class Sql:
             )
         # ``changes``: on PostgreSQL, the tables whose changes are notified (migration 0011) and
         # that this keyed read's rows depend on: a worker keeps its rows until one of them
-        # changes (pg_changes.py). ``kept_if``: which of its rows to keep (all: None).
+        # changes (pg_changes.py). ``versioned_by``: on a SQLite file, the counter in
+        # data_versions that triggers bump on every change this read's rows can see: a store
+        # keeps its rows while the counter stands still (sqlite_kept.py). ``kept_if``: which
+        # of its rows to keep (all: None).
         self.changes = changes
+        self.versioned_by = versioned_by
         self.kept_if = kept_if
         # ``appends``: a plain ``INSERT … VALUES (…)`` of one row, nothing on conflict; on
         # PostgreSQL the group commit writes the rows of several requests in one such

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from ninja_oauth.store.engine import read_engine
+from ninja_oauth.store.sqlite_kept import VersionedRows
 from ninja_oauth.store.statements import Sql, Write, fetch_one
 from ninja_oauth.store.writer import FileLock, WriterPath
 
@@ -77,6 +78,7 @@ class Transactions:
         self._writer_connection = writer.connection
         self._exclusive = lock.held
         self._reader = reader
+        self._versioned = VersionedRows()
         self.defers = defers
         self._local = _PerThread()
 
@@ -168,6 +170,8 @@ class Transactions:
             except KeyError:
                 raise NeedsRead(stmt, params) from None
         if self._reader is not None:
+            if stmt.versioned_by is not None:
+                return self._versioned.fetchone(self._reader(), stmt, params)
             return fetch_one(self._reader(), stmt.text(self._dialect), params)
         with self._autocommit.connect() as conn:
             return fetch_one(conn.connection.dbapi_connection, stmt.text(self._dialect), params)

@@ -16,6 +16,22 @@ from collections.abc import Iterable
 import sqlalchemy as sa
 from alembic import op
 
+# The columns the token endpoint reads of an app (repositories/apps._GET_GUARDED): a change of
+# one of them notifies on PostgreSQL (migration 0011) and bumps the client_checks counter on
+# SQLite (0012). Both migrations' DDL is built from it: it must never change either.
+APP_READ = (
+    "client_id",
+    "name",
+    "platform",
+    "redirect_uris",
+    "scopes",
+    "grant_types",
+    "secret_digest",
+    "created_at",
+    "profile",
+    "is_admin",
+)
+
 
 def version_tables(tables: Iterable[str]) -> None:
     """Start a counter at 0 for each table and create the triggers that bump it."""

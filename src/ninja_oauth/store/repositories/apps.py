@@ -57,9 +57,11 @@ _GET_GUARDED = Sql(
     f"FROM ({BLOCKS_SELECT}) AS blocks LEFT JOIN apps ON apps.client_id = :client_id",
     keyed=True,  # PostgreSQL: the loop's concurrent token requests read in one statement
     # and a worker keeps the row of an app that exists until the app or its caller's blocks
-    # change (store/pg_changes.py). An unknown client_id is read every time: guesses fill no
+    # change (store/pg_changes.py); on SQLite, until migration 0012's counter moves
+    # (store/sqlite_kept.py). An unknown client_id is read every time: guesses fill no
     # memory, and a new app needs no notification.
     changes=("apps", "throttle"),
+    versioned_by="client_checks",
     kept_if=lambda row: row[4] is not None,
 )
 
@@ -78,7 +80,8 @@ class _Row(NamedTuple):
 
 
 # Apps parsed from their rows, by client_id; an entry is used only while its row is unchanged
-# (the row is still read on every request: rotations and deletions take effect at once).
+# (the row, or the version that keeps it, is read on every request: rotations and deletions
+# take effect at once).
 _PARSED_MAX = 1024
 
 

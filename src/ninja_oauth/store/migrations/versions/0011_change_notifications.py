@@ -29,6 +29,8 @@ from __future__ import annotations
 
 from alembic import op
 
+from ninja_oauth.store.version_triggers import APP_READ
+
 revision = "0011"
 down_revision = "0010"
 branch_labels = None
@@ -42,19 +44,6 @@ _NOW = "extract(epoch FROM now())"
 # The columns a bearer check reads (repositories/tokens.ACCESS_COLUMNS), its digest, and
 # whether it is revoked.
 TOKEN_CHECKED = ("id", "access_digest", "client_id", "user_id", "scope", "access_expires_at")
-# The columns the token endpoint reads of an app (repositories/apps._GET_GUARDED).
-APP_READ = (
-    "client_id",
-    "name",
-    "platform",
-    "redirect_uris",
-    "scopes",
-    "grant_types",
-    "secret_digest",
-    "created_at",
-    "profile",
-    "is_admin",
-)
 # The throttle keys the token endpoint reads (oauth/throttling.py: client:, client-addr:,
 # client-pass:).
 CLIENT_KEY = "'client%'"
