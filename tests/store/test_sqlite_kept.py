@@ -8,6 +8,8 @@ The changes are made by plain SQL on a connection of their own, as another proce
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import sqlite3
 import uuid
@@ -19,12 +21,14 @@ import pytest
 
 from ninja_oauth.oauth.domain import App
 from ninja_oauth.oauth.platforms import Platform
-from ninja_oauth.oauth.ports import ClientBlocks, Repositories
+from ninja_oauth.oauth.ports import ClientBlocks, Repositories, Writes
+from ninja_oauth.oauth.throttling import Throttle
 from ninja_oauth.store import sqlite_kept
 from ninja_oauth.store.db import Store
-from tests.store.conftest import new_app
+from tests.store.conftest import new_app, new_token
 from tests.support.server import LiveServer, start_server
 
+APPENDS = Writes.APPENDS
 COUNTER = "client_checks"
 FAR = 4_000_000_000  # a block or pass in force until long after this test
 UNDO_BUMP = f"UPDATE data_versions SET version = version - 1 WHERE name = '{COUNTER}'"
@@ -311,6 +315,79 @@ def test_past_its_bound_the_store_forgets_and_reads_again(
     assert first.read()[1].name == "forgotten"  # type: ignore[union-attr]
 
 
+# -- a client_credentials token's unit: the kept row checked at its commit ------------------
+
+
+def _issue(caller: Caller, runs: list[str], *, write: bool, pass_key: str = "") -> str | None:
+    """A token request's unit of work as ``Store.run`` runs it: read the caller's app, save a
+    token row for it (if ``write``), and grant ``pass_key`` a pass (if given); the app's name
+    as the unit saw it. Each run's token digest goes to ``runs``."""
+    app = caller.read()[1]
+    if app is None:
+        return None
+    token = new_token(app)
+    runs.append(token.access_digest)
+    if pass_key:
+        caller.repos.throttle.grant_pass(pass_key, 1, FAR)
+    if write:
+        caller.repos.tokens.save(token)
+    return app.name
+
+
+def _rows_of(store: Store, digest: str) -> int:
+    with sqlite3.connect(store.url.removeprefix("sqlite:///")) as conn:
+        found = conn.execute("SELECT count(*) FROM tokens WHERE access_digest = ?", (digest,))
+        return int(found.fetchone()[0])
+
+
+@pytest.mark.parametrize("write", [True, False], ids=["a token row", "nothing written"])
+def test_a_unit_served_a_row_that_proves_stale_is_run_again_on_the_change(
+    store: Store, caller: Caller, plain_sql: Callable[..., None], write: bool
+) -> None:
+    """The unit on the event loop is served the kept row without reading the counter; the
+    change, committed before the unit's commit, makes the group commit's check fail: nothing
+    of that run is written, and the run again sees the change and commits once."""
+    _kept(caller, plain_sql)
+    plain_sql(
+        "UPDATE apps SET name = 'renamed before the commit' WHERE client_id = :c",
+        params={"c": caller.client_id},
+    )
+    runs: list[str] = []
+    work = functools.partial(_issue, caller, runs, write=write)
+    assert asyncio.run(store.run(work, APPENDS)) == "renamed before the commit"
+    stale, again = runs
+    assert _rows_of(store, stale) == 0
+    assert _rows_of(store, again) == (1 if write else 0)
+
+
+def test_a_pass_granted_in_a_batch_sends_the_later_units_kept_rows_to_be_read_again(
+    store: Store, repos: Repositories, plain_sql: Callable[..., None]
+) -> None:
+    """Several token requests on one loop, their rows in one group commit. The first grants a
+    pass, which moves the counter inside the batch's transaction: the second, served a row
+    kept before it, is checked against the moved counter, writes nothing and runs again; every
+    token is written exactly once."""
+    callers = []
+    for _ in range(2):
+        app = new_app(Platform.API_SERVICES, grant_types=("client_credentials",))
+        repos.apps.add(app)
+        callers.append(Caller(repos, app.client_id))
+        callers[-1].read()  # kept before the batch
+    runs: list[list[str]] = [[], []]
+    works = [
+        functools.partial(_issue, callers[0], runs[0], write=True, pass_key=callers[0].pass_key),
+        functools.partial(_issue, callers[1], runs[1], write=True),
+    ]
+
+    async def batch() -> list[str | None]:
+        return await asyncio.gather(*(store.run(work, APPENDS) for work in works))
+
+    assert asyncio.run(batch()) == ["Store test app"] * 2
+    assert [len(issued) for issued in runs] == [1, 2]
+    assert [_rows_of(store, digest) for issued in runs for digest in issued] == [1, 0, 1]
+    assert callers[0].read()[0].pass_until == FAR
+
+
 # -- over HTTP: a server of two workers, the change made by the command line ----------------
 
 
@@ -339,6 +416,15 @@ def _tokens(server: LiveServer, app: dict[str, Any], secret: str, times: int) ->
     return statuses
 
 
+def _failures(server: LiveServer, client_id: str) -> int:
+    """The failed client authentications counted for ``client_id`` from this host."""
+    key, _ = Throttle.client_keys(client_id, "127.0.0.1")
+    path = server.env["NINJA_OAUTH_DATABASE_URL"].removeprefix("sqlite:///")
+    with sqlite3.connect(path) as conn:
+        row = conn.execute("SELECT failures FROM throttle WHERE key = ?", (key,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
 def test_a_secret_rotated_by_the_command_line_is_refused_by_every_worker_at_once(
     two_workers: LiveServer,
 ) -> None:
@@ -351,6 +437,9 @@ def test_a_secret_rotated_by_the_command_line_is_refused_by_every_worker_at_once
     # No wait, no retry: the very next requests, on either worker, see the new secret (a few:
     # the tenth failure in a row would block the caller).
     assert _tokens(two_workers, app, app["client_secret"], 6) == [401] * 6
+    # Each counted as a failure, the first on each worker too (a run on the kept row, which
+    # passed, found stale at its commit and run again: nothing of it stays on the request).
+    assert _failures(two_workers, app["client_id"]) == 6
     assert _tokens(two_workers, app, rotated["client_secret"], 12) == [200] * 12
 
 

@@ -244,6 +244,12 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         The blocks and the claimed app are read together, and the app is kept on the request
         for the client authentication that follows (``authenticate_client``)."""
         request.address = address  # the audit log's "from where" (a revocation, a replay)
+        # The store may run a request's work again (``Store.run``: a kept row found stale at the
+        # commit, a write that must wait for the writer): nothing that an earlier run found
+        # (which client authenticated and how, the token it issued) may decide this run's
+        # answer, its pass or failure count, or what is counted after the commit.
+        request.client = request.auth_method = request.credential = None
+        request.issued_token = None
         datalist = request.payload.datalist
         repeated = [k for k, values in datalist.items() if len(values) > 1 and k in _SINGLE]
         if repeated:

@@ -34,6 +34,7 @@ from ninja_oauth.store.engine import ThreadConnections, create_engines, sqlite_f
 from ninja_oauth.store.errors import StoreUnavailable, database_unavailable
 from ninja_oauth.store.group_commit import GroupCommit
 from ninja_oauth.store.reads import LoopReads
+from ninja_oauth.store.sqlite_kept import StaleRead
 from ninja_oauth.store.statements import Sql, Write
 from ninja_oauth.store.unit_of_work import NeedsRead, NeedsWriter, Transactions, read_key
 from ninja_oauth.store.writer import FileLock, WriterPath
@@ -150,10 +151,7 @@ class Store:
             try:
                 if self._pg_group_commit is not None:
                     return await self._on_the_loop(work, self._pg_group_commit)
-                with self._transactions.deferred() as rows:
-                    result = work()
-                await self._group_commit.commit(rows)
-                return result
+                return await self._on_the_sqlite_loop(work)
             except NeedsWriter:  # raised by work: nothing was written
                 pass
             except Exception as exc:
@@ -165,6 +163,22 @@ class Store:
         finally:
             # PostgreSQL: what this loop kept may predate the write (store/pg_changes.py).
             self._reads.forget()
+
+    async def _on_the_sqlite_loop(self, work: Callable[[], T]) -> T:
+        """SQLite's ``APPENDS``: ``work`` as a deferred unit on the event loop, its rows joining
+        the group commit. A unit served a kept row that proves stale at its commit wrote
+        nothing: it runs once more, on rows read anew (sqlite_kept.py); were that one found
+        stale too (another thread kept a row meanwhile), the writer path takes it."""
+        for _ in range(2):
+            with self._transactions.deferred() as rows:
+                result = work()
+            try:
+                await self._group_commit.commit(rows)
+            except StaleRead:
+                self._transactions.versioned.forget()
+                continue
+            return result
+        raise NeedsWriter
 
     async def _on_the_loop(self, work: Callable[[], T], group: PgGroupCommit) -> T:
         """PostgreSQL's ``APPENDS``: ``work`` as a deferred unit on the event loop. Each hot read

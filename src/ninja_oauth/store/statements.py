@@ -57,7 +57,10 @@ class Sql:
         # ``appends``: a plain ``INSERT … VALUES (…)`` of one row, nothing on conflict; on
         # PostgreSQL the group commit writes the rows of several requests in one such
         # statement (pg_group_commit.py), where the first of them was: so such a row must not
-        # depend on a row that its own request inserts before it.
+        # depend on a row that its own request inserts before it. On SQLite, such a row must
+        # move no data_versions counter (no trigger of 0012 on its table): the group commit
+        # reads a counter once for the units of a batch until another kind of write
+        # (sqlite_kept.py).
         self.appends = appends
 
     def text(self, dialect: str) -> str:

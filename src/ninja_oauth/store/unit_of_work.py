@@ -78,7 +78,7 @@ class Transactions:
         self._writer_connection = writer.connection
         self._exclusive = lock.held
         self._reader = reader
-        self._versioned = VersionedRows()
+        self.versioned = VersionedRows()
         self.defers = defers
         self._local = _PerThread()
 
@@ -171,7 +171,7 @@ class Transactions:
                 raise NeedsRead(stmt, params) from None
         if self._reader is not None:
             if stmt.versioned_by is not None:
-                return self._versioned.fetchone(self._reader(), stmt, params)
+                return self.versioned.fetchone(self._reader(), stmt, params, self._local.deferred)
             return fetch_one(self._reader(), stmt.text(self._dialect), params)
         with self._autocommit.connect() as conn:
             return fetch_one(conn.connection.dbapi_connection, stmt.text(self._dialect), params)

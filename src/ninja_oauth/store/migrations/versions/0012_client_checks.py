@@ -3,10 +3,10 @@ PostgreSQL: a throttle key renamed away from a client's notifies too.
 
 Each store on SQLite keeps the token endpoint's row of an app that exists, with its caller's
 blocks and pass (repositories/apps._GET_GUARDED), and serves it again while the
-``client_checks`` counter in ``data_versions`` has not moved (store/sqlite_kept.py): one
-primary-key read instead of the join (with two workers, a token's CPU fell by about a tenth).
-These triggers bump the counter, whoever writes (the API, the CLI, another worker, plain SQL),
-on the changes such a row can see, the ones that migration 0011 notifies on PostgreSQL:
+``client_checks`` counter in ``data_versions`` has not moved (store/sqlite_kept.py; a token's
+group commit checks it). These triggers bump the counter, whoever writes (the API, the CLI,
+another worker, plain SQL), on the changes such a row can see, the ones that migration 0011
+notifies on PostgreSQL:
 
 - ``apps``: a column the token endpoint reads changed (or the row's id, whose change can
   replace another app), the app deleted, or an insert that replaces an existing app (``INSERT
