@@ -66,8 +66,8 @@ class GroupCommit:
         committed (raises what the insert or the commit raised)."""
         if not writes:
             return
-        rows = [write for write in writes if write[0] is not CHECK]
-        if not rows:  # a unit served kept rows and writes nothing: its checks, on a read
+        if all(stmt is CHECK for stmt, _ in writes):
+            # A unit served kept rows that writes nothing: its checks, on a read.
             if not unchanged(self._connections.reader(), writes, {}):
                 raise StaleRead
             return

@@ -35,14 +35,13 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from ninja_oauth.store.statements import Sql, Write, fetch_one
+from ninja_oauth.store.statements import DATA_VERSION, Sql, Write, fetch_one
 
 # Rows kept per store; past it, all are dropped and read again.
 KEEP_MAX = 4096
-_COUNTER = "SELECT version FROM data_versions WHERE name = :name"
 # A deferred unit's check that a counter still has the version (params: name, version) under
 # which the row it was served was kept; the group commit makes it (``unchanged``).
-CHECK = Sql(_COUNTER)
+CHECK = Sql(DATA_VERSION)
 
 
 class StaleRead(Exception):
@@ -78,7 +77,7 @@ class VersionedRows:
             if kept is not None:
                 checks.append((CHECK, {"name": counter, "version": kept[0]}))
                 return kept[1]
-        counted = fetch_one(conn, _COUNTER, {"name": counter})
+        counted = fetch_one(conn, DATA_VERSION, {"name": counter})
         if counted is None:  # a database without the counter (migrated down, or not yet up)
             self._rows.clear()  # what was kept under it is of no known version
             return fetch_one(conn, stmt.text("sqlite"), params)
@@ -110,7 +109,7 @@ def unchanged(
         name = params["name"]
         version = seen.get(name)
         if version is None:
-            counted = on.execute(_COUNTER, {"name": name}).fetchone()
+            counted = on.execute(DATA_VERSION, {"name": name}).fetchone()
             version = seen[name] = -1 if counted is None else counted[0]
         if version != params["version"]:
             return False

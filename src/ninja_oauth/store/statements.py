@@ -67,6 +67,9 @@ class Sql:
         return self._pg if dialect == "postgresql" else self._sqlite
 
 
+# A table's (or counter's) version in data_versions (migration 0004; 0012's client_checks).
+DATA_VERSION = "SELECT version FROM data_versions WHERE name = :name"
+
 # A statement and its parameters, as collected by a deferred unit of work.
 Write = tuple[Sql, dict[str, Any]]
 

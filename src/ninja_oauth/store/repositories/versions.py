@@ -7,9 +7,9 @@ from typing import Any
 
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.repositories.tokens import ACCESS_COLUMNS, ACCESS_LOOKUP
-from ninja_oauth.store.statements import Sql
+from ninja_oauth.store.statements import DATA_VERSION, Sql
 
-_VERSION = Sql("SELECT version FROM data_versions WHERE name = :name")
+_VERSION = Sql(DATA_VERSION)
 
 
 async def data_version_async(store: Store, table: str) -> int:
