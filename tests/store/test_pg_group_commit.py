@@ -106,9 +106,10 @@ def test_a_refused_row_fails_its_own_request_only(
 def test_a_batch_of_more_rows_than_one_statement_takes_commits_them_all_at_once(
     store: Store, repos: Repositories, app: App
 ) -> None:
-    """A batch's token rows go in multi-row INSERTs of at most ROWS_MAX rows each (PostgreSQL
-    takes 65535 parameters at most): 6000 rows, more than one statement could carry, commit
-    in one transaction with a unit that writes another table."""
+    """A batch's token rows go in one statement whatever their number (``Sql.rows``: one JSON
+    parameter; as ``VALUES (…), (…)`` 6000 rows would be 42,000 parameters, and PostgreSQL
+    takes 65,535 at most): they commit in one transaction with a unit that writes another
+    table."""
     tokens = [new_token(app) for _ in range(6000)]
     mark = Sql("INSERT INTO data_versions (name, version) VALUES ('batch-test', 1)")
     group = PgGroupCommit(store.engine.url.render_as_string(hide_password=False))
@@ -187,3 +188,53 @@ def test_the_loops_connection_is_replaced_once_past_its_lifetime(
     with store.engine.connect() as conn:
         pids = conn.execute(text("SELECT pid FROM backends")).scalars().all()
     assert len(pids) == 2 and len(set(pids)) == connections
+
+
+def test_rows_batched_as_json_come_back_as_they_were_sent(store: Store) -> None:
+    """The JSON that carries a batch's rows loses nothing: quotes, backslashes, control and
+    non-ASCII characters, and integers at both ends of a BIGINT, read back as sent."""
+    group = PgGroupCommit(store.engine.url.render_as_string(hide_password=False))
+    appending = Sql(
+        "INSERT INTO data_versions (name, version) VALUES (:name, :version)", appends=True
+    )
+    rows = [
+        {"name": "json-test 'quoted' \\back\\slash \"double\"", "version": 2**63 - 1},
+        {"name": "json-test Ärzte ✓ 𝄞 \t\n", "version": -(2**63)},
+        {"name": 'json-test {"a": [1]}', "version": 0},
+    ]
+
+    async def one_batch() -> None:
+        await asyncio.gather(*(group.commit([(appending, row)]) for row in rows))
+        await group.aclose()
+
+    asyncio.run(one_batch())
+    with store.engine.begin() as conn:
+        got = conn.execute(
+            text(
+                "SELECT name, version, xmin::text FROM data_versions "
+                "WHERE name LIKE 'json-test%' ORDER BY version DESC"
+            )
+        ).all()
+        conn.execute(text("DELETE FROM data_versions WHERE name LIKE 'json-test%'"))
+    assert [(name, version) for name, version, _ in got] == sorted(
+        ((row["name"], row["version"]) for row in rows), key=lambda row: -row[1]
+    )
+    assert len({xmin for _, _, xmin in got}) == 1  # one statement, one transaction
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE tokens SET revoked_at = :now",
+        "INSERT INTO data_versions (name, version) VALUES (:name, 1)",
+        "INSERT INTO data_versions (name, version) VALUES (:version, :name)",
+        "INSERT INTO data_versions (name, version) SELECT :name, :version",
+    ],
+)
+def test_an_appended_row_is_a_one_row_insert_of_its_columns_named_parameters(
+    statement: str,
+) -> None:
+    """Only a statement whose rows the batch can carry as JSON objects keyed by column may
+    be appended: anything else is refused when it is written, not at its first batch."""
+    with pytest.raises(ValueError):
+        Sql(statement, appends=True)

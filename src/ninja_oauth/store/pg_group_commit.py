@@ -19,8 +19,7 @@ replaced by the next batch.
 from __future__ import annotations
 
 import asyncio
-import functools
-import re
+import json
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -102,11 +101,6 @@ class PgGroupCommit:
         self._loops.clear()
 
 
-# The most rows in one statement: a batch has no bound, PostgreSQL takes at most 65535
-# parameters (a token row has 11), and each count is a statement of its own to prepare.
-ROWS_MAX = 64
-
-
 async def _insert(conn: psycopg.AsyncConnection[Any], units: list[list[Write]]) -> None:
     """The units' statements in one transaction, committed once. Rows of an ``appends``
     statement go in one statement of as many rows (``_combined``); when that leaves a single
@@ -135,7 +129,8 @@ async def _insert(conn: psycopg.AsyncConnection[Any], units: list[list[Write]]) 
 
 def _combined(writes: list[Write]) -> list[tuple[str, dict[str, Any]]]:
     """``writes`` as the statements to run, in their order: the rows of each ``appends``
-    statement in one statement, where its first row was; the others as they are."""
+    statement in one statement (``Sql.rows``), where its first row was; the others as they
+    are."""
     order: list[tuple[Sql, list[dict[str, Any]]]] = []
     appended: dict[Sql, list[dict[str, Any]]] = {}
     for stmt, params in writes:
@@ -146,31 +141,12 @@ def _combined(writes: list[Write]) -> list[tuple[str, dict[str, Any]]]:
         if stmt.appends:
             appended[stmt] = rows
         order.append((stmt, rows))
-    statements: list[tuple[str, dict[str, Any]]] = []
-    for stmt, rows in order:
-        for at in range(0, len(rows), ROWS_MAX):
-            part = rows[at : at + ROWS_MAX]
-            if len(part) == 1:
-                statements.append((stmt.text("postgresql"), part[0]))
-            else:
-                statements.append((_rows_text(stmt, len(part)), _rows_params(part)))
-    return statements
-
-
-@functools.lru_cache(maxsize=4 * ROWS_MAX)
-def _rows_text(stmt: Sql, count: int) -> str:
-    """``stmt`` (an INSERT of one row, ``VALUES (…)`` last) for ``count`` rows: the n-th row's
-    parameters are named ``<name>_<n>``. Made once per statement and count: each is prepared
-    once per connection."""
-    text = stmt.text("postgresql")
-    at = text.rindex("VALUES") + len("VALUES")
-    row = text[at:].strip()
-    values = ", ".join(re.sub(r"%\((\w+)\)s", rf"%(\1_{n})s", row) for n in range(count))
-    return f"{text[:at]} {values}"
-
-
-def _rows_params(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    return {f"{name}_{n}": value for n, row in enumerate(rows) for name, value in row.items()}
+    return [
+        (stmt.text("postgresql"), rows[0])
+        if len(rows) == 1 or stmt.rows is None
+        else (stmt.rows, {"rows": json.dumps(rows)})
+        for stmt, rows in order
+    ]
 
 
 class _Loop:
