@@ -152,7 +152,7 @@ class FakeCodes:
         if row is None or row.code.client_id != client_id:
             return Missing()
         if row.consumed_at is not None:
-            return AlreadyUsed(grant_id=row.code.grant_id, client_id=client_id)
+            return AlreadyUsed(grant_id=row.code.grant_id, client_id=client_id, code=row.code)
         return Consumed(row.code)
 
 

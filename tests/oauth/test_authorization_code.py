@@ -167,6 +167,53 @@ def test_a_replayed_code_is_invalid_grant_and_revokes_the_tokens_issued_from_it(
     ]
 
 
+@pytest.mark.parametrize(
+    ("bad", "error"),
+    [
+        ({}, ("invalid_request", "Missing 'code_verifier'")),
+        ({"code_verifier": "w" * 43}, ("invalid_grant", "Code challenge failed.")),
+        (
+            {"redirect_uri": "http://127.0.0.1:9/elsewhere"},
+            ("invalid_grant", "Invalid 'redirect_uri' in request."),
+        ),
+    ],
+    ids=["no-verifier", "wrong-verifier", "wrong-redirect-uri"],
+)
+def test_a_used_code_replayed_without_its_bindings_revokes_nothing(
+    core: Core, bad: dict[str, str], error: tuple[str, str]
+) -> None:
+    """RFC 7636 §1's attacker reads a native app's code on its way back (or an SPA's in a
+    log) and replays it once the app has used it: without the verifier, or from another
+    redirect URI, the replay is refused as any failed redemption is, and the app's tokens
+    stay valid. Only a replay that passes the checks revokes them (the test above)."""
+    native = core.register_app("native")
+    verifier, challenge = pkce_pair("S256")
+    code = core.authorize_code(
+        native,
+        scope="monitoring offline_access",
+        code_challenge=challenge,
+        code_challenge_method="S256",
+    )
+    tokens = core.exchange(native, code, code_verifier=verifier).json()
+    core.clock.advance(5)
+    form = {"grant_type": "authorization_code", "code": code, **core.client_form(native)}
+    form["redirect_uri"] = native.app.redirect_uris[0]
+    form.update(bad)
+    assert_oauth_error(core.token(form), 400, *error)
+    assert core.access(tokens["access_token"]) is not None
+    assert core.refresh(native, tokens["refresh_token"]).status == 200
+    assert core.fakes.audit.named("code_replayed") == []
+    # The same replay with the verifier and the redirect URI is acted on.
+    replay = core.exchange(native, code, code_verifier=verifier)
+    assert_oauth_error(
+        replay,
+        400,
+        "invalid_grant",
+        "The code was already used; the tokens issued from it have been revoked.",
+    )
+    assert len(core.fakes.audit.named("code_replayed")) == 1
+
+
 def test_a_replay_revokes_only_its_own_family(core: Core) -> None:
     web = core.register_app("web")
     replayed = core.authorize_code(web)

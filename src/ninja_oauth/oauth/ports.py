@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol
 
@@ -43,10 +43,12 @@ class Consumed:
 
 @dataclass(frozen=True, slots=True)
 class AlreadyUsed:
-    """The code or refresh token was redeemed before: a replay."""
+    """The code or refresh token was redeemed before: a replay. ``code``: the used code as it
+    was issued, when read to be checked before anything is done (``peek``)."""
 
     grant_id: str
     client_id: str
+    code: AuthorizationCode | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

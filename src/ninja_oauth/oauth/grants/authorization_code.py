@@ -94,10 +94,20 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
     def query_authorization_code(self, code: str, client: OAuthClient) -> AuthorizationCode | None:
         """The code as it stands, for Authlib's checks (redirect_uri, then PKCE); it is consumed
         only once they pass (``validate_token_request``), so a request that fails them, e.g.
-        from someone who intercepted the code but has no verifier, cannot burn it."""
+        from someone who intercepted the code but has no verifier, cannot burn it.
+
+        A code used before goes through the same checks: only a replay that passes them is
+        acted on (``consume`` finds the code used and its tokens are revoked). Someone holding
+        a used code of a public app, but not its verifier or not the redirect URI it was
+        issued for, gets invalid_grant and revokes nothing: otherwise anyone who read a used
+        code (a custom-scheme redirect intercepted, a URL in a log) could sign its user out
+        of the app (RFC 7636 §1's attacker)."""
         now = self.ctx.clock()
         digest = self.ctx.hasher.digest(code, s.CODE)
-        return self._usable(self.ctx.repos.codes.peek(digest, client.client_id), client, now)
+        found = self.ctx.repos.codes.peek(digest, client.client_id)
+        if isinstance(found, AlreadyUsed) and found.code is not None:
+            return found.code
+        return self._usable(found, client, now)
 
     def validate_token_request(self) -> None:
         super().validate_token_request()  # Authlib's checks, PKCE's hook included

@@ -69,7 +69,7 @@ class SqlCodes:
         if row is None:
             return Missing()
         if row.consumed_at is not None:
-            return AlreadyUsed(grant_id=row.grant_id, client_id=client_id)
+            return AlreadyUsed(grant_id=row.grant_id, client_id=client_id, code=_code(row))
         return Consumed(_code(row))
 
     def consume(
