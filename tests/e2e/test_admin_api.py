@@ -255,8 +255,12 @@ def test_a_non_admin_users_session_is_403(admin: Admin) -> None:
     assert who.status_code == 403
 
 
-@pytest.mark.parametrize("header", [None, "0" * 64], ids=["no-csrf-header", "wrong-csrf-header"])
-def test_a_session_change_needs_the_csrf_header(admin: Admin, header: str | None) -> None:
+@pytest.mark.parametrize(
+    "header",
+    [None, "0" * 64, "é".encode()],
+    ids=["no-csrf-header", "wrong-csrf-header", "non-ascii-csrf-header"],
+)
+def test_a_session_change_needs_the_csrf_header(admin: Admin, header: str | bytes | None) -> None:
     headers = {"X-CSRF-Token": header} if header else {}
     with admin.live.client(cookies=admin.session.cookies, headers=headers) as forged:
         reads = forged.get(f"{API}/apps", params={"search": "Forged"})

@@ -140,6 +140,42 @@ def test_login_form_without_its_csrf_token_is_refused(sqlite_server: LiveServer)
     assert password not in response.text
 
 
+@pytest.mark.parametrize(
+    "token", [b"%C3%A9", b"%FF"], ids=["non-ascii-csrf-token", "non-utf8-csrf-token"]
+)
+@pytest.mark.parametrize("path", ["/ws/oauth/login", "/admin/login", "/account/login"])
+def test_a_non_ascii_csrf_token_is_refused_as_a_wrong_one(
+    sqlite_server: LiveServer, web: dict[str, Any], path: str, token: bytes
+) -> None:
+    """A CSRF token is compared in constant time; one with a non-ASCII character (or a sign-in
+    cookie with one) is a wrong token, never an error of the server."""
+    email, password = sqlite_server.user()
+    with sqlite_server.client() as browser:
+        if path == "/ws/oauth/login":  # the sign-in cookie comes with the authorize page
+            opened = browser.get(
+                "/ws/oauth/authorize",
+                params={"response_type": "code", "client_id": web["client_id"], "redirect_uri": CB},
+            )
+        else:
+            opened = browser.get(path)
+        assert opened.status_code == 200 and browser.cookies
+        body = (
+            b"csrf_token=" + token + b"&email=" + email.encode() + b"&password=" + password.encode()
+        )
+        form = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Sec-Fetch-Site": "same-origin",
+        }
+        answered = browser.post(path, content=body, headers=form)
+        name = next(iter(browser.cookies.keys())).encode()
+    with sqlite_server.client() as other:  # its sign-in cookie sent raw: httpx's jar is ASCII
+        cookie = {"Cookie": name + "=é".encode()}
+        with_cookie = other.post(path, content=b"csrf_token=abc", headers={**form, **cookie})
+    for response in (answered, with_cookie):
+        assert response.status_code == 400, response.text
+        assert "This form has expired" in response.text
+
+
 def test_token_endpoint_wants_post_and_form_encoding(sqlite_server: LiveServer) -> None:
     with sqlite_server.client() as http:
         get = http.get("/ws/oauth/token")

@@ -72,13 +72,22 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-def csrf_ok(request: Request, submitted: object) -> bool:
-    expected = request.session.get("csrf")
+def same_token(expected: object, submitted: object) -> bool:
+    """Whether a submitted CSRF token (or cookie value) is the expected one, in constant time.
+    Compared as UTF-8 bytes: ``hmac.compare_digest`` raises TypeError for a str with a non-ASCII
+    character, and either side can come from the client (a form field, a cookie)."""
     return (
         isinstance(expected, str)
         and isinstance(submitted, str)
-        and hmac.compare_digest(expected, submitted)
+        and hmac.compare_digest(
+            expected.encode("utf-8", "surrogateescape"),
+            submitted.encode("utf-8", "surrogateescape"),
+        )
     )
+
+
+def csrf_ok(request: Request, submitted: object) -> bool:
+    return same_token(request.session.get("csrf"), submitted)
 
 
 def auth_token(request: Request) -> str | None:

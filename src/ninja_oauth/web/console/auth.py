@@ -27,6 +27,7 @@ from starlette.responses import Response
 from ninja_oauth.oauth.domain import User
 from ninja_oauth.oauth.ports import Writes
 from ninja_oauth.web.context import WebContext
+from ninja_oauth.web.sessions import same_token
 
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -67,9 +68,7 @@ def csrf_for(ctx: WebContext, token: str) -> str:
 
 
 def csrf_ok(ctx: WebContext, signed: Signed, submitted: object) -> bool:
-    return isinstance(submitted, str) and hmac.compare_digest(
-        csrf_for(ctx, signed.token), submitted
-    )
+    return same_token(csrf_for(ctx, signed.token), submitted)
 
 
 async def signed_in(request: Request, ctx: WebContext, area: Area) -> Signed | None:
@@ -128,12 +127,7 @@ def set_signin_cookie(response: Response, ctx: WebContext, area: Area, value: st
 
 
 def signin_csrf_ok(request: Request, submitted: object) -> bool:
-    expected = request.cookies.get(area_of(request).signin_cookie)
-    return (
-        isinstance(expected, str)
-        and isinstance(submitted, str)
-        and hmac.compare_digest(expected, submitted)
-    )
+    return same_token(request.cookies.get(area_of(request).signin_cookie), submitted)
 
 
 def area_of(request: Request) -> Area:
