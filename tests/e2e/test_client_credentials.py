@@ -3,6 +3,7 @@ tests/store's, on both stores)."""
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import pytest
@@ -278,3 +279,25 @@ def test_the_body_is_decoded_as_html_forms_encode_it(
         )
     assert response.status_code == 200, response.text
     assert response.json()["scope"] == "monitoring management"
+
+
+@pytest.mark.parametrize("path", ["/ws/oauth/token", "/ws/oauth/revoke", "/ws/oauth/introspect"])
+def test_two_authorization_headers_are_invalid_request_whatever_their_order(
+    sqlite_server: LiveServer, m2m: dict[str, Any], path: str
+) -> None:
+    """Authorization is a singleton header (RFC 9110 §5.3): with the right credentials in one
+    and wrong ones in the other, neither is chosen, in either order."""
+
+    def basic(secret: str) -> str:
+        return "Basic " + base64.b64encode(f"{m2m['client_id']}:{secret}".encode()).decode()
+
+    good, bad = basic(m2m["client_secret"]), basic("wrong")
+    form = {"grant_type": "client_credentials", "token": "x" * 43}
+    with sqlite_server.client() as http:
+        for first, second in ((good, bad), (bad, good)):
+            response = http.post(
+                path, data=form, headers=[("Authorization", first), ("Authorization", second)]
+            )
+            assert_oauth_error(
+                response, 400, "invalid_request", "Send one Authorization header, not several."
+            )

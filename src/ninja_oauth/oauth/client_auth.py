@@ -84,11 +84,16 @@ class OAuthClient(ClientMixin):  # type: ignore[misc]
 
 def basic_credentials(headers: Any) -> tuple[str, str] | None:
     """client_id and client_secret from ``Authorization: Basic`` (RFC 6749 §2.3.1: both are
-    form-urlencoded before base64), or None when the header is not Basic."""
+    form-urlencoded before base64), or None when the header is not Basic. Several
+    Authorization headers are invalid_request: which credentials would count?"""
     # One pass, matching the name in any case, whatever the mapping (a framework's
-    # case-insensitive headers, or a dict): a lookup that misses raises and catches a KeyError
-    # inside, twice per spelling tried, and this runs twice on every token request.
-    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "")
+    # case-insensitive headers, which lists a repeated header once per line, or a dict): a
+    # lookup that misses raises and catches a KeyError inside, twice per spelling tried, and
+    # this runs twice on every token request.
+    values = [v for k, v in headers.items() if k.lower() == "authorization"]
+    if len(values) > 1:
+        raise InvalidRequestError("Send one Authorization header, not several.")
+    value = values[0] if values else ""
     scheme, _, encoded = value.partition(" ")
     if scheme.lower() != "basic":
         return None
