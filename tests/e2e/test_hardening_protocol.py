@@ -214,7 +214,7 @@ def test_a_malformed_scope_at_the_token_endpoint_is_invalid_request_json(
 
 
 @pytest.mark.parametrize("char", BAD, ids=BAD_IDS)
-def test_an_unsupported_grant_type_is_quoted_within_the_description_character_set(
+def test_an_unsupported_grant_type_with_a_bad_character_is_not_repeated(
     server: LiveServer, m2m: dict[str, Any], char: str
 ) -> None:
     with server.client() as http:
@@ -228,8 +228,8 @@ def test_an_unsupported_grant_type_is_quoted_within_the_description_character_se
         response,
         400,
         "unsupported_grant_type",
-        "Unsupported grant_type 'pass?word'; use authorization_code, client_credentials or "
-        "refresh_token.",
+        "Unsupported grant_type: it is not a grant type's name or URI (RFC 6749 appendix "
+        "A.10); use authorization_code, client_credentials or refresh_token.",
     )
 
 

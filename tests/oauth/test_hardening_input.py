@@ -122,15 +122,40 @@ def test_a_malformed_scope_at_the_token_endpoint_is_invalid_request(
     assert_oauth_error(core.token(form), 400, "invalid_request", SCOPE_RULE)
 
 
-def test_an_unsupported_grant_type_is_quoted_safely(core: Core) -> None:
+@pytest.mark.parametrize(
+    "given",
+    [
+        'pass"wo\\rd\x00é' + "x" * 50,
+        "client_credentials;client_secret=s3cr3t-value",
+        "x" * 81,
+    ],
+    ids=["control-and-quotes", "another-separator", "too-long"],
+)
+def test_an_unsupported_grant_type_out_of_the_grammar_is_not_repeated(
+    core: Core, given: str
+) -> None:
     m2m = core.register_app("api_services")
-    response = core.token({"grant_type": 'pass"wo\\rd\x00é' + "x" * 50, **core.client_form(m2m)})
+    response = core.token({"grant_type": given, **core.client_form(m2m)})
+    body = assert_oauth_error(
+        response,
+        400,
+        "unsupported_grant_type",
+        "Unsupported grant_type: it is not a grant type's name or URI (RFC 6749 appendix "
+        "A.10); use authorization_code, client_credentials or refresh_token.",
+    )
+    assert "s3cr3t" not in str(body)
+
+
+def test_an_unsupported_grant_type_uri_is_named(core: Core) -> None:
+    m2m = core.register_app("api_services")
+    device = "urn:ietf:params:oauth:grant-type:device_code"
+    response = core.token({"grant_type": device, **core.client_form(m2m)})
     assert_oauth_error(
         response,
         400,
         "unsupported_grant_type",
-        "Unsupported grant_type 'pass?wo?rd??" + "x" * 28 + "...'; use "
-        "authorization_code, client_credentials or refresh_token.",
+        f"Unsupported grant_type '{device}'; use authorization_code, client_credentials or "
+        "refresh_token.",
     )
 
 

@@ -4,6 +4,7 @@ composition of grants, extensions and endpoints (STYLE §9)."""
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -172,8 +173,16 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         try:
             return super().get_token_grant(request)
         except UnsupportedGrantTypeError as error:
-            given = syntax.quoted(request.payload.grant_type or "")
-            error.description = f"Unsupported grant_type '{given}'; {_GRANT_TYPES}"
+            given = request.payload.grant_type or ""
+            if _GRANT_TYPE_SHAPE.fullmatch(given):
+                error.description = f"Unsupported grant_type '{given}'; {_GRANT_TYPES}"
+            else:
+                # Not echoed: a body split on another separator than '&' (';') would send a
+                # secret back in the answer ("grant_type=client_credentials;client_secret=…").
+                error.description = (
+                    "Unsupported grant_type: it is not a grant type's name or URI "
+                    f"(RFC 6749 appendix A.10); {_GRANT_TYPES}"
+                )
             raise
 
     def handle_response(self, status: int, body: Any, headers: Any) -> OAuthResponse:
@@ -338,6 +347,9 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 _SINGLE_AT_AUTHORIZE = ("client_secret", "response_mode")
 
 _GRANT_TYPES = "use authorization_code, client_credentials or refresh_token."
+# What an unsupported grant_type's answer repeats: a grant-name (RFC 6749 appendix A.10), or an
+# absolute URI of the usual characters (urn:ietf:params:oauth:grant-type:…), within a bound.
+_GRANT_TYPE_SHAPE = re.compile(r"[A-Za-z0-9._~:/-]{1,80}")
 
 # The methods that prove a client's secret (``client_auth.authenticate`` sets the one used).
 _SECRET_METHODS = ("client_secret_basic", "client_secret_post")
