@@ -229,6 +229,37 @@ def test_a_monitoring_token_is_403_insufficient_scope(admin: Admin) -> None:
     assert 'scope="admin"' in response.headers["www-authenticate"]
 
 
+def test_every_refusal_of_the_admin_api_is_no_store_too(admin: Admin) -> None:
+    """401, 403, 405 and 413 are answered by the shared error handlers, the router and the
+    body limit: they carry Cache-Control: no-store as the API's data does."""
+    token = admin.machine_token(admin.machine_app())
+    with admin.live.client() as http:
+        answers = {
+            "no credentials": http.get(f"{API}/apps"),
+            "unknown token": http.get(
+                f"{API}/users", headers={"Authorization": "Bearer not-a-token"}
+            ),
+            "monitoring token": http.get(
+                f"{API}/apps", headers={"Authorization": f"Bearer {token}"}
+            ),
+            "method": admin.bearer.put(f"{API}/session"),
+            "body too large": admin.bearer.post(f"{API}/apps", content=b"x" * (1 << 20)),
+            "data": admin.bearer.get(f"{API}/apps", params={"limit": 1}),
+        }
+    statuses = {name: answer.status_code for name, answer in answers.items()}
+    assert statuses == {
+        "no credentials": 401,
+        "unknown token": 401,
+        "monitoring token": 403,
+        "method": 405,
+        "body too large": 413,
+        "data": 200,
+    }
+    assert {name: a.headers.get("cache-control") for name, a in answers.items()} == dict.fromkeys(
+        answers, "no-store"
+    )
+
+
 def test_a_normal_app_asking_for_the_admin_scope_gets_invalid_scope(admin: Admin) -> None:
     app = admin.machine_app(["monitoring", "management"])
     response = _once(

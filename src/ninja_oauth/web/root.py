@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ninja_oauth.web.authlib_adapter import MAX_FORM_BYTES
 from ninja_oauth.web.bodies import WITHOUT_BODY, BodyReader, Refused, refusal, replay
@@ -75,7 +75,9 @@ class Root:
                 return
             if path.startswith(ADMIN_API_PREFIX):
                 # The admin API is in the Public API's FastAPI app (documented at /docs).
-                await self._with_body(self.api, self.limits.form, False, scope, receive, send)
+                await self._with_body(
+                    self.api, self.limits.form, False, scope, receive, _not_stored(send)
+                )
                 return
             if path in API_DOC_PATHS:
                 await self.api(scope, receive, send)
@@ -94,6 +96,24 @@ class Root:
             await refusal(scope, body, page=site)(scope, receive, send)
             return
         await app(scope, replay(body, receive), send)
+
+
+_NO_STORE = (b"cache-control", b"no-store")
+
+
+def _not_stored(send: Send) -> Send:
+    """``send`` with ``Cache-Control: no-store`` on the answer unless it has a Cache-Control:
+    every answer of the admin API, its refusals (401, 403, 405, 413) as well as its data, which
+    the Public API's shared error handlers and the router answer without one."""
+
+    async def sending(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            if not any(name == b"cache-control" for name, _ in headers):
+                message["headers"] = [*headers, _NO_STORE]
+        await send(message)
+
+    return sending
 
 
 @dataclass(frozen=True, slots=True)
