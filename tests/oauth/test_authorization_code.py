@@ -323,3 +323,11 @@ def test_an_app_without_the_authorization_code_grant_is_unauthorized_client(core
         "unauthorized_client",
         "The client is not authorized to use 'grant_type=authorization_code'",
     )
+
+
+def test_an_empty_code_is_a_missing_one(core: Core) -> None:
+    """RFC 6749 §3.1: a parameter sent without a value counts as omitted."""
+    web = core.register_app("web")
+    core.authorize_code(web)
+    response = core.exchange(web, "")
+    assert_oauth_error(response, 400, "invalid_request", "Missing 'code' in request.")

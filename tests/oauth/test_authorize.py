@@ -374,3 +374,54 @@ def test_a_repeated_parameter_of_ours_gets_the_error_page_too(core: Core, name: 
     params = [*core.code_params(web).items(), (name, first), (name, "fragment")]
     error = _fatal(core, params)
     assert (error.error, error.description) == ("invalid_request", f"Multiple '{name}' in request.")
+
+
+@pytest.mark.parametrize(
+    ("name", "extra"),
+    [
+        ("state", [("scope", "monitoring\x01")]),  # a malformed scope is found first
+        ("state", [("response_type", "unknown")]),  # so is an unsupported response_type
+        ("redirect_uri", [("response_type", "unknown")]),
+        ("client_id", [("response_type", "")]),
+    ],
+    ids=["state+bad-scope", "state+bad-response_type", "redirect_uri", "client_id"],
+)
+def test_a_repeated_parameter_is_the_page_whatever_other_error_comes_with_it(
+    core: Core, name: str, extra: list[tuple[str, str]]
+) -> None:
+    """Never a redirect with the first of two states (or to the first of two apps): the
+    repeat is found before anything else is checked."""
+    web = core.register_app("web")
+    params = dict(core.code_params(web))
+    for key, value in extra:
+        params[key] = value
+    repeated = [*params.items(), (name, params[name] if name != "state" else "other")]
+    error = _fatal(core, repeated)
+    assert (error.error, error.description) == ("invalid_request", f"Multiple '{name}' in request.")
+
+
+def test_an_empty_client_secret_and_response_mode_count_as_omitted(core: Core) -> None:
+    """RFC 6749 §3.1: a parameter sent without a value is treated as omitted (a link template
+    whose secret placeholder stayed empty): the sign-in goes on, nothing is counted."""
+    web = core.register_app("web")
+    for _ in range(12):  # past the limit of failures: none is counted
+        consent = core.consent(core.code_params(web, client_secret="", response_mode=""))
+        assert consent.client_id == web.app.client_id
+    assert core.fakes.throttle.rows == {}
+    response = core.approve(consent)
+    _, query, fragment = split_location(response)
+    assert "code" in query and not fragment  # the default mode: the query
+
+
+def test_a_secret_sent_to_a_public_app_on_authorize_is_never_counted_nor_blocked(
+    core: Core,
+) -> None:
+    """As at the token endpoint: a public app has no secret to guess; the page says not to
+    send one, every time, and no limit is reached."""
+    native = core.register_app("native")
+    _, challenge = pkce_pair()
+    params = core.code_params(native, client_secret="x", code_challenge=challenge)
+    for _ in range(12):
+        error = _fatal(core, params)
+        assert error.error == "invalid_client", error.description
+    assert core.fakes.throttle.rows == {}

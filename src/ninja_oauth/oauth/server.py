@@ -301,9 +301,15 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         keys = self.throttle.client_keys(claimed, address)
         pass_key = self.throttle.pass_key(claimed, address)
         now = self.ctx.clock()
-        sent_secret = "client_secret" in request.payload.data
+        # A secret is checked, and its failures counted, for a confidential app (or a client_id
+        # that names none). A public app has no secret to guess: one sent to it is refused
+        # unchecked and uncounted, and it is never blocked (as at the token endpoint).
+        counted = bool(request.payload.data.get("client_secret"))
+        if counted and claimed:
+            app = self.query_client(claimed)
+            counted = app is None or app.app.confidential
         blocks = ClientBlocks()
-        if sent_secret:
+        if counted:
             blocks = self.throttle.client_blocks(keys, pass_key)
             wait = self.throttle.client_wait(blocks, now)
             if wait:
@@ -315,7 +321,7 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         try:
             grant = self.get_consent_grant(request)
         except FatalAuthorizeError as error:
-            if error.error == "invalid_client":
+            if error.error == "invalid_client" and counted:
                 self.throttle.client_failed(keys, now)
             raise
         except OAuth2Error as error:
@@ -323,7 +329,7 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
                 return self.handle_error_response(request, error)
             raise FatalAuthorizeError(error.error, error.get_error_description()) from None
         client: client_auth.OAuthClient = request.client
-        if sent_secret and client.app.confidential:
+        if counted and client.app.confidential:
             # Checked by the grant (``rules.check_sent_client_secret``): it was right.
             self.throttle.client_passed(pass_key, blocks, now)
         return ConsentRequest(
@@ -344,7 +350,17 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
 
 
 # The authorize parameters of ours that Authlib does not check for repeats.
-_SINGLE_AT_AUTHORIZE = ("client_secret", "response_mode")
+# Checked before anything else: an error found first would otherwise be redirected with the
+# first of two states (README, "Errors at authorize": a repeated parameter gets a page).
+_SINGLE_AT_AUTHORIZE = (
+    "response_type",
+    "client_id",
+    "redirect_uri",
+    "scope",
+    "state",
+    "client_secret",
+    "response_mode",
+)
 
 _GRANT_TYPES = "use authorization_code, client_credentials or refresh_token."
 # What an unsupported grant_type's answer repeats: a grant-name (RFC 6749 appendix A.10), or an

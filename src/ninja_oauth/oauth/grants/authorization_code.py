@@ -102,6 +102,8 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         issued for, gets invalid_grant and revokes nothing: otherwise anyone who read a used
         code (a custom-scheme redirect intercepted, a URL in a log) could sign its user out
         of the app (RFC 7636 §1's attacker)."""
+        if not code:  # RFC 6749 §3.1: a parameter sent without a value counts as omitted
+            raise InvalidRequestError("Missing 'code' in request.")
         now = self.ctx.clock()
         digest = self.ctx.hasher.digest(code, s.CODE)
         found = self.ctx.repos.codes.peek(digest, client.client_id)

@@ -25,7 +25,7 @@ def wants_fragment(request: Any) -> bool:
 
 def check_response_mode(request: Any, redirect_uri: str) -> None:
     mode = request.payload.data.get("response_mode")
-    if mode is not None and mode not in RESPONSE_MODES:
+    if mode and mode not in RESPONSE_MODES:  # empty: omitted (RFC 6749 §3.1)
         raise InvalidRequestError(
             f"Unsupported response_mode '{quoted(mode)}': use 'query' or 'fragment'.",
             redirect_uri=redirect_uri,
@@ -82,7 +82,7 @@ def check_sent_client_secret(
     it there unchecked: RFC 6749 §2.3.1, the client credentials "MUST NOT be included in the
     request URI"."""
     secret = request.payload.data.get("client_secret")
-    if secret is None:
+    if not secret:  # absent, or sent without a value: omitted (RFC 6749 §3.1)
         return
     why = strict_because(ctx, client)
     if why is not None:
