@@ -309,7 +309,7 @@ class FakeThrottle:
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = _Counter(failures=1, window_start=now)
-        elif row.window_start <= now - window:
+        elif row.window_start <= now - window and row.blocked_until <= now - window:
             row.failures, row.window_start = 1, now
         else:
             row.failures += 1

@@ -73,6 +73,25 @@ def test_failing_again_after_a_block_doubles_the_next_block(core: Core) -> None:
     assert _retry_after(_attempt(core, m2m.app.client_id, "wrong")) == "120"
 
 
+def test_a_guesser_retrying_as_each_block_ends_waits_twice_as_long_each_time(core: Core) -> None:
+    """The doubling outlives the window: a block that ended less than a window ago carries the
+    count on (a guesser that retries at once was held at 240 s, the count starting over with
+    each window). A whole window quiet after the last block starts it over."""
+    m2m = core.register_app("api_services")
+    for _ in range(2):
+        _attempt(core, m2m.app.client_id, "wrong")
+    waits = []
+    for _ in range(6):
+        _attempt(core, m2m.app.client_id, "wrong")  # the failure that sets the next block
+        wait = _retry_after(_attempt(core, m2m.app.client_id, "wrong"))
+        assert wait is not None
+        waits.append(int(wait))
+        core.clock.advance(int(wait))
+    assert waits == [60, 120, 240, 480, 960, 1920]
+    core.clock.advance(300)
+    assert_oauth_error(_attempt(core, m2m.app.client_id, "wrong"), 400, "invalid_client")
+
+
 def test_failures_outside_the_window_start_the_count_again(core: Core) -> None:
     m2m = core.register_app("api_services")
     assert m2m.client_secret is not None

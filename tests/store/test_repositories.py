@@ -552,6 +552,33 @@ def test_a_failure_after_the_window_starts_a_new_count(repos: Repositories) -> N
     assert repos.throttle.blocked_for([key], NOW + 301) == 60
 
 
+def test_a_block_that_ended_within_the_window_carries_the_count_on(
+    store: Store, repos: Repositories
+) -> None:
+    """The window counts from the last block's end too: a failure right after a 240 s block,
+    past the window of the first failure, doubles it; the purge keeps such a counter. A whole
+    window quiet after the block starts the count over."""
+    from ninja_oauth.store.repositories.maintenance import purge_expired
+
+    key = _key()
+    now = NOW
+    for _ in range(3):
+        repos.throttle.record_failure(key, limit=3, window=300, block=60, now=now)
+    for expected in (60, 120, 240):
+        assert repos.throttle.blocked_for([key], now) == expected
+        now += expected
+        purge_expired(store, now + 1, throttle_window=300)
+        repos.throttle.record_failure(key, limit=3, window=300, block=60, now=now)
+    assert repos.throttle.blocked_for([key], now) == 480  # the first failure: 420 s ago
+    later = now + 480 + 299  # the block ended 299 s ago: the purge keeps the count
+    purge_expired(store, later, throttle_window=300)
+    assert repos.throttle.record_failure(key, 3, 300, 60, later) == 7
+    assert repos.throttle.blocked_for([key], later) == 960
+    quiet = later + 960 + 301  # a whole window after that block: purged, counted from 1
+    purge_expired(store, quiet, throttle_window=300)
+    assert repos.throttle.record_failure(key, 3, 300, 60, quiet) == 1
+
+
 def test_blocked_for_is_the_longest_block_among_the_keys(repos: Repositories) -> None:
     short, long, clean = _key(), _key(), _key()
     repos.throttle.record_failure(short, limit=1, window=300, block=10, now=NOW)

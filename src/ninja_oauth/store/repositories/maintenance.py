@@ -27,8 +27,12 @@ def purge_expired(store: Store, now: int, throttle_window: int) -> dict[str, int
             )
         ),
         "browser_sessions": delete(browser_sessions).where(browser_sessions.c.expires_at <= now),
+        # A counter stays a window past its block, which the next failure would double.
         "throttle": delete(throttle).where(
-            and_(throttle.c.window_start < now - throttle_window, throttle.c.blocked_until < now)
+            and_(
+                throttle.c.window_start < now - throttle_window,
+                throttle.c.blocked_until < now - throttle_window,
+            )
         ),
     }
     counts: dict[str, int] = {}

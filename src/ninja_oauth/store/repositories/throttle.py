@@ -3,8 +3,8 @@
 Besides the counters, the table holds the *passes* of ``oauth/throttling.py``: the row of a
 (client, address) pair that proved the client's secret, keyed ``client-pass:…``, with
 ``window_start`` the time of that proof and ``blocked_until`` the end of the pass (so that
-``purge_expired``, which keeps a row until its ``blocked_until``, keeps it till then). A pass key
-is never read as a block.
+``purge_expired``, which keeps a row a window past its ``blocked_until``, keeps it till then).
+A pass key is never read as a block.
 """
 
 from __future__ import annotations
@@ -78,7 +78,12 @@ class SqlThrottle:
         self._store.insert(_GRANT_PASS, {"key": pass_key, "now": now, "until": until})
 
     def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> int:
-        fresh = throttle.c.window_start <= now - window
+        # The count starts over only after a whole window without a failure and without a
+        # block: one that ended within the window carries the count on, so the next block
+        # doubles (a guesser who retries as each block ends crawls up to MAX_BLOCK).
+        fresh = and_(
+            throttle.c.window_start <= now - window, throttle.c.blocked_until <= now - window
+        )
         stmt = self._insert(throttle).values(key=key, failures=1, window_start=now, blocked_until=0)
         stmt = stmt.on_conflict_do_update(
             index_elements=[throttle.c.key],
