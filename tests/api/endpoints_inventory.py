@@ -18,7 +18,7 @@ _STATES = (
     "'UNKNOWN', 'STOPPED', 'START_PENDING', 'RUNNING', 'STOP_PENDING', 'PAUSE_PENDING', "
     "'PAUSED' or 'CONTINUE_PENDING'"
 )
-_DATE = "expected a date (YYYYMMDD or ISO 8601)"
+_DATE = "expected a date (YYYYMMDD, ISO 8601, or Unix seconds of 9 to 11 digits)"
 
 
 def _read(rest: str, device: int = WINDOWS_DESKTOP, **kw: object) -> Endpoint:

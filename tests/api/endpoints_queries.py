@@ -11,7 +11,7 @@ DF_ERROR = (
     "class = NODE_CLASS, status = PENDING|APPROVED, joined by AND"
 )
 CURSOR_ERROR = "cursor: not a cursor this server issued"
-DATE_ERROR = "expected a date (YYYYMMDD or ISO 8601)"
+DATE_ERROR = "expected a date (YYYYMMDD, ISO 8601, or Unix seconds of 9 to 11 digits)"
 BOUNDED_ERROR = "pageSize: Input should be greater than or equal to 10"
 
 

@@ -102,7 +102,10 @@ def test_activities_filter_by_date(client: TestClient, monitoring: dict[str, str
     [
         ("pageSize=5", "pageSize: Input should be greater than or equal to 10"),
         ("pageSize=1001", "pageSize: Input should be less than or equal to 1000"),
-        ("before=yesterday", "before: expected a date (YYYYMMDD or ISO 8601)"),
+        (
+            "before=yesterday",
+            "before: expected a date (YYYYMMDD, ISO 8601, or Unix seconds of 9 to 11 digits)",
+        ),
         ("class=ROBOT", "class: Input should be 'SYSTEM', 'DEVICE', 'USER' or 'ALL'"),
         ("user=me", "user: expected user ids separated by commas"),
         ("olderThan=-1", "olderThan: Input should be greater than or equal to 0"),

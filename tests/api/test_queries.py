@@ -444,7 +444,9 @@ def test_scoped_custom_fields_walk_organizations_locations_then_devices(
 
 def test_bad_dates_and_page_sizes_name_their_field(client: TestClient, monitoring: Headers) -> None:
     bad(client, "/v2/queries/custom-fields-detailed?updatedAfter=later", monitoring,
-        "updatedAfter: expected a date (YYYYMMDD or ISO 8601)")  # fmt: skip
+        "updatedAfter: expected a date (YYYYMMDD, ISO 8601, or Unix seconds of 9 to 11 digits)")  # fmt: skip
+    bad(client, "/v2/queries/os-patches?ts=86400", monitoring,  # 5 digits: neither form
+        "ts: expected a date (YYYYMMDD, ISO 8601, or Unix seconds of 9 to 11 digits)")  # fmt: skip
     bad(client, "/v2/queries/scoped-custom-fields?pageSize=9", monitoring,
         "pageSize: Input should be greater than or equal to 10")  # fmt: skip
     bad(client, "/v2/queries/windows-services?pageSize=10001", monitoring,

@@ -104,6 +104,9 @@ def parse_device_filter(df: str | None) -> DeviceFilter:
     return DeviceFilter(tuple(clauses))
 
 
+DATE_EXPECTED = "expected a date (YYYYMMDD, ISO 8601, or Unix seconds of 9 to 11 digits)"
+
+
 def parse_day(field: str, value: str | None) -> int | None:
     """A date as YYYYMMDD, an ISO 8601 date or date-time, or Unix seconds → Unix seconds."""
     if value is None or not value.strip():
@@ -120,7 +123,7 @@ def parse_day(field: str, value: str | None) -> int | None:
             moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp())
     except (ValueError, OverflowError):
-        raise invalid_field(field, "expected a date (YYYYMMDD or ISO 8601)") from None
+        raise invalid_field(field, DATE_EXPECTED) from None
 
 
 def csv_values(value: str | None) -> tuple[str, ...]:
