@@ -49,6 +49,15 @@ def test_revoking_an_access_token_leaves_the_rest_of_its_family_alone(core: Core
     assert core.refresh(web, second["refresh_token"]).status == 200
 
 
+def test_revoking_an_access_token_ends_the_refresh_token_issued_with_it(core: Core) -> None:
+    """One row holds both (README, "Refresh tokens rotate"; RFC 7009 §2.1 allows it)."""
+    web = core.register_app("web")
+    tokens = core.login(web)
+    assert _revoke(core, {"token": tokens["access_token"], **core.client_form(web)}).status == 200
+    refreshed = core.refresh(web, tokens["refresh_token"])
+    assert refreshed.status == 400 and refreshed.json()["error"] == "invalid_grant"
+
+
 def test_an_app_cannot_revoke_the_token_of_another_app_and_gets_200_anyway(core: Core) -> None:
     web = core.register_app("web")
     other = core.register_app("native")
