@@ -18,8 +18,9 @@ worker: about 10 MB each). A worker whose supervisor is gone (killed with SIGKIL
 
 Written here because no library does it for uvicorn: its documented options have no reuse-port
 setting, and gunicorn, which has one, is another server. Only uvicorn's public API is used:
-``uvicorn.Config`` and ``uvicorn.Server.run(sockets=...)``, the hand-off of open sockets that
-uvicorn's gunicorn worker uses. Where ``SO_REUSEPORT`` does not balance (outside Linux),
+``uvicorn.Config`` (its ``http`` option takes a protocol class: ``BoundedHeadProtocol`` below)
+and ``uvicorn.Server.run(sockets=...)``, the hand-off of open sockets that uvicorn's gunicorn
+worker uses. Where ``SO_REUSEPORT`` does not balance (outside Linux),
 ``uvicorn.run(workers=N)`` serves as before.
 """
 
@@ -38,6 +39,7 @@ import time
 from typing import Any
 
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 log = logging.getLogger("ninja_oauth.serve")
 
@@ -49,6 +51,61 @@ BACKLOG = 2048  # uvicorn's default listen backlog
 
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+# -- a bound on a request's head --------------------------------------------------------------
+#
+# uvicorn's httptools protocol with a bound on a request's head (request line and headers).
+#
+# httptools keeps a request's head whole until its blank line, with no bound: one connection
+# sending an endless header made a worker hold tens of megabytes (found by a black-box test),
+# and uvicorn caps heads only with its pure-Python h11 protocol (``h11_max_incomplete_event_size``),
+# which costs the token path more than this. A head over MAX_HEAD_BYTES gets a 431 and the
+# connection is closed. The protocol class is handed to ``uvicorn.Config(http=...)``.
+#
+# It counts the bytes a connection receives from the end of a request (or the connection's start)
+# to the end of the next request's head, as the parser reports them (``on_headers_complete``,
+# ``on_message_complete``: httptools' callbacks, which uvicorn's protocol implements). A chunk that
+# also holds the end of a head counts up to that end, so a body that comes with its head is not
+# counted; a pipelined request's head that starts within a chunk is counted from the next chunk, so
+# such a head can exceed the bound by at most one read (256 KiB).
+
+# As h11's default in uvicorn (and nginx's large_client_header_buffers is 4 x 8 KiB).
+MAX_HEAD_BYTES = 16 * 1024
+
+_TOO_LARGE = b"Request header fields too large: at most 16 KiB of request line and headers.\n"
+_REFUSAL = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\n"
+    b"content-type: text/plain; charset=utf-8\r\n"
+    b"connection: close\r\n"
+    b"content-length: " + str(len(_TOO_LARGE)).encode() + b"\r\n\r\n" + _TOO_LARGE
+)
+_END_OF_HEAD = b"\r\n\r\n"
+
+
+class BoundedHeadProtocol(HttpToolsProtocol):
+    """HttpToolsProtocol that answers 431 and closes the connection past MAX_HEAD_BYTES."""
+
+    # None between a head's end and the next request's start; else the head's bytes so far.
+    _head: int | None = 0
+
+    def data_received(self, data: bytes) -> None:
+        if self._head is not None:
+            end = data.find(_END_OF_HEAD)
+            self._head += len(data) if end < 0 else end
+            if self._head > MAX_HEAD_BYTES:
+                self.transport.write(_REFUSAL)
+                self.transport.close()
+                return
+        super().data_received(data)
+
+    def on_headers_complete(self) -> None:
+        self._head = None
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._head = 0  # what comes next is the next request's head
 
 
 def configure_logging() -> None:
@@ -108,7 +165,7 @@ def worker_main(argv: list[str]) -> None:
     sock = socket.socket(fileno=fd)  # its family and type read from the socket
     watch = threading.Thread(target=_exit_when_orphaned, args=(supervisor,), daemon=True)
     watch.start()
-    uvicorn.Server(uvicorn.Config(app, **options)).run(sockets=[sock])
+    uvicorn.Server(uvicorn.Config(app, http=BoundedHeadProtocol, **options)).run(sockets=[sock])
 
 
 class Supervisor:
@@ -235,14 +292,15 @@ def serve(app: str, *, host: str, port: int, workers: int, **options: Any) -> in
             sock.listen(options.get("backlog", BACKLOG))
             # uvicorn names no address when it is given the socket.
             log.info("serving http://%s:%d (Ctrl-C to stop)", _shown(host), sock.getsockname()[1])
-            server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, **options))
+            config = uvicorn.Config(app, host=host, port=port, http=BoundedHeadProtocol, **options)
+            server = uvicorn.Server(config)
             # uvicorn raises the captured Ctrl-C again once it has shut down gracefully;
             # uvicorn.run swallows it, and so does this: a clean stop, status 0.
             with contextlib.suppress(KeyboardInterrupt):
                 server.run(sockets=[sock])
         return 0
     if not balanced():  # elsewhere than Linux, uvicorn's shared socket
-        uvicorn.run(app, host=host, port=port, workers=workers, **options)
+        uvicorn.run(app, host=host, port=port, workers=workers, http=BoundedHeadProtocol, **options)
         return 0
     sockets = listening_sockets(host, port, workers, options.get("backlog", BACKLOG))
     try:
