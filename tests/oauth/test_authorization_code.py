@@ -331,3 +331,19 @@ def test_an_empty_code_is_a_missing_one(core: Core) -> None:
     core.authorize_code(web)
     response = core.exchange(web, "")
     assert_oauth_error(response, 400, "invalid_request", "Missing 'code' in request.")
+
+
+def test_the_verifier_is_compared_in_constant_time_and_still_right() -> None:
+    """Authlib compares with ``==``; the registered extension compares bytes with
+    hmac.compare_digest, with the same answers."""
+    from authlib.oauth2.rfc7636 import create_s256_code_challenge
+
+    from ninja_oauth.oauth.grants.authorization_code import ConstantTimeCodeChallenge
+
+    methods = ConstantTimeCodeChallenge.CODE_CHALLENGE_METHODS
+    verifier = "v" * 43
+    assert methods["plain"](verifier, verifier)
+    assert not methods["plain"](verifier, "w" * 43)
+    assert methods["S256"](verifier, create_s256_code_challenge(verifier))
+    assert not methods["S256"](verifier, create_s256_code_challenge("w" * 43))
+    assert not methods["plain"](verifier, "é" * 43)  # never a TypeError

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth.config import Lifetimes
 from ninja_oauth.oauth.registry import edit_app
@@ -114,6 +116,20 @@ def test_a_refresh_that_widens_the_scope_is_invalid_scope_and_does_not_burn_the_
     )
     assert core.fakes.tokens.rows[0].refresh_used_at is None
     assert core.refresh(web, first["refresh_token"]).status == 200
+
+
+def test_the_issued_scope_stays_within_the_grant_even_without_the_checks_before(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The narrowing checks run when the family's row is read before the rotation; should that
+    read find nothing (a row written some other way), the rotation still issues nothing wider
+    than what was granted."""
+    web = core.register_app("web")
+    first = core.login(web, scope="monitoring offline_access")
+    monkeypatch.setattr(core.fakes.tokens, "refresh_family", lambda *_: None)
+    refreshed = core.refresh(web, first["refresh_token"], scope="monitoring management control")
+    assert refreshed.status == 200, refreshed.body
+    assert refreshed.json()["scope"] == "monitoring"
 
 
 def test_a_used_refresh_token_asking_a_wider_scope_is_still_a_reuse(core: Core) -> None:

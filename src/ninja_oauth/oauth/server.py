@@ -18,14 +18,16 @@ from authlib.oauth2.rfc6749.errors import (
     UnsupportedResponseTypeError,
 )
 from authlib.oauth2.rfc6749.grants import TokenEndpointMixin
-from authlib.oauth2.rfc7636 import CodeChallenge
 
 from ninja_oauth.oauth import client_auth, syntax
 from ninja_oauth.oauth.context import CoreContext
 from ninja_oauth.oauth.domain import NewToken, User
 from ninja_oauth.oauth.endpoints import IntrospectionEndpoint, RevocationEndpoint
 from ninja_oauth.oauth.errors import FatalAuthorizeError, TooManyRequestsError
-from ninja_oauth.oauth.grants.authorization_code import AuthorizationCodeGrant
+from ninja_oauth.oauth.grants.authorization_code import (
+    AuthorizationCodeGrant,
+    ConstantTimeCodeChallenge,
+)
 from ninja_oauth.oauth.grants.client_credentials import ClientCredentialsGrant
 from ninja_oauth.oauth.grants.implicit import ImplicitGrant
 from ninja_oauth.oauth.grants.refresh_token import RefreshTokenGrant
@@ -408,7 +410,7 @@ def build_authorization_server(ctx: CoreContext) -> NinjaAuthorizationServer:
     server = NinjaAuthorizationServer(ctx)
     generator = TokenGenerator(ctx)
     server.register_token_generator("default", generator)
-    server.register_grant(AuthorizationCodeGrant, [CodeChallenge(required=True)])
+    server.register_grant(AuthorizationCodeGrant, [ConstantTimeCodeChallenge(required=True)])
     server.register_grant(ImplicitGrant)
     server.register_grant(ClientCredentialsGrant)
     server.register_grant(RefreshTokenGrant)

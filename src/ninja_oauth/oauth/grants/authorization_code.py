@@ -3,10 +3,12 @@ client, the redirect URI and the PKCE challenge."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Any
 
 from authlib.oauth2.rfc6749 import grants
 from authlib.oauth2.rfc6749.errors import AccessDeniedError, InvalidGrantError, InvalidRequestError
+from authlib.oauth2.rfc7636 import CodeChallenge, create_s256_code_challenge
 
 from ninja_oauth.oauth import secrets as s
 from ninja_oauth.oauth import syntax
@@ -187,3 +189,17 @@ def _check_strict_pkce(request: Any, why: str, redirect_uri: str) -> None:
             "code_challenge_method=S256.",
             redirect_uri=redirect_uri,
         )
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+class ConstantTimeCodeChallenge(CodeChallenge):  # type: ignore[misc]
+    """Authlib's PKCE extension, with the verifier compared in constant time: Authlib compares
+    with ``==``, and with ``plain`` the stored challenge is the verifier itself."""
+
+    CODE_CHALLENGE_METHODS = {
+        "plain": _same,
+        "S256": lambda verifier, challenge: _same(create_s256_code_challenge(verifier), challenge),
+    }

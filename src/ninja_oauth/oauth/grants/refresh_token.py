@@ -108,11 +108,11 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
     def issue_token(self, user: Any, refresh_token: RefreshRecord) -> dict[str, Any]:
         requested = parse_scope(self.request.payload.scope)
         allowed = self._allowed()
+        granted = parse_scope(refresh_token.scope)
         # RFC 6749 §6: an omitted scope is the one granted, less what the app lost since
-        # (the response then says the scope, §5.1).
-        scope = join_scope(
-            requested or [x for x in parse_scope(refresh_token.scope) if x in allowed]
-        )
+        # (the response then says the scope, §5.1). Within what was granted and is allowed
+        # whatever the checks before found (they run only when the family row was read).
+        scope = join_scope([x for x in requested or granted if x in granted and x in allowed])
         # DESIGN §6: "A refresh that narrows the scope away from offline_access returns no new
         # refresh token." The old one was rotated (used) all the same: the family ends with this
         # access token, and presenting the old refresh token again is a reuse, as after any
