@@ -25,6 +25,7 @@ from ninja_oauth.oauth.ports import (
     AlreadyUsed,
     ClientBlocks,
     Consumed,
+    Counted,
     Missing,
     RefreshFamily,
     Repositories,
@@ -306,6 +307,9 @@ class FakeThrottle:
         self.rows[pass_key] = _Counter(failures=0, window_start=now, blocked_until=until)
 
     def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> int:
+        return self.record_attempt(key, limit, window, block, now).failures
+
+    def record_attempt(self, key: str, limit: int, window: int, block: int, now: int) -> Counted:
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = _Counter(failures=1, window_start=now)
@@ -313,17 +317,20 @@ class FakeThrottle:
             row.failures, row.window_start = 1, now
         else:
             row.failures += 1
+        before = row.blocked_until
         if row.failures >= limit:
             row.blocked_until = now + min(block * 2 ** min(row.failures - limit, 12), MAX_BLOCK)
-        return row.failures
+        return Counted(row.failures, before, row.blocked_until)
 
     def forget(self, key: str) -> None:
         self.rows.pop(key, None)
 
-    def forgive_one(self, key: str) -> None:
+    def forgive_one(self, key: str, attempt: Counted | None = None) -> None:
         row = self.rows.get(key)
         if row is not None and row.failures > 0:
             row.failures -= 1
+            if attempt is not None and row.blocked_until == attempt.blocked_until:
+                row.blocked_until = attempt.blocked_before
 
 
 @dataclass

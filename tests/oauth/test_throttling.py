@@ -9,6 +9,7 @@ from ninja_oauth.oauth.config import ThrottleLimits
 from ninja_oauth.oauth.errors import FatalAuthorizeError
 from ninja_oauth.oauth.responses import OAuthResponse
 from ninja_oauth.oauth.throttling import Throttle, limited_address
+from tests.oauth.fakes import FakeThrottle
 from tests.oauth.harness import ADDRESS, Core, assert_oauth_error, basic
 
 SLOW_DOWN = "Too many failed authentication attempts; retry after the delay in Retry-After."
@@ -245,3 +246,72 @@ def test_an_ipv6_client_is_counted_by_its_64() -> None:
     assert limited_address("2001:db8:1:2::a") == "2001:db8:1:2::/64"
     assert limited_address("192.0.2.1") == "192.0.2.1"
     assert limited_address("unknown") == "unknown"  # no peer address: counted as one
+
+
+# -- sign-ins: counted before the password is checked --------------------------------------------
+
+LOGIN_LIMITS = ThrottleLimits(login_key=3, login_address=5, window=300, block=60)
+
+
+def _signin(throttle: Throttle, keys: tuple[str, str], now: int, right: bool) -> int:
+    """One sign-in as the form makes it: the seconds it was told to wait, 0 when its password
+    was checked (and, if ``right``, accepted)."""
+    attempt = throttle.login_attempt(keys, now)
+    if attempt.wait == 0 and right:
+        throttle.login_succeeded(keys, attempt)
+    return attempt.wait
+
+
+def test_a_person_who_comes_back_when_told_has_the_password_checked() -> None:
+    """Three typos, a minute's block; the right password at its end is checked and accepted,
+    and nothing is left blocked."""
+    throttle = Throttle(FakeThrottle(), LOGIN_LIMITS)
+    keys = Throttle.login_keys("ann@example.com", ADDRESS)
+    now = 1_000_000
+    assert [_signin(throttle, keys, now + i, right=False) for i in range(3)] == [0, 0, 0]
+    wait = _signin(throttle, keys, now + 3, right=True)
+    assert wait == 59
+    assert _signin(throttle, keys, now + 3 + wait, right=True) == 0
+    assert throttle.wait(keys, now + 3 + wait) == 0
+
+
+def test_a_password_guesser_is_checked_once_per_block_and_each_block_doubles() -> None:
+    throttle = Throttle(FakeThrottle(), LOGIN_LIMITS)
+    keys = Throttle.login_keys("ann@example.com", ADDRESS)
+    now = 1_000_000
+    checked = 0
+    blocks = []
+    while now < 1_000_000 + 24 * 3600:
+        wait = _signin(throttle, keys, now, right=False)
+        if wait:
+            blocks.append(wait)
+            now += wait
+        else:
+            checked += 1
+    assert blocks[:6] == [60, 120, 240, 480, 960, 1920] and set(blocks[7:]) == {3600}
+    assert checked < 3 + 30  # the limit, then one a block: about 30 in a day, not 1,000
+
+
+def test_of_two_attempts_at_a_blocks_end_only_the_first_is_checked() -> None:
+    throttle = Throttle(FakeThrottle(), LOGIN_LIMITS)
+    keys = Throttle.login_keys("ann@example.com", ADDRESS)
+    for i in range(3):
+        _signin(throttle, keys, 1_000_000 + i, right=False)
+    end = 1_000_002 + 60
+    first, second = throttle.login_attempt(keys, end), throttle.login_attempt(keys, end)
+    assert (first.wait, second.wait) == (0, 120)
+
+
+def test_people_behind_a_blocked_address_sign_in_as_each_block_ends() -> None:
+    """A guesser filled the address's count; each person who signs in at a block's end is
+    checked, and the block that attempt set is taken back with it: the next person is not
+    held by it."""
+    throttle = Throttle(FakeThrottle(), LOGIN_LIMITS)
+    now = 1_000_000
+    for i in range(5):
+        _signin(throttle, Throttle.login_keys(f"guess{i}@example.com", ADDRESS), now, right=False)
+    now += 60
+    for person in range(10):  # one every two minutes
+        keys = Throttle.login_keys(f"user{person}@example.com", ADDRESS)
+        assert _signin(throttle, keys, now, right=True) == 0, person
+        now += 120

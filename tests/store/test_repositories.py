@@ -23,6 +23,7 @@ from ninja_oauth.oauth.ports import (
     AlreadyUsed,
     ClientBlocks,
     Consumed,
+    Counted,
     Missing,
     RefreshFamily,
     Repositories,
@@ -577,6 +578,23 @@ def test_a_block_that_ended_within_the_window_carries_the_count_on(
     quiet = later + 960 + 301  # a whole window after that block: purged, counted from 1
     purge_expired(store, quiet, throttle_window=300)
     assert repos.throttle.record_failure(key, 3, 300, 60, quiet) == 1
+
+
+def test_an_attempt_says_the_block_before_it_and_its_own_which_a_success_takes_back(
+    repos: Repositories,
+) -> None:
+    key = _key()
+    assert repos.throttle.record_attempt(key, 2, 300, 60, NOW) == Counted(1, 0, 0)
+    blocking = repos.throttle.record_attempt(key, 2, 300, 60, NOW + 1)
+    assert blocking == Counted(2, 0, NOW + 61)
+    overtaken = repos.throttle.record_attempt(key, 2, 300, 60, NOW + 2)
+    assert overtaken == Counted(3, NOW + 61, NOW + 122)
+    # A success takes its failure back, and its block only if no failure set one since.
+    repos.throttle.forgive_one(key, blocking)
+    assert repos.throttle.blocked_for([key], NOW + 2) == 120
+    repos.throttle.forgive_one(key, overtaken)
+    assert repos.throttle.blocked_for([key], NOW + 2) == 59  # back to the block before it
+    assert repos.throttle.record_attempt(key, 2, 300, 60, NOW + 3).failures == 2
 
 
 def test_blocked_for_is_the_longest_block_among_the_keys(repos: Repositories) -> None:

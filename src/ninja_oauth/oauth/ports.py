@@ -142,6 +142,16 @@ class ConsentRepository(Protocol):
     def remember(self, user_id: int, client_id: str, scopes: set[str], now: int) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class Counted:
+    """A counted attempt: the key's failures with it, its block before it and after it (Unix
+    seconds; 0 for none)."""
+
+    failures: int
+    blocked_before: int
+    blocked_until: int
+
+
 class ThrottleRepository(Protocol):
     def blocked_for(self, keys: list[str], now: int) -> int:
         """Seconds until the longest block among ``keys`` ends; 0 when none is blocked."""
@@ -155,13 +165,20 @@ class ThrottleRepository(Protocol):
         """Count one failure (atomically); the key's failures in the window, this one included."""
         ...
 
+    def record_attempt(self, key: str, limit: int, window: int, block: int, now: int) -> Counted:
+        """``record_failure``, and what the key's block was before it and is after it."""
+        ...
+
     def grant_pass(self, pass_key: str, now: int, until: int) -> None:
         """Record that a (client, address) pair proved the client's secret at ``now``, valid
         ``until`` (a new row or a renewed one; nothing the request's answer depends on)."""
         ...
 
     def forget(self, key: str) -> None: ...
-    def forgive_one(self, key: str) -> None: ...
+    def forgive_one(self, key: str, attempt: Counted | None = None) -> None:
+        """Take one failure back; with ``attempt``, also the block it set, unless another
+        failure has set the key's block since."""
+        ...
 
 
 class AuditLog(Protocol):

@@ -22,9 +22,10 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
+from dataclasses import dataclass
 
 from ninja_oauth.oauth.config import ThrottleLimits
-from ninja_oauth.oauth.ports import ClientBlocks, ThrottleRepository
+from ninja_oauth.oauth.ports import ClientBlocks, Counted, ThrottleRepository
 
 # How long a pass lasts after the client last proved its secret from the address: longer than a
 # client that asks for an hour-long token once an hour, or a daily job, waits between requests.
@@ -55,6 +56,15 @@ def _key(kind: str, *parts: str, address: str) -> str:
     text = "\x1f".join((*parts, limited_address(address)))
     digest = hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()
     return f"{kind}:{digest[:40]}"
+
+
+@dataclass(frozen=True, slots=True)
+class LoginAttempt:
+    """A counted sign-in attempt: seconds to wait (0: check its password), and its count at
+    the address (for ``login_succeeded``)."""
+
+    wait: int
+    address: Counted | None = None
 
 
 class Throttle:
@@ -107,22 +117,29 @@ class Throttle:
         self._repo.record_failure(keys[0], lim.client_auth_key, lim.window, lim.block, now)
         self._repo.record_failure(keys[1], lim.client_auth_address, lim.window, lim.block, now)
 
-    def login_attempt(self, keys: tuple[str, str], now: int) -> int:
+    def login_attempt(self, keys: tuple[str, str], now: int) -> LoginAttempt:
         """Count a login attempt before the password is checked, so concurrent guesses cannot
-        all pass a check made before any of them is counted; the seconds to wait (0: go on).
-        A successful login is forgiven by ``login_succeeded``."""
+        all pass a check made before any of them is counted; its ``wait`` is the seconds to
+        wait (0: check the password). A successful login is forgiven by ``login_succeeded``.
+
+        An attempt is checked when no block is in force as it is counted, whatever the count:
+        the first attempt once a block is over is checked (its failure doubles the next block,
+        as the count carries on), and an attempt that a concurrent one's block overtook is
+        not."""
         wait = self.wait(keys, now)
         if wait:
-            return wait
+            return LoginAttempt(wait)
         lim = self._limits
-        per_key = self._repo.record_failure(keys[0], lim.login_key, lim.window, lim.block, now)
-        per_address = self._repo.record_failure(
+        per_key = self._repo.record_attempt(keys[0], lim.login_key, lim.window, lim.block, now)
+        per_address = self._repo.record_attempt(
             keys[1], lim.login_address, lim.window, lim.block, now
         )
-        if per_key > lim.login_key or per_address > lim.login_address:
-            return max(1, self.wait(keys, now))
-        return 0
+        if per_key.blocked_before > now or per_address.blocked_before > now:
+            return LoginAttempt(max(1, self.wait(keys, now)))
+        return LoginAttempt(0, per_address)
 
-    def login_succeeded(self, keys: tuple[str, str]) -> None:
+    def login_succeeded(self, keys: tuple[str, str], attempt: LoginAttempt) -> None:
+        """The account's count is forgotten; the address's takes the attempt back, with the
+        block it set (others at the address sign in as before)."""
         self._repo.forget(keys[0])
-        self._repo.forgive_one(keys[1])
+        self._repo.forgive_one(keys[1], attempt.address)

@@ -99,8 +99,9 @@ async def check_credentials(
     now = int(time.time())
     throttle = svc.server.throttle
 
-    wait = await svc.store.run(partial(throttle.login_attempt, keys, now), Writes.CHANGES)
-    if wait:
+    attempt = await svc.store.run(partial(throttle.login_attempt, keys, now), Writes.CHANGES)
+    if attempt.wait:
+        wait = attempt.wait
         return Refused(429, f"Too many sign-in attempts. Try again in {wait} seconds.", wait)
     found = await svc.store.run(partial(svc.repos.users.find_by_email, email), Writes.APPENDS)
     ok = await svc.hashing_thread(verify_password, found[1] if found else None, password)
@@ -133,7 +134,7 @@ async def check_credentials(
         now_found = svc.repos.users.find_by_email(email)
         if now_found is None or now_found[0].disabled or now_found[1] != stored_hash:
             raise AccountChanged
-        throttle.login_succeeded(keys)
+        throttle.login_succeeded(keys, attempt)
         if new_hash is not None:
             svc.repos.users.set_password_hash(user.id, new_hash)
         svc.repos.audit.record(

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 
-from ninja_oauth.oauth.ports import ClientBlocks
+from ninja_oauth.oauth.ports import ClientBlocks, Counted
 from ninja_oauth.store.db import Store
 from ninja_oauth.store.statements import Sql
 from ninja_oauth.store.tables import throttle
@@ -78,6 +78,9 @@ class SqlThrottle:
         self._store.insert(_GRANT_PASS, {"key": pass_key, "now": now, "until": until})
 
     def record_failure(self, key: str, limit: int, window: int, block: int, now: int) -> int:
+        return self.record_attempt(key, limit, window, block, now).failures
+
+    def record_attempt(self, key: str, limit: int, window: int, block: int, now: int) -> Counted:
         # The count starts over only after a whole window without a failure and without a
         # block: one that ended within the window carries the count on, so the next block
         # doubles (a guesser who retries as each block ends crawls up to MAX_BLOCK).
@@ -91,28 +94,35 @@ class SqlThrottle:
                 "failures": func.coalesce(_case(fresh, 1, throttle.c.failures + 1), 1),
                 "window_start": _case(fresh, now, throttle.c.window_start),
             },
-        ).returning(throttle.c.failures)
+        ).returning(throttle.c.failures, throttle.c.blocked_until)  # the block: left as it was
         with self._store.transaction() as conn:
-            failures = int(conn.execute(stmt).scalar_one())
+            failures, before = conn.execute(stmt).one()
+            until = before = int(before)
             if failures >= limit:
-                seconds = min(block * 2 ** min(failures - limit, 12), MAX_BLOCK)
+                until = now + min(block * 2 ** min(failures - limit, 12), MAX_BLOCK)
                 conn.execute(
-                    update(throttle)
-                    .where(throttle.c.key == key)
-                    .values(blocked_until=now + seconds)
+                    update(throttle).where(throttle.c.key == key).values(blocked_until=until)
                 )
-        return failures
+        return Counted(int(failures), before, until)
 
     def forget(self, key: str) -> None:
         with self._store.transaction() as conn:
             conn.execute(delete(throttle).where(throttle.c.key == key))
 
-    def forgive_one(self, key: str) -> None:
+    def forgive_one(self, key: str, attempt: Counted | None = None) -> None:
+        values: dict[str, Any] = {"failures": throttle.c.failures - 1}
+        if attempt is not None and attempt.blocked_until != attempt.blocked_before:
+            # The block this attempt set, unless another failure has set the key's since.
+            values["blocked_until"] = _case(
+                throttle.c.blocked_until == attempt.blocked_until,
+                attempt.blocked_before,
+                throttle.c.blocked_until,
+            )
         with self._store.transaction() as conn:
             conn.execute(
                 update(throttle)
                 .where(and_(throttle.c.key == key, throttle.c.failures > 0))
-                .values(failures=throttle.c.failures - 1)
+                .values(**values)
             )
 
 
