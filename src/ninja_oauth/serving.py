@@ -53,22 +53,22 @@ BACKLOG = 2048  # uvicorn's default listen backlog
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s %(message)s"
 
 
-# -- a bound on a request's head --------------------------------------------------------------
+# -- a bound on what a request sends besides its body -------------------------------------------
 #
-# uvicorn's httptools protocol with a bound on a request's head (request line and headers).
+# httptools keeps a request's head (request line and headers) whole until its blank line, with no
+# bound, and the trailer fields after a chunked body likewise: one connection sending an endless
+# header made a worker hold tens of megabytes (found by a black-box test). uvicorn bounds heads
+# only with its pure-Python h11 protocol (``h11_max_incomplete_event_size``), which costs the
+# token path more than this. ``BoundedHeadProtocol``, handed to ``uvicorn.Config(http=...)``,
+# refuses a request past MAX_HEAD_BYTES in two ways, through httptools' parser callbacks (which
+# uvicorn's protocol implements):
 #
-# httptools keeps a request's head whole until its blank line, with no bound: one connection
-# sending an endless header made a worker hold tens of megabytes (found by a black-box test),
-# and uvicorn caps heads only with its pure-Python h11 protocol (``h11_max_incomplete_event_size``),
-# which costs the token path more than this. A head over MAX_HEAD_BYTES gets a 431 and the
-# connection is closed. The protocol class is handed to ``uvicorn.Config(http=...)``.
-#
-# It counts the bytes a connection receives from the end of a request (or the connection's start)
-# to the end of the next request's head, as the parser reports them (``on_headers_complete``,
-# ``on_message_complete``: httptools' callbacks, which uvicorn's protocol implements). A chunk that
-# also holds the end of a head counts up to that end, so a body that comes with its head is not
-# counted; a pipelined request's head that starts within a chunk is counted from the next chunk, so
-# such a head can exceed the bound by at most one read (256 KiB).
+# * a whole head is measured as it is parsed (``on_url``, ``on_header``): one over the bound is
+#   answered 431 at ``on_headers_complete``, before the app is called;
+# * a head or trailer that does not end is caught by counting, after each read is parsed, its
+#   bytes that were not body (``on_body``) since the last message ended: past the bound, 431
+#   (still in the head) or a closed connection (in the body). A worker holds at most the bound
+#   and one read (256 KiB) more.
 
 # As h11's default in uvicorn (and nginx's large_client_header_buffers is 4 x 8 KiB).
 MAX_HEAD_BYTES = 16 * 1024
@@ -80,32 +80,64 @@ _REFUSAL = (
     b"connection: close\r\n"
     b"content-length: " + str(len(_TOO_LARGE)).encode() + b"\r\n\r\n" + _TOO_LARGE
 )
-_END_OF_HEAD = b"\r\n\r\n"
 
 
 class BoundedHeadProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol that answers 431 and closes the connection past MAX_HEAD_BYTES."""
+    """HttpToolsProtocol that refuses a request past MAX_HEAD_BYTES of head or trailers."""
 
-    # None between a head's end and the next request's start; else the head's bytes so far.
-    _head: int | None = 0
+    _head = 0  # the parsed head's bytes (name, value and their separators)
+    _in_head = True  # between a message's start and its head's end
+    _refused = False  # answered and closing: the parser's remaining callbacks do nothing
+    _besides_body = 0  # since the last message's end: bytes read that were not body
+    _body_read = 0  # body bytes of the read being parsed
+    _ended = False  # whether a message ended in the read being parsed
 
     def data_received(self, data: bytes) -> None:
-        if self._head is not None:
-            end = data.find(_END_OF_HEAD)
-            self._head += len(data) if end < 0 else end
-            if self._head > MAX_HEAD_BYTES:
-                self.transport.write(_REFUSAL)
-                self.transport.close()
-                return
+        self._body_read, self._ended = 0, False
         super().data_received(data)
+        if self._ended:
+            self._besides_body = 0
+        else:
+            self._besides_body += len(data) - self._body_read
+            if self._besides_body > MAX_HEAD_BYTES:
+                self._refuse()
+
+    def _refuse(self) -> None:
+        if not self._refused and not self.transport.is_closing():
+            if self._in_head:
+                self.transport.write(_REFUSAL)
+            self.transport.close()
+        self._refused = True
+
+    def on_message_begin(self) -> None:
+        self._head, self._in_head = 0, True
+        super().on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        self._head += len(url)
+        super().on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._head += len(name) + len(value) + 4  # ": " and CRLF
+        super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        self._head = None
+        if self._head > MAX_HEAD_BYTES:
+            self._refuse()  # the app is not called: no request cycle begins
+        if self._refused:
+            return
+        self._in_head = False
         super().on_headers_complete()
 
+    def on_body(self, body: bytes) -> None:
+        self._body_read += len(body)
+        if not self._refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
-        super().on_message_complete()
-        self._head = 0  # what comes next is the next request's head
+        self._ended = True
+        if not self._refused:
+            super().on_message_complete()
 
 
 def configure_logging() -> None:
