@@ -347,3 +347,26 @@ def test_the_verifier_is_compared_in_constant_time_and_still_right() -> None:
     assert methods["S256"](verifier, create_s256_code_challenge(verifier))
     assert not methods["S256"](verifier, create_s256_code_challenge("w" * 43))
     assert not methods["plain"](verifier, "é" * 43)  # never a TypeError
+
+
+def test_the_server_compares_the_verifier_with_compare_digest(
+    core: Core, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registered PKCE extension is the constant-time one."""
+    import hmac
+
+    from ninja_oauth.oauth.grants import authorization_code
+
+    compared: list[tuple[bytes, bytes]] = []
+    original = hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return original(a, b)
+
+    monkeypatch.setattr(authorization_code.hmac, "compare_digest", spy)
+    native = core.register_app("native")
+    verifier, challenge = pkce_pair("S256")
+    code = core.authorize_code(native, code_challenge=challenge, code_challenge_method="S256")
+    assert core.exchange(native, code, code_verifier=verifier).status == 200
+    assert compared == [(challenge.encode(), challenge.encode())]

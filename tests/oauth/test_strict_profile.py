@@ -143,3 +143,20 @@ def test_a_code_issued_without_pkce_before_the_server_turned_strict_is_refused(
     )
     # Refused before it is consumed.
     assert all(row.consumed_at is None for row in core.fakes.codes.rows.values())
+
+
+def test_a_code_used_before_the_server_turned_strict_and_replayed_after_still_revokes(
+    core: Core,
+) -> None:
+    """The replay of a used code is acted on whatever the profile: its tokens are revoked."""
+    web = core.register_app("web")
+    code = core.authorize_code(web)
+    tokens = core.exchange(web, code).json()
+    core.use_policy(STRICT)
+    assert_oauth_error(
+        core.exchange(web, code),
+        400,
+        "invalid_grant",
+        "The code was already used; the tokens issued from it have been revoked.",
+    )
+    assert core.access(tokens["access_token"]) is None

@@ -30,6 +30,9 @@ from ninja_oauth.oauth.ports import AlreadyUsed, Consumed, Missing, Writes
 class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[misc]
     # Redeems the code (and on a replay revokes what it gave).
     WRITES = Writes.CHANGES
+    # Whether the code was used before: its replay, once it passes the checks, is acted on
+    # (consume finds it used) even where the strict profile would refuse its redemption.
+    replayed = False
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post", "none"]
 
     validate_authorization_redirect_uri = staticmethod(registered_redirect_uri)
@@ -110,6 +113,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         digest = self.ctx.hasher.digest(code, s.CODE)
         found = self.ctx.repos.codes.peek(digest, client.client_id)
         if isinstance(found, AlreadyUsed) and found.code is not None:
+            self.replayed = True
             return found.code
         return self._usable(found, client, now)
 
@@ -119,7 +123,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         client: OAuthClient = request.client
         why = strict_because(self.ctx, client)
         code: AuthorizationCode = request.authorization_code
-        if why is not None and code.code_challenge_method != "S256":
+        if why is not None and code.code_challenge_method != "S256" and not self.replayed:
             # A code issued before the strict profile applied: refused before it is consumed.
             raise StrictProfileError(
                 "invalid_grant",
