@@ -29,6 +29,20 @@ def _answer(sock: socket.socket) -> bytes:
     return got
 
 
+def _push_until_closed(sock: socket.socket) -> tuple[int, bool]:
+    """Send 'a's, 4 KiB at a time, until the server closes the connection, 64 MiB are sent or
+    10 s have passed: how much went out, and whether the connection was closed."""
+    sent = 0
+    deadline = time.monotonic() + 10
+    while sent < 64 * 1024 * 1024 and time.monotonic() < deadline:
+        try:
+            sock.sendall(b"a" * 4096)
+        except (BrokenPipeError, ConnectionResetError):
+            return sent, True
+        sent += 4096
+    return sent, False
+
+
 def _get(path: str, header_bytes: int) -> bytes:
     return f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: {'a' * header_bytes}\r\n\r\n".encode()
 
@@ -45,15 +59,7 @@ def test_an_endless_header_is_cut_off_at_the_bound(sqlite_server: LiveServer) ->
     """The head never ends: the server answers once the bound is passed, and closes."""
     with _connect(sqlite_server) as sock:
         sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: ")
-        sent, closed = 0, False
-        deadline = time.monotonic() + 10
-        while sent < 64 * 1024 * 1024 and time.monotonic() < deadline:
-            try:
-                sock.sendall(b"a" * 4096)
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-                break
-            sent += 4096
+        sent, closed = _push_until_closed(sock)
         answer = _answer(sock)
     # Closed by the server long before 64 MiB (what the client still pushed meanwhile sat in
     # the two sockets' buffers, not in the worker); without the bound it is never closed.
@@ -120,14 +126,6 @@ def test_an_endless_trailer_after_a_chunked_body_is_cut_off(sqlite_server: LiveS
             b"GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: 127.0.0.1\r\n"
             b"Transfer-Encoding: chunked\r\n\r\n1\r\nx\r\n0\r\nX-Trailer: "
         )
-        sent, closed = 0, False
-        deadline = time.monotonic() + 10
-        while sent < 64 * 1024 * 1024 and time.monotonic() < deadline:
-            try:
-                sock.sendall(b"a" * 4096)
-            except (BrokenPipeError, ConnectionResetError):
-                closed = True
-                break
-            sent += 4096
+        sent, closed = _push_until_closed(sock)
         _answer(sock)
     assert closed, sent  # without the bound, 64 MiB go in and the connection stays open
