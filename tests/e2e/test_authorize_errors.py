@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
 
-from tests.support.flows import query_of
+from tests.support.flows import decide, log_in, parse_form, query_of
 from tests.support.server import LiveServer
 
 CB = "https://app.example.com/cb"
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
 @pytest.fixture(scope="module")
@@ -205,3 +207,22 @@ def test_the_session_cookie_is_signed_httponly_and_samesite_lax(
     with sqlite_server.client(cookies={"ninja_oauth_signin": "forged"}) as browser:
         again = browser.get("/ws/oauth/authorize", params=params)
     assert 'name="password"' in again.text
+
+
+def test_a_consent_with_both_decisions_is_no_answer(
+    sqlite_server: LiveServer, web: dict[str, Any]
+) -> None:
+    """Allow and Deny sent together are refused, and the request still waits for one."""
+    params = {"response_type": "code", "client_id": web["client_id"], "redirect_uri": CB}
+    with sqlite_server.client() as browser:
+        login = browser.get("/ws/oauth/authorize", params=params)
+        signed_in = log_in(browser, login, *sqlite_server.user())
+        consent_page = browser.get(signed_in.headers["location"])
+        form = parse_form(consent_page.text)
+        assert form.action is not None
+        both = [*form.fields.items(), ("decision", "deny"), ("decision", "allow")]
+        refused = browser.post(form.action, content=urlencode(both), headers=FORM_HEADERS)
+        allowed = decide(browser, consent_page, "Allow")
+    assert refused.status_code == 400
+    assert "No decision was sent" in refused.text
+    assert allowed.status_code == 303

@@ -195,7 +195,10 @@ async def consent(request: Request) -> Response:
     if isinstance(form, Response):
         return form
     request_id = str(form.get("request_id") or "")
-    decision = form.get("decision")
+    # One decision, one of the two: "deny" and "allow" sent together are no answer (the form's
+    # buttons send one; which would a repeat mean?).
+    decisions = form.getlist("decision")
+    decision = decisions[0] if len(decisions) == 1 else None
     if decision not in ("allow", "deny"):
         return error_page(
             request, 400, "No decision was sent", "Press Allow or Deny.", "invalid_request"
