@@ -351,9 +351,10 @@ class NinjaAuthorizationServer(AuthorizationServer):  # type: ignore[misc]
         return OAuthResponse(status, list(headers), b"")
 
 
-# The authorize parameters of ours that Authlib does not check for repeats.
-# Checked before anything else: an error found first would otherwise be redirected with the
-# first of two states (README, "Errors at authorize": a repeated parameter gets a page).
+# The authorize parameters that may not repeat (RFC 6749 §3.1): Authlib's five, which it checks
+# only after our own checks have run, and two of ours. Checked before anything else: an error
+# found first would otherwise be redirected with the first of two states (README, "Errors at
+# authorize": a repeated parameter gets a page).
 _SINGLE_AT_AUTHORIZE = (
     "response_type",
     "client_id",

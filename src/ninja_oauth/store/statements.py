@@ -65,12 +65,12 @@ class Sql:
         self.kept_if = kept_if
         # ``appends``: a plain ``INSERT INTO t (c, …) VALUES (:c, …)`` of one row, each value
         # the parameter named as its column and one of JSON's (str, int, float, bool, None),
-        # nothing on conflict. On PostgreSQL the group
-        # commit writes the rows of several requests in one statement (pg_group_commit.py),
-        # ``rows``, where the first of them was: so such a row must not depend on a row that
-        # its own request inserts before it. On SQLite, such a row must move no data_versions
-        # counter (no trigger of 0012 on its table): the group commit reads a counter once for
-        # the units of a batch until another kind of write (sqlite_kept.py).
+        # nothing on conflict. On PostgreSQL the group commit writes the rows of several
+        # requests in one statement (pg_group_commit.py), ``rows``, where the first of them
+        # was: so such a row must not depend on a row that its own request inserts before it.
+        # On SQLite, such a row must move no data_versions counter (no trigger of 0012 on its
+        # table): the group commit reads a counter once for the units of a batch until another
+        # kind of write (sqlite_kept.py).
         self.appends = appends
         self.rows = _rows_statement(text) if appends else None
 
