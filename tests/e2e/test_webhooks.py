@@ -249,6 +249,38 @@ def test_delete_stops_the_deliveries(integration: Integration, receiver: Receive
     assert integration.delete().status_code == 204
 
 
+def test_an_app_that_loses_monitoring_gets_no_more_deliveries(
+    demo_server: LiveServer, receiver: Receiver
+) -> None:
+    """Activities need the monitoring scope: a webhook whose app no longer has it sends
+    nothing more (its tokens, issued before, still act)."""
+    app = demo_server.create_app("api_services", scopes=["monitoring", "management"])
+    token = demo_server.client_credentials_token(app, "monitoring management")
+    with demo_server.client() as http:
+        it = Integration(http, {"Authorization": f"Bearer {token}"})
+        assert it.put(webhook(receiver.url())).status_code == 204
+        it.reboot()
+        assert len(receiver.wait_for(1, seconds=5)) == 1
+        demo_server.cli("apps", "edit", app["client_id"], "--scope", "management")
+        it.reboot()
+        time.sleep(1.5)  # three polls of the worker
+        assert len(receiver.received) == 1
+        it.delete()
+
+
+def test_a_delivery_logs_no_part_of_its_target(
+    demo_server: LiveServer, integration: Integration, receiver: Receiver
+) -> None:
+    """A receiver's secret may be in its URL's path or query: the log never shows it."""
+    target = receiver.url("/hooks/path-secret-d41d8cd9") + "?sig=query-secret-8f00b204"
+    assert integration.put(webhook(target)).status_code == 204
+    integration.reboot()
+    assert len(receiver.wait_for(1, seconds=5)) == 1
+    time.sleep(1.0)  # the sender logs once the answer is read, after the receiver has it
+    log = demo_server.log_text()
+    assert "path-secret-d41d8cd9" not in log and "query-secret-8f00b204" not in log
+
+
 def test_configuring_a_webhook_needs_management(
     demo_server: LiveServer, receiver: Receiver
 ) -> None:

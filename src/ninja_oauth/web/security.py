@@ -94,6 +94,10 @@ def install_log_filters() -> None:
     error_log = logging.getLogger("uvicorn.error")
     if not any(isinstance(f, WithoutTraceback) for f in error_log.filters):
         error_log.addFilter(WithoutTraceback())
+    # httpx logs each request's whole URL at INFO: a webhook's target may carry its receiver's
+    # secret in its path or query (``?sig=…``). Its warnings and errors still show.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def from_this_site(request: Request) -> bool:

@@ -78,7 +78,7 @@ def user_is_admin(conn: Connection, user_id: int) -> bool:
 def app_reads(conn: Connection, client_id: str) -> bool:
     """Whether the app is configured with the monitoring scope (the activities' scope)."""
     row = one_row(conn, select(apps.c.scopes).where(apps.c.client_id == client_id))
-    return bool(row and "monitoring" in str(row["scopes"]).split())
+    return row is not None and _reads(row)
 
 
 # -- matching, when an activity is recorded ----------------------------------------------------
@@ -105,7 +105,16 @@ def enqueue_deliveries(
 ) -> int:
     """A pending delivery of the activity for each webhook whose filter takes it; one read of
     the (small) webhooks table, and nothing more when there are none."""
-    hooks = all_rows(conn, select(webhooks.c.client_id, webhooks.c.activities))
+    hooks = [
+        h
+        for h in all_rows(
+            conn,
+            select(webhooks.c.client_id, webhooks.c.activities, apps.c.scopes).join(
+                apps, apps.c.client_id == webhooks.c.client_id
+            ),
+        )
+        if _reads(h)
+    ]
     if not hooks:
         return 0
     org_id: int | None = None
@@ -167,11 +176,23 @@ def claim_due(conn: Connection, now_ms: int, lease_ms: int, limit: int) -> list[
 
 
 def webhooks_by_client(conn: Connection, client_ids: Iterable[str]) -> dict[str, RowMapping]:
+    """The webhooks of these apps whose app still has the monitoring scope: one whose app lost
+    it since (``apps edit``) sends nothing more, as its tokens could read nothing more."""
     wanted = sorted(set(client_ids))
     if not wanted:
         return {}
-    rows = all_rows(conn, select(webhooks).where(webhooks.c.client_id.in_(wanted)))
-    return {r["client_id"]: r for r in rows}
+    rows = all_rows(
+        conn,
+        select(webhooks, apps.c.scopes)
+        .join(apps, apps.c.client_id == webhooks.c.client_id)
+        .where(webhooks.c.client_id.in_(wanted)),
+    )
+    return {r["client_id"]: r for r in rows if _reads(r)}
+
+
+def _reads(row: Any) -> bool:
+    """Whether a row's app ``scopes`` hold monitoring, the activities' scope."""
+    return "monitoring" in str(row["scopes"]).split()
 
 
 def activities_by_id(conn: Connection, ids: Iterable[int]) -> dict[int, RowMapping]:
