@@ -434,3 +434,16 @@ def test_a_control_character_in_the_api_path_is_one_line_and_exit_2(run: Run, ho
     assert result.exit_code == 2
     assert result.stderr.startswith("ninja-oauth: ") and result.stderr.count("\n") == 1
     assert "unexpected" not in result.stderr
+
+
+def test_a_base_url_with_a_port_out_of_range_sends_nothing(
+    run: Run, authlib_server: RunningServer, service: Client
+) -> None:
+    """Port 99999 resolves as 34463 (modulo 65536): the secret would go to another service.
+    Refused before any request, in one line, exit 2."""
+    env = {**credentials(authlib_server, service), "NINJA_BASE_URL": "http://127.0.0.1:99999"}
+    result = run("token", env=env)
+
+    assert result.exit_code == 2
+    assert result.stderr == "ninja-oauth: base_url has an invalid port: 'http://127.0.0.1:99999'\n"
+    assert service.token_requests.total() == 0

@@ -84,8 +84,32 @@ def test_endpoint_urls_can_be_overridden_for_any_oauth_server() -> None:
             {"base_url": "https://x.example", "token_url": "http://x.example/token"},
             "token_url must use https (plain http is allowed only on loopback hosts)",
         ),
+        (
+            # Resolved as port 34463 (99999 modulo 65536), it would get the client secret.
+            {"base_url": "http://127.0.0.1:99999"},
+            "base_url has an invalid port: 'http://127.0.0.1:99999'",
+        ),
+        (
+            {"base_url": "https://x.example:abc"},
+            "base_url has an invalid port: 'https://x.example:abc'",
+        ),
+        (
+            {"base_url": "https://me:hunter2@x.example"},
+            "base_url must not carry user:password@ credentials",
+        ),
     ],
-    ids=["neither", "both", "unknown-region", "not-http", "query", "http-remote", "http-token-url"],
+    ids=[
+        "neither",
+        "both",
+        "unknown-region",
+        "not-http",
+        "query",
+        "http-remote",
+        "http-token-url",
+        "port-out-of-range",
+        "port-not-a-number",
+        "credentials-in-url",
+    ],
 )
 def test_bad_server_settings_are_refused_with_a_message_naming_them(
     arguments: dict[str, str], message: str

@@ -41,9 +41,20 @@ def _is_loopback(host: str) -> bool:
 
 
 def _check_url(name: str, url: str, *, allow_insecure_http: bool) -> str:
+    url = url.strip()
     parts = urlsplit(url)
+    if "@" in parts.netloc:
+        # Not echoed: a user:password@ part is a secret, and the client's credentials go in
+        # the requests, never in the URL.
+        raise ValueError(f"{name} must not carry user:password@ credentials")
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise ValueError(f"{name} must be an absolute http(s) URL, got {url!r}")
+    try:
+        parts.port  # noqa: B018 (raises ValueError for a port that is not 0-65535)
+    except ValueError:
+        # Without this, 99999 would reach the resolver, which takes it modulo 65536: the
+        # client secret would go to whatever listens on port 34463.
+        raise ValueError(f"{name} has an invalid port: {url!r}") from None
     if parts.query or parts.fragment:
         raise ValueError(f"{name} must not have a query or fragment")
     # RFC 6749 §3.2: the token endpoint MUST use TLS. Plain http only for this machine.
