@@ -438,3 +438,23 @@ def test_a_default_data_directory_that_cannot_be_made_is_refused_naming_it(
         f"ninja-oauth: cannot create the data directory {tmp_path / 'data-home' / 'ninja-oauth'}: "
         "Not a directory (or set NINJA_OAUTH_DATABASE_URL)\n",
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["apps", "show"], "Missing argument 'client_id'."),
+        (
+            ["login", "--port", "99999"],
+            "Invalid value for '--port': Input should be less than or equal to 65535",
+        ),
+        (["no-such-command"], "No such command 'no-such-command'."),
+    ],
+    ids=["missing-argument", "bad-option-value", "unknown-command"],
+)
+def test_usage_errors_are_one_line_and_exit_2(
+    env: dict[str, str], args: list[str], message: str
+) -> None:
+    result = _run(env, *args)
+    assert result.returncode == 2
+    assert result.stderr == f"ninja-oauth: {message}\n"

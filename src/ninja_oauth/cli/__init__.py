@@ -37,11 +37,25 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 
 def main() -> None:
+    argv = sys.argv[1:]
     try:
-        _app_for(sys.argv[1:])()
-    except KeyboardInterrupt:
+        command = typer.main.get_command(_app_for(argv))
+        # Not standalone: a usage error (a missing argument, a bad value) comes back here to
+        # be said in one line, not in the usage text and a box that Typer prints.
+        status = command.main(args=argv, prog_name="ninja-oauth", standalone_mode=False)
+    except (KeyboardInterrupt, typer.Abort):
         sys.exit(130)
-    except Exception as exc:  # the last line of defence: one line, never a traceback
-        # Not common.fail: importing common would load the server's code for every command.
+    except Exception as exc:
+        said = getattr(exc, "format_message", None)
+        if callable(said) and isinstance(getattr(exc, "exit_code", None), int):
+            # Click's errors (a usage error exits 2), which Typer raises from the Click it
+            # ships: known by what they offer, whichever module defines them.
+            message = said()
+            if message:  # none after the help that a command without arguments prints
+                typer.echo(f"ninja-oauth: {message}", err=True)
+            sys.exit(exc.exit_code)  # type: ignore[attr-defined]
+        # The last line of defence: one line, never a traceback. Not common.fail: importing
+        # common would load the server's code for every command.
         typer.echo(f"ninja-oauth: {type(exc).__name__}: unexpected error", err=True)
         sys.exit(1)
+    sys.exit(status if isinstance(status, int) else 0)
