@@ -163,3 +163,17 @@ def test_programs_of_one_app_asking_for_other_scopes_each_get_their_own(
     assert client.token_requests["client_credentials"] == 4
     assert program().get_token() == default
     assert client.token_requests["client_credentials"] == 4
+
+
+def test_an_entry_whose_access_token_holds_a_control_character_is_not_loaded(
+    tmp_path: Path,
+) -> None:
+    """It would go in an Authorization header: httpx would refuse it with the token in its
+    message. Such an entry is unreadable, as any other bad one."""
+    cache = TokenCache(tmp_path)
+    cache.save("https://eu.ninjarmm.com", "client-a", TOKEN)
+    stored = json.loads(cache.path.read_text())
+    stored["tokens"]["https://eu.ninjarmm.com"]["client-a"]["access_token"] = "a\r\nX-Evil: 1"
+    cache.path.write_text(json.dumps(stored))
+
+    assert cache.load("https://eu.ninjarmm.com", "client-a") is None

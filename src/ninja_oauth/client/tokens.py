@@ -41,6 +41,8 @@ def _expires_in(payload: Mapping[str, Any]) -> float | None:
         seconds = float(value)
     except (TypeError, ValueError):
         raise ProtocolError("'expires_in' in the token response is not a number") from None
+    except OverflowError:  # an integer of hundreds of digits
+        raise ProtocolError("'expires_in' in the token response is not a finite number") from None
     if not math.isfinite(seconds):  # Infinity or NaN: a token that would never expire
         raise ProtocolError("'expires_in' in the token response is not a finite number")
     if seconds < 0:
@@ -126,6 +128,8 @@ class Token:
         issued_at = data.get("issued_at")
         expires_at = data.get("expires_at")
         if not isinstance(access_token, str) or not isinstance(issued_at, int | float):
+            raise ValueError("not a cached token")
+        if not _VSCHARS.fullmatch(access_token):  # it goes in a header: no control character
             raise ValueError("not a cached token")
         if expires_at is not None and not isinstance(expires_at, int | float):
             raise ValueError("not a cached token")
