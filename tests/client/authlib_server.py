@@ -2,8 +2,9 @@
 
 It is *not* ninja-oauth: tokens from it prove that the SDK speaks plain RFC 6749 / 7636 / 7009 /
 6750. In-memory storage; one fixed user who approves every request (unless the client is set to
-deny); a `/v2/organizations` resource and a `/v2/echo` resource checking bearer tokens. Each
-client records the token requests it made, by grant type, so tests can count them.
+deny); a `/v2/organizations` resource, a `/v2/echo` resource and a `/v2/moved` redirect, each
+checking bearer tokens. Each client records the token requests it made, by grant type, so tests
+can count them.
 """
 
 from __future__ import annotations
@@ -353,6 +354,11 @@ def create_app(store: Store) -> Starlette:
             return _invalid_token()
         return JSONResponse(ORGANIZATIONS)
 
+    async def moved(request: Request) -> Response:
+        if _bearer(request) is None:
+            return _invalid_token()
+        return Response(status_code=302, headers={"Location": "http://127.0.0.1:9/elsewhere"})
+
     async def echo(request: Request) -> Response:
         if _bearer(request) is None:
             return _invalid_token()
@@ -374,6 +380,7 @@ def create_app(store: Store) -> Starlette:
             *oauth_routes,
             Route("/v2/organizations", organizations, methods=["GET"]),
             Route("/v2/echo", echo, methods=["POST"]),
+            Route("/v2/moved", moved, methods=["GET"]),
         ]
     )
 

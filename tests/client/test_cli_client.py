@@ -447,3 +447,14 @@ def test_a_base_url_with_a_port_out_of_range_sends_nothing(
     assert result.exit_code == 2
     assert result.stderr == "ninja-oauth: base_url has an invalid port: 'http://127.0.0.1:99999'\n"
     assert service.token_requests.total() == 0
+
+
+def test_api_says_a_redirect_was_not_followed_and_fails(
+    run: Run, authlib_server: RunningServer, service: Client
+) -> None:
+    result = run("api", "GET", "/v2/moved", env=credentials(authlib_server, service))
+
+    assert result.exit_code == 1
+    assert (
+        result.stderr == "ninja-oauth: HTTP 302 Found for GET /v2/moved: a redirect, not followed\n"
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import stat
 import subprocess
 import sys
@@ -458,3 +459,13 @@ def test_usage_errors_are_one_line_and_exit_2(
     result = _run(env, *args)
     assert result.returncode == 2
     assert result.stderr == f"ninja-oauth: {message}\n"
+
+
+def test_a_closed_standard_output_is_said_not_ignored(env: dict[str, str]) -> None:
+    """What a command prints would be lost: it says so and fails, rather than exit 0."""
+    command = " ".join(shlex.quote(part) for part in [*CLI, "apps", "list"])
+    result = subprocess.run(
+        ["/bin/sh", "-c", f"exec {command} >&-"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert result.stderr == "ninja-oauth: standard output is closed\n"

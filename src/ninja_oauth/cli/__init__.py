@@ -38,6 +38,9 @@ def _app_for(argv: list[str]) -> typer.Typer:
 
 def main() -> None:
     argv = sys.argv[1:]
+    if sys.stdout is None:  # started with it closed: what a command prints would be lost
+        typer.echo("ninja-oauth: standard output is closed", err=True)
+        sys.exit(1)
     try:
         command = typer.main.get_command(_app_for(argv))
         # Not standalone: a usage error (a missing argument, a bad value) comes back here to

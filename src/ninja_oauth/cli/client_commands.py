@@ -181,12 +181,14 @@ def logout(
 def _request_body(data: str | None) -> bytes | None:
     if data is None:
         return None
+    if data == "-" and sys.stdin is None:
+        raise ValueError("--data - reads standard input, which is closed")
     text = sys.stdin.read() if data == "-" else data
     if data.startswith("@"):
         text = Path(data[1:]).read_text(encoding="utf-8")
     try:
         json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to read
         raise ValueError("--data is not valid JSON") from None
     return text.encode()
 
@@ -263,6 +265,11 @@ def api(
     _print_response(response)
     if response.is_error:
         fail(f"HTTP {response.status_code} {response.reason_phrase} for {verb} {path}")
+    if response.is_redirect:  # not followed: the bearer token goes to the API's host only
+        fail(
+            f"HTTP {response.status_code} {response.reason_phrase} for {verb} {path}: "
+            "a redirect, not followed"
+        )
 
 
 # The client commands by name: ``register`` adds them, and ``cli.main`` runs them without the
