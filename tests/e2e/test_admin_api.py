@@ -305,6 +305,24 @@ def test_a_session_change_needs_the_csrf_header(admin: Admin, header: str | byte
     assert listed.json() == []
 
 
+@pytest.mark.parametrize("site", ["cross-site", "same-site"])
+def test_a_session_change_from_another_sites_page_is_refused(admin: Admin, site: str) -> None:
+    """With the right X-CSRF-Token, as the console's forms: a browser that says the call comes
+    from another site (another port of this host is the same site) is refused."""
+    headers = {"X-CSRF-Token": admin.csrf_token, "Sec-Fetch-Site": site}
+    with admin.live.client(cookies=admin.session.cookies, headers=headers) as page:
+        response = page.post(f"{API}/apps", json={"name": f"From {site}", "platform": "web"})
+        same_origin = page.post(
+            f"{API}/apps",
+            json={"name": f"Same origin {site}", "platform": "api_services"},
+            headers={"Sec-Fetch-Site": "same-origin"},
+        )
+    assert response.status_code == 403, response.text
+    assert same_origin.status_code == 201, same_origin.text
+    listed = admin.bearer.get(f"{API}/apps", params={"search": f"From {site}"})
+    assert listed.json() == []
+
+
 def test_the_session_call_gives_the_email_and_csrf_token_to_a_session_only(admin: Admin) -> None:
     response = admin.session.get(f"{API}/session")
     assert response.status_code == 200

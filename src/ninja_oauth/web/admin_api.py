@@ -43,6 +43,7 @@ from ninja_oauth.store.repositories.administration import AuditFilter
 from ninja_oauth.web.authlib_adapter import client_address
 from ninja_oauth.web.console.auth import CSRF_HEADER, Area, Signed, csrf_for, csrf_ok, signed_in
 from ninja_oauth.web.context import WebContext, context
+from ninja_oauth.web.security import from_this_site
 
 PREFIX = "/admin/api"
 T = TypeVar("T")
@@ -117,14 +118,15 @@ async def _caller(
         raise BearerError(401)  # RFC 6750 §3.1: no error code, and WWW-Authenticate
     if not signed.user.is_admin:
         raise _Refused(403, "forbidden", f"{signed.user.email} is not an administrator")
-    if request.method not in ("GET", "HEAD") and not csrf_ok(
-        ctx, signed, request.headers.get(CSRF_HEADER)
+    if request.method not in ("GET", "HEAD") and not (
+        from_this_site(request) and csrf_ok(ctx, signed, request.headers.get(CSRF_HEADER))
     ):
+        # As the console's forms: a browser's change comes from this site's own pages.
         raise _Refused(
             403,
             "invalid_request",
-            "The X-CSRF-Token header is missing or wrong: send the csrf_token of "
-            "GET /admin/api/session.",
+            "The X-CSRF-Token header is missing or wrong (send the csrf_token of "
+            "GET /admin/api/session), or the call comes from another site's page.",
         )
     return _known(request, Caller(ctx, Actor(signed.user.email, address), signed))
 
