@@ -138,8 +138,15 @@ def test_running_a_script_is_recorded_with_the_app_and_user(
         (WINDOWS_DESKTOP, {"type": "ACTION", "uid": "x"}, 400,
          "built-in actions (type ACTION) are not part of this API slice"),
         (PENDING_DEVICE, {"scriptId": 1}, 409, "Device 37 is waiting for approval."),
+        # Only what GET .../scripting/options offers the device:
+        (WINDOWS_DESKTOP, {"scriptId": 7}, 400, "scriptId: script 7 does not run on Windows"),
+        (MAC_DEVICE, {"scriptId": 2}, 400, "scriptId: script 2 does not run on Mac"),
+        (11, {"scriptId": 1}, 400, "scriptId: device 11 has no agent to run scripts"),
+        (MAC_DEVICE, {"scriptId": 7, "runAs": "DOMAIN_ADMIN"}, 400,
+         "runAs: a script runs on Mac as one of SYSTEM, LOGGED_ON_USER"),
     ],
-    ids=["unknown script", "inactive script", "no script", "built-in action", "pending device"],
+    ids=["unknown script", "inactive script", "no script", "built-in action", "pending device",
+         "mac script on windows", "windows script on a mac", "network switch", "run as"],
 )  # fmt: skip
 def test_a_script_that_cannot_run_is_refused_and_not_recorded(
     client: TestClient,

@@ -22,6 +22,7 @@ from sqlalchemy.engine import RowMapping
 
 from ninja_oauth.api import schemas_inventory as m
 from ninja_oauth.api.deps import ControlDep, ManagementDep, StoreDep
+from ninja_oauth.api.device_families import ACTIONS, FAMILY, RUN_AS
 from ninja_oauth.api.errors import Conflict, NotFound, invalid_field
 from ninja_oauth.api.filters import (
     DeviceFilterParam,
@@ -297,28 +298,6 @@ async def get_device_policy_overrides(call: ReadCall[NoQuery]) -> dict[str, Any]
     return {"overrides": sorted({s for r in rows for s in r.get("overrides", [])})}
 
 
-# Built-in actions per operating system (type ACTION, named by a stable uid) and the accounts
-# a script can run as there; custom scripts come from the script library.
-_FAMILY = {
-    "WINDOWS_WORKSTATION": "Windows",
-    "WINDOWS_SERVER": "Windows",
-    "HYPERV_VMM_HOST": "Windows",
-    "VMWARE_VM_GUEST": "Windows",
-    "MAC": "Mac",
-    "MAC_SERVER": "Mac",
-    "LINUX_WORKSTATION": "Linux",
-    "LINUX_SERVER": "Linux",
-}
-_ACTIONS = {
-    "Windows": ["Reboot", "Shut Down", "Run Disk Cleanup", "Restart Windows Update Service"],
-    "Mac": ["Reboot", "Shut Down"],
-    "Linux": ["Reboot", "Shut Down"],
-}
-_RUN_AS = {
-    "Windows": ["SYSTEM", "LOGGED_ON_USER", "LOCAL_ADMIN", "DOMAIN_ADMIN"],
-    "Mac": ["SYSTEM", "LOGGED_ON_USER"],
-    "Linux": ["SYSTEM", "LOGGED_ON_USER"],
-}
 _BUILT_IN, _CUSTOM = 1, 2
 _CATEGORIES = [
     {"id": _BUILT_IN, "name": "Built-in Actions", "internal": True},
@@ -327,13 +306,13 @@ _CATEGORIES = [
 
 
 def _scripting_options(conn: Connection, device_id: int) -> dict[str, Any]:
-    family = _FAMILY.get(_device(conn, device_id)["node_class"])
+    family = FAMILY.get(_device(conn, device_id)["node_class"])
     if family is None:  # no agent (network devices, monitors, phones): nothing to run
         return {"categories": [], "scripts": [], "credentials": {"roles": [], "credentials": []}}
     actions = [
         {"type": "ACTION", "uid": str(uuid.uuid5(uuid.NAMESPACE_URL, f"ninja-oauth:{name}")),
          "name": name, "categoryId": _BUILT_IN}
-        for name in _ACTIONS[family]
+        for name in ACTIONS[family]
     ]  # fmt: skip
     custom = [
         {"type": "SCRIPT", "id": s["id"], "name": s["name"], "language": s["language"],
@@ -344,7 +323,7 @@ def _scripting_options(conn: Connection, device_id: int) -> dict[str, Any]:
     return {
         "categories": _CATEGORIES,
         "scripts": actions + custom,
-        "credentials": {"roles": _RUN_AS[family], "credentials": []},
+        "credentials": {"roles": RUN_AS[family], "credentials": []},
     }
 
 

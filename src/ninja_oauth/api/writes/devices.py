@@ -9,6 +9,7 @@ from sqlalchemy import Connection
 from sqlalchemy.engine import RowMapping
 
 from ninja_oauth.api import bodies
+from ninja_oauth.api.device_families import FAMILY, RUN_AS
 from ninja_oauth.api.errors import Conflict, NotFound, invalid_field
 from ninja_oauth.api.writes import now, record
 from ninja_oauth.oauth.domain import AccessGrant
@@ -159,13 +160,23 @@ def run_script(
     store: Store, device_id: int, body: bodies.RunScriptRequest, who: AccessGrant
 ) -> None:
     with store.transaction() as conn:
-        _managed_device(conn, device_id)
+        device = _managed_device(conn, device_id)
         script = catalog_sql.get_script(conn, body.script)
         field = "id" if body.id is not None else "scriptId"
         if script is None:
             raise invalid_field(field, f"no script {body.script}")
         if not script["active"]:
             raise invalid_field(field, f"script {body.script} is not active")
+        # What GET .../scripting/options offers this device, and nothing else.
+        family = FAMILY.get(device["node_class"])
+        if family is None:
+            raise invalid_field(field, f"device {device_id} has no agent to run scripts")
+        if family not in script["operating_systems"]:
+            raise invalid_field(field, f"script {body.script} does not run on {family}")
+        if body.run_as is not None and body.run_as not in RUN_AS[family]:
+            raise invalid_field(
+                "runAs", f"a script runs on {family} as one of {', '.join(RUN_AS[family])}"
+            )
         data = {"scriptId": script["id"], "parameters": body.parameters, "runAs": body.run_as}
         record(
             conn,
