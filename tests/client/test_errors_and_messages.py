@@ -33,9 +33,9 @@ from ninja_oauth.client.errors import oauth_error
 SECRET = "s3cr3t-client-secret-value"
 
 
-def answering(status: int, body: object) -> NinjaOAuth:
+def answering(status: int, body: object, headers: dict[str, str] | None = None) -> NinjaOAuth:
     def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(status, json=body)
+        return httpx.Response(status, json=body, headers=headers)
 
     return NinjaOAuth.client_credentials(
         base_url="https://ninja.example",
@@ -182,3 +182,17 @@ def test_a_server_echoing_the_basic_credentials_gets_them_redacted(secret: str) 
         auth.get_token()
     credentials = base64.b64encode(f"client-a:{quote_plus(secret)}".encode()).decode()
     assert credentials not in str(raised.value) and "Basic " in str(raised.value)
+
+
+def test_a_slow_down_says_how_long_to_wait() -> None:
+    """The 429's Retry-After, which a CLI user never sees, is in the message and the error."""
+    description = "Too many failed authentication attempts; retry after the delay in Retry-After."
+    auth = answering(
+        429, {"error": "slow_down", "error_description": description}, {"Retry-After": "54"}
+    )
+
+    with pytest.raises(OAuthError) as raised:
+        auth.get_token()
+
+    assert raised.value.retry_after == 54
+    assert str(raised.value) == f"slow_down: {description} (HTTP 429); retry in 54 s"

@@ -28,11 +28,14 @@ class OAuthError(NinjaOAuthError):
         *,
         status_code: int | None = None,
         hint: str | None = None,
+        retry_after: int | None = None,
     ) -> None:
         self.error = error
         self.description = description
         self.status_code = status_code
         self.hint = hint
+        # The seconds the server's Retry-After asked to wait (a 429 slow_down), if it said.
+        self.retry_after = retry_after
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -41,6 +44,8 @@ class OAuthError(NinjaOAuthError):
             text += f": {self.description}"
         if self.status_code is not None:
             text += f" (HTTP {self.status_code})"
+        if self.retry_after is not None:
+            text += f"; retry in {self.retry_after} s"
         if self.hint:
             text += f". {self.hint}"
         return text
@@ -162,6 +167,7 @@ def oauth_error(
     status_code: int | None = None,
     secrets: Iterable[str | None] = (),
     hint: str | None = None,
+    retry_after: int | None = None,
 ) -> OAuthError:
     """The typed error for the server's `error` code (`OAuthError` itself for unknown codes)."""
     known = list(secrets)
@@ -171,4 +177,5 @@ def oauth_error(
         redact(description, known) if description else None,
         status_code=status_code,
         hint=hint,
+        retry_after=retry_after,
     )

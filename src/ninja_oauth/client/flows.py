@@ -107,6 +107,12 @@ def _json_body(response: httpx.Response) -> Any:
         return None
 
 
+def _retry_after(response: httpx.Response) -> int | None:
+    """Retry-After in seconds (RFC 9110 §10.2.3), when it is a number of them."""
+    value = response.headers.get("retry-after", "").strip()
+    return int(value) if value.isdigit() and len(value) <= 9 else None
+
+
 def raise_for_oauth_error(
     response: httpx.Response, *, secrets: Iterable[str | None], hint: str | None = None
 ) -> None:
@@ -122,6 +128,7 @@ def raise_for_oauth_error(
             status_code=response.status_code,
             secrets=secrets,
             hint=hint,
+            retry_after=_retry_after(response),
         )
     raise ProtocolError(
         f"{response.request.url.copy_with(query=None)} answered HTTP {response.status_code} "

@@ -192,7 +192,11 @@ class TokenManager:
             # The refresh token was revoked, expired or replayed: it will never work again.
             self._forget()
             raise InvalidGrant(
-                exc.error, exc.description, status_code=exc.status_code, hint=LOGIN_AGAIN
+                exc.error,
+                exc.description,
+                status_code=exc.status_code,
+                hint=LOGIN_AGAIN,
+                retry_after=exc.retry_after,
             ) from None
         if not refreshing:
             token = dataclasses.replace(token, requested_scope=self.scope or "")
