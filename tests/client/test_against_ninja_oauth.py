@@ -425,6 +425,6 @@ def test_native_login_with_a_real_chromium(ninja: NinjaServer, token_cache: Toke
         finally:
             chromium.close()
 
-    assert heading == "Logged in"
+    assert heading == "Login received"
     assert token.scope == "management offline_access"
     assert token_cache.load(ninja.base_url, ninja.native["client_id"]) == token

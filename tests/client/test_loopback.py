@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from collections import Counter
 
@@ -170,5 +171,8 @@ def test_a_server_that_names_itself_otherwise_is_accepted_when_told() -> None:
         scope=None,
         pkce=True,
     )
-    with pytest.raises(IssuerMismatch, match="pass issuer="):
+    with pytest.raises(
+        IssuerMismatch,
+        match=re.escape("give its exact value as issuer= (login --issuer from the CLI)"),
+    ):
         code_from_callback({**callback, "state": default.state}, default)

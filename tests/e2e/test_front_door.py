@@ -327,7 +327,7 @@ def test_the_logged_in_page_has_the_servers_look_and_a_strict_policy() -> None:
         receiver.wait(timeout=5)
 
     assert page.status_code == 200
-    assert "<h1>Logged in</h1>" in page.text
+    assert "<h1>Login received</h1>" in page.text
     assert "background: #f4f6f8" in page.text  # web/static/ninja.css's page
     assert "<main>" in page.text
     assert page.headers["content-security-policy"] == (

@@ -238,7 +238,8 @@ def code_from_callback(callback: str | Mapping[str, str], request: Authorization
         # that sends no `iss` (NinjaOne's regions) is not held to it.
         raise IssuerMismatch(
             f"the callback names the issuer {issuer!r}, not {expected!r}: if that is the "
-            "server you meant, pass issuer= with its exact value; else log in again"
+            "server you meant, give its exact value as issuer= (login --issuer from the CLI); "
+            "else log in again"
         )
     if "error" in params:
         raise oauth_error(params["error"], params.get("error_description") or None)

@@ -49,7 +49,14 @@ class _Handler(BaseHTTPRequestHandler):
                 said = f"The server said: {params['error']}."
                 self._answer(200, "Login failed", said, error=True)
             else:
-                self._answer(200, "Logged in", "You can close this window.")
+                # The code is yet to be redeemed (and the issuer checked): the program that
+                # started the login says how it ended, not this page.
+                self._answer(
+                    200,
+                    "Login received",
+                    "The program that asked for it finishes the login: see it for the result. "
+                    "You can close this window.",
+                )
             # Only now: the CLI may exit as soon as it wakes, and the browser needs its page.
             receiver.notify()
         else:
