@@ -8,6 +8,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -212,3 +213,19 @@ def test_a_403_is_never_retried(authlib_server: RunningServer) -> None:
 
     assert len(calls) == 1
     assert client.token_requests == Counter({"client_credentials": 1})
+
+
+def test_logging_in_again_revokes_the_grant_it_replaces(
+    authlib_server: RunningServer, clock: FakeClock, tmp_path: Path
+) -> None:
+    """logout revokes what is cached: a grant a new login replaced would stay live with no
+    one to end it."""
+    _, auth = logged_in(authlib_server, TokenCache(tmp_path), clock)
+    first = auth.get_token()
+    second = auth.login(open_browser=lambda url: httpx.get(url, follow_redirects=True), timeout=10)
+
+    assert second.refresh_token != first.refresh_token
+    old = authlib_server.store.find(access_token=first.access_token)
+    assert old is not None and old.refresh_revoked
+    new = authlib_server.store.find(access_token=second.access_token)
+    assert new is not None and not new.refresh_revoked and not new.access_revoked

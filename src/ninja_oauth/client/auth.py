@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 import webbrowser
 from collections.abc import AsyncGenerator, Callable, Generator, Mapping, Sequence
@@ -11,6 +12,7 @@ from typing import Any
 import httpx
 
 from ninja_oauth.client import flows
+from ninja_oauth.client.errors import NetworkError
 from ninja_oauth.client.flows import AuthorizationRequest
 from ninja_oauth.client.loopback import LoopbackReceiver
 from ninja_oauth.client.manager import TokenManager
@@ -198,6 +200,7 @@ class NinjaOAuth(TokenManager, httpx.Auth):
         `http://127.0.0.1:{port}/callback`, which the app must have registered (any port).
         `issuer` is the issuer the callback's `iss` must name, as for `authorization_url`.
         """
+        replaced = self._latest()
         with LoopbackReceiver(port=port) as receiver:
             request = self.authorization_url(
                 redirect_uri=receiver.redirect_uri, scopes=scopes, pkce=True, issuer=issuer
@@ -206,7 +209,14 @@ class NinjaOAuth(TokenManager, httpx.Auth):
             if open_browser is not None:
                 open_browser(request.url)
             params = receiver.wait(timeout)
-        return self.fetch_token(params, request)
+        token = self.fetch_token(params, request)
+        if replaced is not None and replaced.refresh_token != token.refresh_token:
+            # The grant this login replaces would stay live with no one to end it (logout
+            # revokes what is cached): revoked now, as far as the server answers.
+            for revocation in self._revocation_requests(replaced):
+                with contextlib.suppress(NetworkError):
+                    self._send(revocation)
+        return token
 
     # -- revocation (RFC 7009) ---------------------------------------------------------------
 
