@@ -24,6 +24,11 @@ def m2m(sqlite_server: LiveServer) -> dict[str, Any]:
     return sqlite_server.create_app("api_services")
 
 
+def _code_request(app: dict[str, Any]) -> dict[str, str]:
+    """A code request of ``app`` to CB, which it registered."""
+    return {"response_type": "code", "client_id": app["client_id"], "redirect_uri": CB}
+
+
 def _get(server: LiveServer, **params: str) -> Any:
     with server.client() as browser:
         return browser.get("/ws/oauth/authorize", params=params)
@@ -156,7 +161,7 @@ def test_a_non_ascii_csrf_token_is_refused_as_a_wrong_one(
         if path == "/ws/oauth/login":  # the sign-in cookie comes with the authorize page
             opened = browser.get(
                 "/ws/oauth/authorize",
-                params={"response_type": "code", "client_id": web["client_id"], "redirect_uri": CB},
+                params=_code_request(web),
             )
         else:
             opened = browser.get(path)
@@ -194,7 +199,7 @@ def test_token_endpoint_wants_post_and_form_encoding(sqlite_server: LiveServer) 
 def test_the_session_cookie_is_signed_httponly_and_samesite_lax(
     sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
-    params = {"response_type": "code", "client_id": web["client_id"], "redirect_uri": CB}
+    params = _code_request(web)
     with sqlite_server.client() as browser:
         page = browser.get("/ws/oauth/authorize", params=params)
     cookie = page.headers["set-cookie"]
@@ -213,7 +218,7 @@ def test_a_consent_with_both_decisions_is_no_answer(
     sqlite_server: LiveServer, web: dict[str, Any]
 ) -> None:
     """Allow and Deny sent together are refused, and the request still waits for one."""
-    params = {"response_type": "code", "client_id": web["client_id"], "redirect_uri": CB}
+    params = _code_request(web)
     with sqlite_server.client() as browser:
         login = browser.get("/ws/oauth/authorize", params=params)
         signed_in = log_in(browser, login, *sqlite_server.user())
