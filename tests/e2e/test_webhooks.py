@@ -281,6 +281,24 @@ def test_a_delivery_logs_no_part_of_its_target(
     assert "path-secret-d41d8cd9" not in log and "query-secret-8f00b204" not in log
 
 
+def test_an_app_without_monitoring_is_refused_as_rfc_6750_says(
+    demo_server: LiveServer, receiver: Receiver
+) -> None:
+    app = demo_server.create_app("api_services", scopes=["management"])
+    token = demo_server.client_credentials_token(app, "management")
+    with demo_server.client() as http:
+        response = http.put(
+            "/v2/webhook",
+            json=webhook(receiver.url()),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+    assert response.status_code == 403
+    assert response.json()["error"] == "insufficient_scope"
+    assert response.headers["www-authenticate"].startswith(
+        'Bearer realm="ninja-oauth", error="insufficient_scope", error_description="Deliveries'
+    )
+
+
 def test_configuring_a_webhook_needs_management(
     demo_server: LiveServer, receiver: Receiver
 ) -> None:

@@ -30,7 +30,7 @@ from starlette.requests import Request
 
 from ninja_oauth.api.bodies import Id
 from ninja_oauth.api.deps import ManagementDep, StoreDep
-from ninja_oauth.api.errors import ApiError, invalid_field
+from ninja_oauth.api.errors import BearerError, invalid_field
 from ninja_oauth.api.guard import GuardedRoute
 from ninja_oauth.api.schemas import ApiModel
 from ninja_oauth.oauth.domain import AccessGrant
@@ -277,11 +277,14 @@ class WebhookConfiguration(ApiModel):
 # -- the operations --------------------------------------------------------------------------------
 
 
-class AdminOnly(ApiError):
-    """The spec's 403 on PUT /v2/webhook: only system administrators configure webhooks."""
+class AdminOnly(BearerError):
+    """The spec's 403 on PUT /v2/webhook (only system administrators configure webhooks; the
+    app must have monitoring), answered as RFC 6750 §3.1 answers a token that does not enable
+    the request: ``insufficient_scope``, with WWW-Authenticate."""
 
-    status = 403
-    error = "access_denied"
+    def __init__(self, description: str) -> None:
+        super().__init__(403, "insufficient_scope", description)
+        self.args = (description,)
 
 
 def header_context(client_id: str, name: str) -> str:
