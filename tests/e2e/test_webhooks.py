@@ -281,17 +281,22 @@ def test_a_delivery_logs_no_part_of_its_target(
     assert "path-secret-d41d8cd9" not in log and "query-secret-8f00b204" not in log
 
 
-def test_an_app_without_monitoring_is_refused_as_rfc_6750_says(
-    demo_server: LiveServer, receiver: Receiver
-) -> None:
-    app = demo_server.create_app("api_services", scopes=["management"])
-    token = demo_server.client_credentials_token(app, "management")
-    with demo_server.client() as http:
-        response = http.put(
+def _put_as_an_app_of(server: LiveServer, receiver: Receiver, scope: str) -> httpx.Response:
+    """PUT /v2/webhook with the token of a new app configured with ``scope`` only."""
+    app = server.create_app("api_services", scopes=[scope])
+    token = server.client_credentials_token(app, scope)
+    with server.client() as http:
+        return http.put(
             "/v2/webhook",
             json=webhook(receiver.url()),
             headers={"Authorization": f"Bearer {token}"},
         )
+
+
+def test_an_app_without_monitoring_is_refused_as_rfc_6750_says(
+    demo_server: LiveServer, receiver: Receiver
+) -> None:
+    response = _put_as_an_app_of(demo_server, receiver, "management")
     assert response.status_code == 403
     assert response.json()["error"] == "insufficient_scope"
     assert response.headers["www-authenticate"].startswith(
@@ -302,14 +307,7 @@ def test_an_app_without_monitoring_is_refused_as_rfc_6750_says(
 def test_configuring_a_webhook_needs_management(
     demo_server: LiveServer, receiver: Receiver
 ) -> None:
-    app = demo_server.create_app("api_services", scopes=["monitoring"])
-    token = demo_server.client_credentials_token(app, "monitoring")
-    with demo_server.client() as http:
-        response = http.put(
-            "/v2/webhook",
-            json=webhook(receiver.url()),
-            headers={"Authorization": f"Bearer {token}"},
-        )
+    response = _put_as_an_app_of(demo_server, receiver, "monitoring")
     assert response.status_code == 403
     assert response.json()["error"] == "insufficient_scope"
 

@@ -81,9 +81,9 @@ class SqlThrottle:
         return self.record_attempt(key, limit, window, block, now).failures
 
     def record_attempt(self, key: str, limit: int, window: int, block: int, now: int) -> Counted:
-        # The count starts over only after a whole window without a failure and without a
-        # block: one that ended within the window carries the count on, so the next block
-        # doubles (a guesser who retries as each block ends crawls up to MAX_BLOCK).
+        # A count starts over a window after its first failure, but not while its last block
+        # ended less than a window ago: then it carries on, so the next block doubles (a
+        # guesser who retries as each block ends crawls up to MAX_BLOCK).
         fresh = and_(
             throttle.c.window_start <= now - window, throttle.c.blocked_until <= now - window
         )
