@@ -202,11 +202,12 @@ class FakeTokens:
             return None
         return RefreshFamily(row.token.refresh_scope, row.refresh_used_at is not None)
 
-    def revoke_family(self, grant_id: str, now: int) -> int:
+    def revoke_family(self, client_id: str, grant_id: str, now: int) -> int:
         with self._lock:
             count = 0
             for row in self.rows:
-                if row.token.grant_id == grant_id and row.revoked_at is None:
+                t = row.token
+                if (t.client_id, t.grant_id) == (client_id, grant_id) and row.revoked_at is None:
                     row.revoked_at = now
                     count += 1
             return count
@@ -245,7 +246,7 @@ class FakeTokens:
 
     def revoke(self, info: TokenInfo, now: int) -> None:
         if info.kind == "refresh_token":
-            self.revoke_family(info.grant_id, now)
+            self.revoke_family(info.client_id, info.grant_id, now)
             return
         for row in self.rows:
             if row.id == info.token_id and row.revoked_at is None:

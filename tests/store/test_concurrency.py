@@ -225,7 +225,9 @@ def test_a_replay_racing_the_first_redemption_still_revokes_the_token_it_issued(
             result = repos.codes.consume(digest, app.client_id, NOW)
             replay_result.append(result)
             if isinstance(result, AlreadyUsed):
-                replay_result.append(repos.tokens.revoke_family(result.grant_id, NOW))
+                replay_result.append(
+                    repos.tokens.revoke_family(app.client_id, result.grant_id, NOW)
+                )
 
     holdup.run(first_use, replay)
     assert replay_result == [AlreadyUsed(grant_id=grant_id, client_id=app.client_id), 1]
@@ -257,7 +259,7 @@ def test_a_reuse_racing_the_rotation_still_revokes_the_new_refresh_token(
             result = repos.tokens.rotate(old.refresh_digest or "", app.client_id, NOW)
             reuse_result.append(result)
             if isinstance(result, AlreadyUsed):
-                reuse_result.append(repos.tokens.revoke_family(result.grant_id, NOW))
+                reuse_result.append(repos.tokens.revoke_family(app.client_id, result.grant_id, NOW))
 
     holdup.run(rotation, reuse)
     assert reuse_result == [AlreadyUsed(grant_id=grant_id, client_id=app.client_id), 2]
@@ -318,7 +320,7 @@ def test_revoking_a_family_also_catches_the_token_a_concurrent_rotation_is_inser
     def revoke() -> None:
         with store.transaction() as conn:
             holdup.second(conn)
-            repos.tokens.revoke_family(grant_id, NOW)
+            repos.tokens.revoke_family(app.client_id, grant_id, NOW)
 
     holdup.run(rotate_slowly, revoke)
     assert repos.tokens.find_access(t3.access_digest) is None

@@ -129,3 +129,58 @@ def test_0003_keeps_the_tokens_and_refresh_digests_stay_unique(database_url: str
         assert indexes["ix_tokens_refresh_digest"]["unique"]
     finally:
         engine.dispose()
+
+
+def _token_indexes(url: str) -> dict[str, tuple[list[str], bool]]:
+    """The secondary indexes of ``tokens``: their columns, and whether partial (SQLAlchemy's
+    inspector reports the condition per dialect: ``dialect_options``)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = inspect(conn).get_indexes("tokens")
+    finally:
+        engine.dispose()
+    return {
+        i["name"]: (
+            list(i["column_names"]),
+            any(k.endswith("_where") for k in i.get("dialect_options", {})),
+        )
+        for i in found
+        if i["name"] and not i["name"].startswith("sqlite_autoindex")
+    }
+
+
+def test_0013_leaves_two_token_indexes_and_its_downgrade_the_three(database_url: str) -> None:
+    """An app's tokens and its families in one index, a user's without the NULLs of client
+    credentials; a downgrade to 0012 brings the three indexes back, with the rows."""
+    migrate(database_url)
+    new = {
+        "ix_tokens_client_grant": (["client_id", "grant_id"], False),
+        "ix_tokens_user": (["user_id"], True),
+        "ix_tokens_refresh_digest": (["refresh_digest"], True),
+    }
+    assert {k: v for k, v in _token_indexes(database_url).items() if k in new} == new
+    engine = create_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO apps (client_id, name, platform, redirect_uris, scopes, "
+                    "grant_types, created_at) VALUES ('mig13-app', 'M', 'api_services', '[]', "
+                    "'monitoring', 'client_credentials', 1)"
+                )
+            )
+            conn.execute(text(_token_sql(13, None).replace("'mig-app'", "'mig13-app'")))
+        command.downgrade(alembic_config(database_url), "0012")
+        old = _token_indexes(database_url)
+        assert {"ix_tokens_client_grant", "ix_tokens_user"}.isdisjoint(old)
+        assert old["ix_tokens_grant_id"] == (["grant_id"], False)
+        assert old["ix_tokens_client_id"] == (["client_id"], False)
+        assert old["ix_tokens_user_id"] == (["user_id"], False)
+        migrate(database_url)
+        assert {k: v for k, v in _token_indexes(database_url).items() if k in new} == new
+        with engine.connect() as conn:
+            kept = text("SELECT count(*) FROM tokens WHERE client_id = 'mig13-app'")
+            assert conn.execute(kept).scalar_one() == 1
+    finally:
+        engine.dispose()

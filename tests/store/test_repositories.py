@@ -346,7 +346,7 @@ def test_a_refresh_token_that_cannot_rotate_is_missing(
     elif case == "expired":
         now = NOW + 86400
     elif case == "revoked":
-        repos.tokens.revoke_family(token.grant_id, NOW + 5)
+        repos.tokens.revoke_family(app.client_id, token.grant_id, NOW + 5)
     else:
         digest = token.access_digest
     assert repos.tokens.rotate(digest, client_id, now) == Missing()
@@ -380,11 +380,16 @@ def test_revoking_a_family_revokes_every_token_of_it_and_counts_them(
     stranger = _token(app, user)
     for token in [*family, stranger]:
         repos.tokens.save(token)
-    assert repos.tokens.revoke_family(grant_id, NOW + 5) == 3
+    # Another app's family of the same id (ids are random: a forged one) is not its to revoke.
+    other = register()
+    foreign = _token(other, user, grant_id=grant_id)
+    repos.tokens.save(foreign)
+    assert repos.tokens.revoke_family(app.client_id, grant_id, NOW + 5) == 3
     assert [repos.tokens.find_access(t.access_digest) for t in family] == [None, None, None]
     assert repos.tokens.find_access(stranger.access_digest) is not None
-    assert repos.tokens.revoke_family(grant_id, NOW + 6) == 0
-    assert repos.tokens.revoke_family("no-such-grant", NOW) == 0
+    assert repos.tokens.find_access(foreign.access_digest) is not None
+    assert repos.tokens.revoke_family(app.client_id, grant_id, NOW + 6) == 0
+    assert repos.tokens.revoke_family(app.client_id, "no-such-grant", NOW) == 0
 
 
 def test_find_describes_an_access_token_and_a_refresh_token(
@@ -448,7 +453,7 @@ def test_find_reports_expired_used_and_revoked_tokens_as_inactive(
     assert used is not None and used.active is False
     other = _token(app, user)
     repos.tokens.save(other)
-    repos.tokens.revoke_family(other.grant_id, NOW + 1)
+    repos.tokens.revoke_family(app.client_id, other.grant_id, NOW + 1)
     revoked = repos.tokens.find(other.access_digest, _digest(), NOW + 2, None)
     assert revoked is not None and revoked.active is False
 

@@ -111,7 +111,7 @@ def test_concurrent_bearer_checks_each_get_their_own_token_and_the_versions(
         for token in live + revoked:
             repos.tokens.save(token)
     for token in revoked:
-        assert repos.tokens.revoke_family(token.grant_id, token.issued_at) == 1
+        assert repos.tokens.revoke_family(app.client_id, token.grant_id, token.issued_at) == 1
     unknown = [secrets.token_hex(32) for _ in range(3)]
     asked = [t.access_digest for t in live + revoked] + unknown
     asked = asked + asked[::-1]  # each digest asked for twice, at once

@@ -144,7 +144,7 @@ class AuthorizationCodeGrant(grants.AuthorizationCodeGrant):  # type: ignore[mis
         more than once, the authorization server MUST deny the request and SHOULD revoke ...
         all tokens previously issued based on that code"."""
         if isinstance(found, AlreadyUsed):
-            revoked = self.ctx.repos.tokens.revoke_family(found.grant_id, now)
+            revoked = self.ctx.repos.tokens.revoke_family(found.client_id, found.grant_id, now)
             self.ctx.repos.audit.record(
                 "code_replayed",
                 client_id=client.client_id,

@@ -52,7 +52,7 @@ class RefreshTokenGrant(grants.RefreshTokenGrant):  # type: ignore[misc]
         now = self.ctx.clock()
         result = self.ctx.repos.tokens.rotate(digest, client.client_id, now)
         if isinstance(result, AlreadyUsed):
-            revoked = self.ctx.repos.tokens.revoke_family(result.grant_id, now)
+            revoked = self.ctx.repos.tokens.revoke_family(result.client_id, result.grant_id, now)
             self.ctx.repos.audit.record(
                 "refresh_token_reused",
                 client_id=client.client_id,

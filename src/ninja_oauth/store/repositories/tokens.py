@@ -104,8 +104,9 @@ class SqlTokens:
             return None
         return RefreshFamily(str(row.refresh_scope), row.refresh_used_at is not None)
 
-    def revoke_family(self, grant_id: str, now: int) -> int:
-        """Revoke every token of a family, including one a concurrent rotation is inserting.
+    def revoke_family(self, client_id: str, grant_id: str, now: int) -> int:
+        """Revoke every token of a family (of app ``client_id``: a family is one app's, and the
+        app leads the index that finds it), including one a concurrent rotation is inserting.
 
         On PostgreSQL an UPDATE that waits on a row lock re-checks only the rows of its first
         snapshot, so a token inserted by the rotation it waited for would escape. Locking the
@@ -113,10 +114,11 @@ class SqlTokens:
         statement with a new snapshot (READ COMMITTED) and sees the new token. (SQLite
         serializes writers, and renders no FOR UPDATE.)"""
         with self._store.transaction() as conn:
-            conn.execute(select(tokens.c.id).where(tokens.c.grant_id == grant_id).with_for_update())
+            family = and_(tokens.c.client_id == client_id, tokens.c.grant_id == grant_id)
+            conn.execute(select(tokens.c.id).where(family).with_for_update())
             result = conn.execute(
                 update(tokens)
-                .where(and_(tokens.c.grant_id == grant_id, tokens.c.revoked_at.is_(None)))
+                .where(and_(family, tokens.c.revoked_at.is_(None)))
                 .values(revoked_at=now)
             )
         return int(result.rowcount)
@@ -151,7 +153,7 @@ class SqlTokens:
         if info.kind == "refresh_token":
             # RFC 7009 §2.1: revoking a refresh token also invalidates the access tokens of the
             # same grant.
-            self.revoke_family(info.grant_id, now)
+            self.revoke_family(info.client_id, info.grant_id, now)
             return
         with self._store.transaction() as conn:
             conn.execute(
