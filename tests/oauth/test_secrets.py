@@ -18,6 +18,10 @@ def test_a_digest_is_the_hmac_sha256_of_purpose_and_value_under_the_key() -> Non
     expected = hmac.new(b"k" * 32, b"client_secret:abc", hashlib.sha256).hexdigest()
     assert HASHER.digest("abc", s.CLIENT_SECRET) == expected
     assert len(expected) == 64
+    # Each digest starts from the key and the purpose alone: none carries over into the next.
+    other = hmac.new(b"k" * 32, b"client_secret:abcd", hashlib.sha256).hexdigest()
+    assert HASHER.digest("abcd", s.CLIENT_SECRET) == other
+    assert HASHER.digest("abc", s.CLIENT_SECRET) == expected
 
 
 def test_digests_of_one_value_differ_by_purpose() -> None:
