@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from authlib.oauth2.rfc6749 import OAuth2Request
 from starlette.requests import Request
@@ -35,19 +35,26 @@ class FormTooLarge(Exception):
 
 
 def _form_items(body: bytes) -> list[tuple[str, str]]:
-    """The form-urlencoded body, as Starlette's form parser reads it (fields split on '&',
-    empty ones skipped, a name without '=' has an empty value, '+' is a space, %XX escapes are
-    UTF-8), at a quarter of its cost on the token path. Its size is bounded as it is read
-    (``web/bodies.py``); its number of fields here."""
-    try:
-        return parse_qsl(
-            body.decode("latin-1"),
-            keep_blank_values=True,
-            errors="replace",
-            max_num_fields=MAX_FORM_FIELDS,
-        )
-    except ValueError:  # more fields than max_num_fields
-        raise FormTooLarge from None
+    """The form-urlencoded body, as ``urllib.parse.parse_qsl`` reads it with blank values kept
+    and bad escapes replaced (fields split on '&', empty ones skipped, a name without '=' has
+    an empty value, '+' is a space, %XX escapes are UTF-8), which reads as Starlette's form
+    parser does at a quarter of its cost. By hand for the fields that need no decoding (a token
+    request's usually all do not): parse_qsl calls its decoding on each name and value
+    regardless, a fifth of this function's cost on the token path. Its size is bounded as it
+    is read (``web/bodies.py``); its number of fields here."""
+    text = body.decode("latin-1")
+    if text.count("&") >= MAX_FORM_FIELDS:  # parse_qsl's count: one field more than '&'s
+        raise FormTooLarge
+    items = []
+    for field in text.split("&"):
+        if not field:
+            continue
+        name, _, value = field.partition("=")
+        if "%" in field or "+" in field:
+            name = unquote_plus(name, errors="replace")
+            value = unquote_plus(value, errors="replace")
+        items.append((name, value))
+    return items
 
 
 def oauth_request_of(request: Request, issuer: str, body: bytes = b"") -> ReadRequest:
