@@ -50,6 +50,11 @@ def redirect_to_client(
     return AUTHORIZE_REDIRECT_STATUS, "", [("Location", location), ("Cache-Control", "no-store")]
 
 
+# json.dumps builds an encoder on each call made with other than its default arguments: one,
+# kept, serves every token response.
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def json_response(
     status: int, body: Any, headers: list[tuple[str, str]] | None = None
 ) -> OAuthResponse:
@@ -61,4 +66,4 @@ def json_response(
     for name, value in headers or []:
         if name.lower() not in ("content-type", "cache-control", "pragma"):
             out.append((name, value))
-    return OAuthResponse(status, out, json.dumps(body, separators=(",", ":")).encode())
+    return OAuthResponse(status, out, _COMPACT.encode(body).encode())

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
+# A hot read's parameters as one key (its batch's, pg_reads.fetch_keyed; its kept row's): one
+# encoder kept, as json.dumps would build one per call with these arguments.
+_PARAMS_KEY = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
 
 class LoopReads:
     """The event loop's reads: hot statements on the driver's cursor, and short Core reads."""
@@ -64,7 +68,7 @@ class LoopReads:
             if self._reader is not None:
                 return fetch_one(self._reader(), stmt.text(self._dialect), params)
             if self._pg is not None and stmt.keyed is not None:
-                key = json.dumps(params, sort_keys=True, separators=(",", ":"))
+                key = _PARAMS_KEY.encode(params)
                 row = await self._pg.fetch_keyed(stmt.keyed, key, stmt.changes, stmt.kept_if)
                 return None if row is None else row[1:]
             return await self._elsewhere(fetch_one, stmt, params)
@@ -78,7 +82,7 @@ class LoopReads:
         without a round trip; None when it keeps none."""
         if self._pg is None or stmt.keyed is None or not stmt.changes:
             return None
-        key = json.dumps(params, sort_keys=True, separators=(",", ":"))
+        key = _PARAMS_KEY.encode(params)
         row = self._pg.kept(stmt.keyed, key)
         return None if row is None else row[1:]
 
