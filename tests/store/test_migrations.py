@@ -79,12 +79,21 @@ def test_migrating_again_is_a_no_op_that_keeps_the_data(database_url: str) -> No
     assert emails == ["kept@example.com"]
 
 
-def _token_sql(n: int, refresh: str | None) -> str:
+def _app_sql(client_id: str) -> str:
+    return (
+        "INSERT INTO apps (client_id, name, platform, redirect_uris, scopes, grant_types, "
+        f"created_at) VALUES ('{client_id}', 'M', 'api_services', '[]', 'monitoring', "
+        "'client_credentials', 1)"
+    )
+
+
+def _token_sql(n: int, refresh: str | None, client_id: str = "mig-app") -> str:
     refresh_value = f"'{refresh}'" if refresh else "NULL"
     return (
         "INSERT INTO tokens (access_digest, refresh_digest, client_id, scope, grant_id, "
         "grant_type, issued_at, access_expires_at) VALUES "
-        f"('a{n}', {refresh_value}, 'mig-app', 'monitoring', 'g{n}', 'client_credentials', 1, 2)"
+        f"('a{n}', {refresh_value}, '{client_id}', 'monitoring', 'g{n}', 'client_credentials', "
+        "1, 2)"
     )
 
 
@@ -109,13 +118,7 @@ def test_0003_keeps_the_tokens_and_refresh_digests_stay_unique(database_url: str
         with engine.begin() as conn:
             config.attributes["connection"] = conn
             command.upgrade(config, "0002")
-            conn.execute(
-                text(
-                    "INSERT INTO apps (client_id, name, platform, redirect_uris, scopes, "
-                    "grant_types, created_at) VALUES ('mig-app', 'M', 'api_services', '[]', "
-                    "'monitoring', 'client_credentials', 1)"
-                )
-            )
+            conn.execute(text(_app_sql("mig-app")))
             conn.execute(text(_token_sql(1, "r1")))
             conn.execute(text(_token_sql(2, None)))
         migrate(database_url)
@@ -163,14 +166,8 @@ def test_0013_leaves_two_token_indexes_and_its_downgrade_the_three(database_url:
     engine = create_engine(database_url)
     try:
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO apps (client_id, name, platform, redirect_uris, scopes, "
-                    "grant_types, created_at) VALUES ('mig13-app', 'M', 'api_services', '[]', "
-                    "'monitoring', 'client_credentials', 1)"
-                )
-            )
-            conn.execute(text(_token_sql(13, None).replace("'mig-app'", "'mig13-app'")))
+            conn.execute(text(_app_sql("mig13-app")))
+            conn.execute(text(_token_sql(13, None, "mig13-app")))
         command.downgrade(alembic_config(database_url), "0012")
         old = _token_indexes(database_url)
         assert {"ix_tokens_client_grant", "ix_tokens_user"}.isdisjoint(old)
