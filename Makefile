@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: run test lint typecheck pytest bench bench-long soak clean
+.PHONY: run test lint typecheck pytest bench bench-instructions bench-long soak clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -48,6 +48,14 @@ bench: $(DEV_STAMP)
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/queries.py
 	$(if $(LONG),$(MAKE) bench-long)
+
+# Instructions per token and per bearer GET, counted in-process under Valgrind (steady where
+# the machine's speed drifts): for comparing two versions of the code (bench/instructions.py).
+bench-instructions: $(DEV_STAMP)
+	@command -v valgrind >/dev/null || (apt-get update -qq && apt-get install -y -qq valgrind) || \
+	  (echo "bench: valgrind is needed (apt-get install valgrind)" >&2; exit 1)
+	$(BIN)/python bench/instructions.py --only token
+	$(BIN)/python bench/instructions.py --only get
 
 # Not part of `make test`: minutes of load (about 1,000,000 tokens per store); each worker's RSS
 # after them, against issue 13's 120 MB (bench/memory.py; MEMORY_ARGS, e.g. --tokens 200000).
