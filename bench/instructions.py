@@ -72,20 +72,26 @@ class Signals:
 # -- the measured process ------------------------------------------------------------------
 
 
+async def _send(app: Any, scope: dict[str, Any], body: bytes) -> list[dict[str, Any]]:
+    """One request to the ASGI app: the messages it sent back (SystemExit if not a 200)."""
+    sent: list[dict[str, Any]] = []
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop() if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(dict(scope), receive, send)
+    if sent[0]["status"] != 200:
+        raise SystemExit(f"instructions: {scope['path']} answered {sent[0]['status']}")
+    return sent
+
+
 def _asgi_call(app: Any, scope: dict[str, Any], body: bytes) -> Request:
     async def call() -> None:
-        sent: list[dict[str, Any]] = []
-        messages = [{"type": "http.request", "body": body, "more_body": False}]
-
-        async def receive() -> dict[str, Any]:
-            return messages.pop() if messages else {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            sent.append(message)
-
-        await app(dict(scope), receive, send)
-        if sent[0]["status"] != 200:
-            raise SystemExit(f"instructions: {scope['path']} answered {sent[0]['status']}")
+        await _send(app, scope, body)
 
     return call
 
@@ -112,17 +118,13 @@ async def _measured(args: argparse.Namespace, signals: Signals) -> None:
 
     app = app_factory()
     form = args.form.encode()
-    token_call = _asgi_call(
-        app,
-        _scope(
-            "POST",
-            "/ws/oauth/token",
-            [
-                (b"content-type", b"application/x-www-form-urlencoded"),
-                (b"content-length", str(len(form)).encode()),
-            ],
-        ),
-        form,
+    token_scope = _scope(
+        "POST",
+        "/ws/oauth/token",
+        [
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", str(len(form)).encode()),
+        ],
     )
     startup: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     started = asyncio.Event()
@@ -143,10 +145,9 @@ async def _measured(args: argparse.Namespace, signals: Signals) -> None:
     await startup.put({"type": "lifespan.startup"})
     await started.wait()
     if args.only == "token":
-        call, batch = token_call, args.batch
+        call, batch = _asgi_call(app, token_scope, form), args.batch
     else:
-        await token_call()  # a token, for the GETs
-        call, batch = await _get_call(app, form), 1
+        call, batch = await _get_call(app, token_scope, form), 1
 
     async def requests(count: int) -> None:
         for _ in range(count // batch):
@@ -164,18 +165,9 @@ async def _measured(args: argparse.Namespace, signals: Signals) -> None:
     await lifespan
 
 
-async def _get_call(app: Any, form: bytes) -> Request:
+async def _get_call(app: Any, token_scope: dict[str, Any], form: bytes) -> Request:
     """A bearer GET of /v2/organizations with a token the app just issued."""
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": form, "more_body": False}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
-    headers = [(b"content-type", b"application/x-www-form-urlencoded")]
-    await app(_scope("POST", "/ws/oauth/token", headers), receive, send)
+    sent = await _send(app, token_scope, form)
     token = json.loads(sent[1]["body"])["access_token"]
     bearer = [(b"authorization", f"Bearer {token}".encode())]
     return _asgi_call(app, _scope("GET", "/v2/organizations", bearer), b"")
