@@ -246,20 +246,16 @@ def count(args: argparse.Namespace) -> int:
                 command, env=env, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
             )
             try:
-                signals.wait("ready", proc)
-                subprocess.run(
-                    ["callgrind_control", "-i", "on", str(proc.pid)],
-                    capture_output=True,
-                    check=True,
-                )
-                signals.say("go")
-                signals.wait("done", proc)
-                subprocess.run(
-                    ["callgrind_control", "-i", "off", str(proc.pid)],
-                    capture_output=True,
-                    check=True,
-                )
-                signals.say("off")
+                # Counting on once the app is warmed up ("ready"), off once its requests are
+                # made ("done"); each switch answered with "go" and "off".
+                for waited, switch, answer in (("ready", "on", "go"), ("done", "off", "off")):
+                    signals.wait(waited, proc)
+                    subprocess.run(
+                        ["callgrind_control", "-i", switch, str(proc.pid)],
+                        capture_output=True,
+                        check=True,
+                    )
+                    signals.say(answer)
                 proc.wait(timeout=600)
             finally:
                 if proc.poll() is None:
